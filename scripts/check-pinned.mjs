@@ -1,0 +1,16 @@
+// Fails when any dependency in package.json is not pinned to an exact version (no ^, ~, ranges or tags).
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const exact = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+const loose = [];
+for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+  for (const [name, version] of Object.entries(pkg[field] ?? {})) {
+    if (!exact.test(version)) loose.push(`${field}.${name}: ${version}`);
+  }
+}
+if (loose.length > 0) {
+  console.error(`dependencies not pinned to an exact version:\n  ${loose.join('\n  ')}`);
+  process.exit(1);
+}
+console.log('all dependencies pinned to exact versions');

@@ -1,0 +1,25 @@
+// A CliError is a user mistake: print one line, exit non-zero, no stack trace.
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+export async function runCli(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`inferstack: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    if (err && typeof err === 'object' && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`inferstack: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

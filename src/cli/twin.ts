@@ -1,0 +1,6 @@
+// Placeholder until the 'twin' command lands; replaced by its own implementation.
+import { CliError } from './cli-error.ts';
+
+export async function main(_argv: string[]): Promise<void> {
+  throw new CliError("'twin' is not built yet");
+}

@@ -1,0 +1,58 @@
+// The seam between the gateway (or the virtual cluster) and the scheduler. The scheduler is pure:
+// request + cluster view + time in, decision out. No I/O, no clock, no timers.
+
+export interface EndpointView {
+  id: string; // stable id, e.g. the base URL
+  url: string;
+  model: string[]; // served model names
+  engineType: string; // vllm | sglang | trtllm | llamacpp | ollama | openai | twin | local
+  role?: 'prefill' | 'decode' | 'both';
+  healthy: boolean;
+  /** Scraped engine metrics; undefined fields are unknown. `scrapedAt` is seconds on the caller's clock. */
+  metrics: {
+    waiting?: number;
+    running?: number;
+    kvUsage?: number; // 0..1
+    blockSize?: number;
+    numGpuBlocks?: number;
+    scrapedAt?: number;
+  };
+  /** The router's own accounting of what it sent and has not seen finish. */
+  inflight: { requests: number; promptTokens: number; predictedBlocks: number };
+}
+
+export interface ClusterView {
+  endpoints: EndpointView[];
+}
+
+export interface SchedulingRequest {
+  id: string;
+  model: string;
+  /** The rendered prompt text (chat messages flattened) when known; used by text-based prefix scorers. */
+  promptText?: string;
+  /** Token ids when the router has tokenized (precise prefix) or the trace carries them. */
+  promptTokenIds?: number[];
+  /** Best estimate of prompt length in tokens. */
+  promptTokens: number;
+  maxTokens?: number;
+  sessionToken?: string;
+  cacheSalt?: string;
+  lora?: string;
+  priority?: number;
+}
+
+export interface SchedulingDecision {
+  /** Ordered: the first is the pick, the rest are fallbacks for retries. Empty means no endpoint. */
+  endpoints: EndpointView[];
+  /** Set when the profile handler chose to disaggregate: prefill here first, then decode on endpoints[0]. */
+  prefill?: EndpointView[];
+  /** Why nothing was picked, when endpoints is empty: 'no-healthy' -> 503, 'saturated' -> 429. */
+  reject?: 'no-healthy' | 'saturated';
+}
+
+export interface Scheduler {
+  readonly name: string;
+  schedule(request: SchedulingRequest, view: ClusterView, nowSeconds: number): SchedulingDecision;
+  /** Told when a request routed to `endpointId` has finished, so stateful policies can learn. */
+  onComplete?(request: SchedulingRequest, endpointId: string, nowSeconds: number): void;
+}
