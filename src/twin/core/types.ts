@@ -47,3 +47,29 @@ export interface TwinStats {
   promptTokens: number; // cumulative
   generationTokens: number; // cumulative
 }
+
+/** Extra request options for prefill/decode disaggregation (vLLM NixlConnector semantics). */
+export interface TwinDisaggOptions {
+  /** Prefill role: after finishing, keep the prompt's blocks referenced until release(id) is called. */
+  holdBlocksAfterFinish?: boolean;
+  /** Decode role: the prompt's KV arrives by transfer; allocate its blocks without prefill compute. */
+  promptKvTransferred?: boolean;
+}
+
+/**
+ * The twin's pure core. The driver (realtime server or virtual cluster) owns the clock:
+ *   plan = core.planStep(now); wait plan.durationSeconds; core.commitStep(now + duration)
+ * Observers are called synchronously from add/abort/commitStep.
+ */
+export interface TwinCore {
+  add(spec: TwinRequestSpec & TwinDisaggOptions, observer: TwinRequestObserver): void;
+  abort(id: string, time: number): void;
+  /** Frees blocks held by a finished prefill-role request (decode pulled them, or the hold timed out). */
+  release(id: string): void;
+  hasWork(): boolean;
+  planStep(time: number): PlannedStep | null;
+  commitStep(time: number): void;
+  /** Cache changes since the last call, oldest first. */
+  drainKvEvents(): KvCacheEvent[];
+  stats(): TwinStats;
+}
