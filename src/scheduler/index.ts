@@ -1,0 +1,56 @@
+// createScheduler(policyName, options): the one entry point the gateway and the virtual cluster use.
+import { createPipeline } from './pipeline.ts';
+import { prefillDecodeHandler } from './plugins/profiles/prefill-decode.ts';
+import { singleProfileHandler } from './plugins/profiles/single.ts';
+import { leastLoadPolicy } from './policies/least-load.ts';
+import type { Policy, PolicyDeps } from './policies/policy.ts';
+import { roundRobinPolicy } from './policies/round-robin.ts';
+import { seededRandom, type Random } from './random.ts';
+import { DEFAULT_SATURATION, type SaturationThresholds } from './saturation.ts';
+import type { Scheduler } from './types.ts';
+
+export type { Scheduler } from './types.ts';
+
+export interface SchedulerOptions {
+  /** Seed for tie-breaks and sampling (default 1); ignored when `random` is given. */
+  seed?: number;
+  random?: Random;
+  /** Admission thresholds; null disables shedding. Default: queue 5, KV 0.8 (llm-d). */
+  saturation?: SaturationThresholds | null;
+  /** Enable prefill/decode disaggregation: prefill remotely when uncached tokens >= threshold. */
+  pd?: { threshold: number };
+}
+
+/** Default P/D threshold in uncached prompt tokens (llm-d's nonCachedTokens example). */
+export const DEFAULT_PD_THRESHOLD = 16;
+
+const policies: Record<string, (deps: PolicyDeps, options: SchedulerOptions) => Policy> = {
+  'round-robin': () => roundRobinPolicy(),
+  'least-load': () => leastLoadPolicy(),
+};
+
+export function policyNames(): string[] {
+  return Object.keys(policies);
+}
+
+export function createScheduler(policyName = 'inferstack', options: SchedulerOptions = {}): Scheduler {
+  const factory = policies[policyName];
+  if (!factory) throw new Error(`unknown scheduling policy '${policyName}' (known: ${policyNames().join(', ')})`);
+  const random = options.random ?? seededRandom(options.seed ?? 1);
+  const policy = factory({ random }, options);
+  const handler = options.pd
+    ? prefillDecodeHandler({
+        decode: policy.profile('decode'),
+        prefill: policy.profile('prefill'),
+        threshold: options.pd.threshold,
+        cachedTokens: (ctx, ep) => policy.cachedTokens?.(ctx, ep) ?? 0,
+      })
+    : singleProfileHandler(policy.profile('default'));
+  return createPipeline({
+    name: policyName,
+    handler,
+    random,
+    saturation: options.saturation === undefined ? DEFAULT_SATURATION : options.saturation,
+    extraHooks: policy.hooks ?? [],
+  });
+}

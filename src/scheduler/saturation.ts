@@ -1,0 +1,19 @@
+// Saturation detection (llm-d utilization detector): an endpoint is saturated when its waiting
+// queue reaches `queueDepth` or its KV usage reaches `kvUsage`, or when it once reported metrics
+// that are now stale (an engine that stopped answering scrapes is not safe to pile onto).
+// When every candidate is saturated the scheduler rejects with 'saturated' (HTTP 429).
+import { freshMetrics, metricsStale } from './signals.ts';
+import type { EndpointView } from './types.ts';
+
+export interface SaturationThresholds {
+  queueDepth: number;
+  kvUsage: number;
+}
+
+export const DEFAULT_SATURATION: SaturationThresholds = { queueDepth: 5, kvUsage: 0.8 };
+
+export function isSaturated(endpoint: EndpointView, now: number, t: SaturationThresholds): boolean {
+  if (metricsStale(endpoint, now)) return true;
+  const m = freshMetrics(endpoint, now);
+  return (m.waiting ?? 0) >= t.queueDepth || (m.kvUsage ?? 0) >= t.kvUsage;
+}
