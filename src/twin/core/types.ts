@@ -46,6 +46,10 @@ export interface TwinStats {
   preemptions: number; // cumulative
   promptTokens: number; // cumulative
   generationTokens: number; // cumulative
+  /** Finished prefill-role requests still holding their blocks until release(). */
+  heldRequests?: number;
+  /** KV events dropped because the buffer was full between drains (cumulative). */
+  kvEventsDropped?: number;
 }
 
 /** Extra request options for prefill/decode disaggregation (vLLM NixlConnector semantics). */

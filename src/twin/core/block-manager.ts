@@ -1,0 +1,255 @@
+// Paged KV-cache blocks with prefix caching, in the manner of vLLM v1's KVCacheManager.
+// - A block holds `blockSize` tokens. A FULL block whose KV is computed gets a key (block-hash.ts)
+//   and is registered in the cache, so a later request with the same prefix reuses it.
+// - Blocks are reference counted; a block at refcount 0 is free. Free blocks with a key stay in
+//   the cache on an LRU list and are evicted (BlockRemoved) only when a fresh block is needed;
+//   free blocks without a key are handed out first.
+// - Cache changes are recorded as KvCacheEvents in a bounded buffer (oldest dropped and counted).
+import { chainBlockHash } from './block-hash.ts';
+import type { KvCacheEvent } from './types.ts';
+
+/** What the block manager needs to know about one request's tokens and blocks. */
+export interface CacheSequence {
+  /** Prompt plus generated tokens so far. */
+  readonly tokens: number[];
+  /** Parent key of block 0 (rootHash(salt)). */
+  readonly rootHash: bigint;
+  /** Keys of this sequence's full blocks, filled lazily from `tokens`. */
+  blockHashes: bigint[];
+  /** Block table: physical block ids, in token order. */
+  blocks: number[];
+  /** Leading blocks already offered to the cache (registered, or found as duplicates). */
+  numRegisteredBlocks: number;
+}
+
+export interface BlockManagerOptions {
+  numBlocks: number;
+  blockSize: number;
+  /** Record KvCacheEvents (off in the simulator, where nobody reads them). Default true. */
+  recordEvents?: boolean;
+  /** At most this many events are kept between drains; older ones are dropped. Default 10,000. */
+  maxBufferedEvents?: number;
+}
+
+const NONE = -1;
+
+export class BlockManager {
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  private readonly refCount: Int32Array;
+  /** Key of each block while it is registered in the cache. */
+  private readonly blockKey: (bigint | undefined)[];
+  private readonly cached = new Map<bigint, number>();
+  /** Free blocks without a key, used first. */
+  private readonly uncachedFree: number[] = [];
+  // Free blocks with a key, least recently freed at the head (evicted first): a doubly linked list.
+  private readonly lruPrev: Int32Array;
+  private readonly lruNext: Int32Array;
+  private readonly inLru: Uint8Array;
+  private lruHead = NONE;
+  private lruTail = NONE;
+  private lruSize = 0;
+
+  private readonly recordEvents: boolean;
+  private readonly maxBufferedEvents: number;
+  private events: KvCacheEvent[] = [];
+  droppedEvents = 0;
+
+  constructor(opts: BlockManagerOptions) {
+    const { numBlocks, blockSize } = opts;
+    if (!Number.isInteger(numBlocks) || numBlocks <= 0) throw new RangeError(`numBlocks must be a positive integer, got ${numBlocks}`);
+    if (!Number.isInteger(blockSize) || blockSize <= 0) throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
+    this.numBlocks = numBlocks;
+    this.blockSize = blockSize;
+    this.refCount = new Int32Array(numBlocks);
+    this.blockKey = new Array(numBlocks).fill(undefined);
+    this.lruPrev = new Int32Array(numBlocks).fill(NONE);
+    this.lruNext = new Int32Array(numBlocks).fill(NONE);
+    this.inLru = new Uint8Array(numBlocks);
+    // Pop from the end: block 0 is handed out first.
+    for (let b = numBlocks - 1; b >= 0; b--) this.uncachedFree.push(b);
+    this.recordEvents = opts.recordEvents ?? true;
+    this.maxBufferedEvents = opts.maxBufferedEvents ?? 10_000;
+  }
+
+  get numFreeBlocks(): number {
+    return this.uncachedFree.length + this.lruSize;
+  }
+
+  get numUsedBlocks(): number {
+    return this.numBlocks - this.numFreeBlocks;
+  }
+
+  /** Number of cached blocks (in use or free) that hold a key. */
+  get numCachedBlocks(): number {
+    return this.cached.size;
+  }
+
+  refCountOf(block: number): number {
+    return this.refCount[block]!;
+  }
+
+  /** Blocks needed to hold `numTokens` tokens. */
+  blocksFor(numTokens: number): number {
+    return Math.ceil(numTokens / this.blockSize);
+  }
+
+  /** Computes the sequence's keys for its first `numBlocks` full blocks (as far as tokens allow). */
+  ensureHashes(seq: CacheSequence, numBlocks: number): void {
+    const bs = this.blockSize;
+    const limit = Math.min(numBlocks, Math.floor(seq.tokens.length / bs));
+    for (let i = seq.blockHashes.length; i < limit; i++) {
+      const parent = i === 0 ? seq.rootHash : seq.blockHashes[i - 1]!;
+      seq.blockHashes.push(chainBlockHash(parent, seq.tokens, i * bs, bs));
+    }
+  }
+
+  /**
+   * Leading blocks of a sequence with no blocks yet that are already in the cache. At least one
+   * token is always left to compute (as vLLM does), so a fully cached prompt still runs one token.
+   */
+  findCachedPrefix(seq: CacheSequence): number {
+    const maxBlocks = Math.floor((seq.tokens.length - 1) / this.blockSize);
+    this.ensureHashes(seq, maxBlocks);
+    let hits = 0;
+    while (hits < maxBlocks && this.cached.has(seq.blockHashes[hits]!)) hits++;
+    return hits;
+  }
+
+  /**
+   * Grows the block table so it holds `numTokens` tokens. A sequence without blocks first takes its
+   * `cachedPrefixBlocks` cache hits (from findCachedPrefix, same step). Returns false, changing
+   * nothing, when there are not enough free blocks.
+   */
+  allocate(seq: CacheSequence, numTokens: number, cachedPrefixBlocks = 0): boolean {
+    const hits = seq.blocks.length === 0 ? cachedPrefixBlocks : 0;
+    const needed = this.blocksFor(numTokens) - seq.blocks.length - hits;
+    // Hit blocks that are free now stop being free when we take them.
+    let freeHits = 0;
+    for (let i = 0; i < hits; i++) {
+      if (this.refCount[this.cached.get(seq.blockHashes[i]!)!] === 0) freeHits++;
+    }
+    if (needed > this.numFreeBlocks - freeHits) return false;
+
+    for (let i = 0; i < hits; i++) {
+      const block = this.cached.get(seq.blockHashes[i]!)!;
+      if (this.refCount[block] === 0) this.lruRemove(block);
+      this.refCount[block]!++;
+      seq.blocks.push(block);
+    }
+    if (hits > 0) seq.numRegisteredBlocks = hits;
+
+    let evicted: bigint[] | null = null;
+    for (let i = 0; i < needed; i++) {
+      let block = this.uncachedFree.pop();
+      if (block === undefined) {
+        block = this.lruHead;
+        this.lruRemove(block);
+        const key = this.blockKey[block]!;
+        this.cached.delete(key);
+        this.blockKey[block] = undefined;
+        (evicted ??= []).push(key);
+      }
+      this.refCount[block] = 1;
+      seq.blocks.push(block);
+    }
+    if (evicted) this.record({ type: 'BlockRemoved', blockHashes: evicted, medium: 'GPU' });
+    return true;
+  }
+
+  /** The first `numComputedTokens` tokens now have KV: register the full blocks among them in the cache. */
+  cacheComputed(seq: CacheSequence, numComputedTokens: number): void {
+    const bs = this.blockSize;
+    const full = Math.min(Math.floor(numComputedTokens / bs), seq.blocks.length);
+    if (full <= seq.numRegisteredBlocks) return;
+    this.ensureHashes(seq, full);
+    let stored: bigint[] | null = null;
+    let firstStored = 0;
+    for (let i = seq.numRegisteredBlocks; i < full; i++) {
+      const key = seq.blockHashes[i]!;
+      const block = seq.blocks[i]!;
+      // Another sequence computed the same block first: keep its copy, ours stays unregistered.
+      if (this.cached.has(key)) continue;
+      this.cached.set(key, block);
+      this.blockKey[block] = key;
+      if (!this.recordEvents) continue;
+      if (stored && firstStored + stored.length !== i) {
+        this.recordStored(seq, firstStored, stored);
+        stored = null;
+      }
+      if (!stored) {
+        stored = [];
+        firstStored = i;
+      }
+      stored.push(key);
+    }
+    if (stored) this.recordStored(seq, firstStored, stored);
+    seq.numRegisteredBlocks = full;
+  }
+
+  /** Drops the sequence's references. Its blocks are freed tail first, so a prefix outlives its suffix. */
+  free(seq: CacheSequence): void {
+    for (let i = seq.blocks.length - 1; i >= 0; i--) {
+      const block = seq.blocks[i]!;
+      const rc = --this.refCount[block]!;
+      if (rc < 0) throw new Error(`block ${block} refcount went negative`);
+      if (rc > 0) continue;
+      if (this.blockKey[block] !== undefined) this.lruAppend(block);
+      else this.uncachedFree.push(block);
+    }
+    seq.blocks = [];
+    seq.numRegisteredBlocks = 0;
+  }
+
+  /** Cache changes since the last drain, oldest first. */
+  drainEvents(): KvCacheEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+
+  private recordStored(seq: CacheSequence, first: number, keys: bigint[]): void {
+    const bs = this.blockSize;
+    this.record({
+      type: 'BlockStored',
+      blockHashes: keys,
+      parentBlockHash: first === 0 ? null : seq.blockHashes[first - 1]!,
+      tokenIds: seq.tokens.slice(first * bs, (first + keys.length) * bs),
+      blockSize: bs,
+      medium: 'GPU',
+    });
+  }
+
+  private record(event: KvCacheEvent): void {
+    if (!this.recordEvents) return;
+    if (this.events.length >= this.maxBufferedEvents) {
+      this.events.shift();
+      this.droppedEvents++;
+    }
+    this.events.push(event);
+  }
+
+  private lruAppend(block: number): void {
+    this.lruPrev[block] = this.lruTail;
+    this.lruNext[block] = NONE;
+    if (this.lruTail !== NONE) this.lruNext[this.lruTail] = block;
+    else this.lruHead = block;
+    this.lruTail = block;
+    this.inLru[block] = 1;
+    this.lruSize++;
+  }
+
+  private lruRemove(block: number): void {
+    if (!this.inLru[block]) throw new Error(`block ${block} is not on the free list`);
+    const prev = this.lruPrev[block]!;
+    const next = this.lruNext[block]!;
+    if (prev !== NONE) this.lruNext[prev] = next;
+    else this.lruHead = next;
+    if (next !== NONE) this.lruPrev[next] = prev;
+    else this.lruTail = prev;
+    this.lruPrev[block] = NONE;
+    this.lruNext[block] = NONE;
+    this.inLru[block] = 0;
+    this.lruSize--;
+  }
+}

@@ -1,0 +1,231 @@
+// The twin's pure core: block manager + batch scheduler + an injected step-time model. It never
+// reads a clock: the driver calls planStep(now), waits the returned duration (really or virtually)
+// and calls commitStep(now + duration), which computes the tokens and emits them to observers.
+// Generated tokens are deterministic filler (seeded by the request id): this engine is simulated.
+import type { StepTimeModel } from '../../physics/types.ts';
+import { BlockManager } from './block-manager.ts';
+import { rootHash } from './block-hash.ts';
+import { fillerDraw, seedOf, type CoreRequest } from './request.ts';
+import { BatchScheduler, type BatchSchedulerOptions } from './scheduler.ts';
+import type {
+  FinishReason,
+  KvCacheEvent,
+  PlannedStep,
+  TwinCore,
+  TwinDisaggOptions,
+  TwinRequestObserver,
+  TwinRequestSpec,
+  TwinStats,
+} from './types.ts';
+
+export const DEFAULT_BLOCK_SIZE = 16;
+
+export interface TwinCoreOptions extends BatchSchedulerOptions {
+  stepTime: StepTimeModel;
+  numGpuBlocks: number;
+  /** Tokens per KV block. Default 16. */
+  blockSize?: number;
+  /** Filler tokens are drawn from these ids when given (e.g. the tokenizer's plain-word ids)... */
+  fillerTokenIds?: readonly number[];
+  /** ...otherwise from [0, vocabSize). Default 32,000. */
+  vocabSize?: number;
+  /** Record KV cache events for drainKvEvents(). Default true; the simulator turns it off. */
+  recordKvEvents?: boolean;
+  /** Bound of the KV event buffer between drains. Default 10,000 (oldest dropped, counted). */
+  maxBufferedKvEvents?: number;
+  /** Bound of the waiting queue; requests beyond it are rejected. Default 100,000. */
+  maxWaiting?: number;
+  /** An observer threw: the core carries on; this says so. Default: console.error. */
+  onObserverError?: (err: unknown, requestId: string) => void;
+}
+
+export function createTwinCore(opts: TwinCoreOptions): TwinCore {
+  return new Core(opts);
+}
+
+class Core implements TwinCore {
+  private readonly stepTime: StepTimeModel;
+  private readonly bm: BlockManager;
+  private readonly sched: BatchScheduler;
+  private readonly fillerIds: readonly number[] | undefined;
+  private readonly vocabSize: number;
+  private readonly maxWaiting: number;
+  private readonly onObserverError: (err: unknown, requestId: string) => void;
+  /** Every request not yet finished, plus finished prefill-role requests still holding blocks. */
+  private readonly active = new Map<string, CoreRequest>();
+  private numHeld = 0;
+  private planned = false;
+  private generationTokens = 0;
+
+  constructor(opts: TwinCoreOptions) {
+    if (typeof opts.stepTime?.stepSeconds !== 'function') throw new TypeError('stepTime must be a StepTimeModel');
+    this.stepTime = opts.stepTime;
+    this.bm = new BlockManager({
+      numBlocks: opts.numGpuBlocks,
+      blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE,
+      recordEvents: opts.recordKvEvents ?? true,
+      maxBufferedEvents: opts.maxBufferedKvEvents,
+    });
+    this.sched = new BatchScheduler(this.bm, opts);
+    if (opts.fillerTokenIds && opts.fillerTokenIds.length === 0) throw new RangeError('fillerTokenIds must not be empty');
+    this.fillerIds = opts.fillerTokenIds;
+    this.vocabSize = opts.vocabSize ?? 32_000;
+    this.maxWaiting = opts.maxWaiting ?? 100_000;
+    this.onObserverError = opts.onObserverError ?? ((err, id) => console.error(`twin: observer of request ${id} threw:`, err));
+  }
+
+  add(spec: TwinRequestSpec & TwinDisaggOptions, observer: TwinRequestObserver): void {
+    const problem = this.validate(spec);
+    if (problem) {
+      this.notify(spec.id, () => observer.onFinish('rejected', spec.arrivalTime, { cachedPromptTokens: 0, message: problem }));
+      return;
+    }
+    const req: CoreRequest = {
+      id: spec.id,
+      observer,
+      arrivalTime: spec.arrivalTime,
+      promptLength: spec.promptTokenIds.length,
+      maxTokens: spec.maxTokens,
+      seed: seedOf(spec.id),
+      holdBlocksAfterFinish: spec.holdBlocksAfterFinish ?? false,
+      promptKvTransferred: spec.promptKvTransferred ?? false,
+      status: 'waiting',
+      numComputed: 0,
+      numOutput: 0,
+      cachedPromptTokens: 0,
+      admitted: false,
+      tokens: spec.promptTokenIds.slice(),
+      rootHash: rootHash(spec.cacheSalt),
+      blockHashes: [],
+      blocks: [],
+      numRegisteredBlocks: 0,
+    };
+    this.active.set(req.id, req);
+    this.sched.enqueue(req);
+  }
+
+  abort(id: string, time: number): void {
+    const req = this.active.get(id);
+    if (!req) return;
+    if (req.status === 'held') {
+      this.release(id);
+      return;
+    }
+    if (req.status === 'waiting') this.sched.numWaiting--; // it stays in the deque, skipped when reached
+    if (req.status === 'running') this.sched.removeRunning(req);
+    this.finish(req, 'abort', time, false);
+  }
+
+  release(id: string): void {
+    const req = this.active.get(id);
+    if (!req || req.status !== 'held') return;
+    this.bm.free(req);
+    req.status = 'finished';
+    this.active.delete(id);
+    this.numHeld--;
+  }
+
+  hasWork(): boolean {
+    return this.sched.numWaiting > 0 || this.sched.running.length > 0;
+  }
+
+  planStep(_time: number): PlannedStep | null {
+    if (this.planned) throw new Error('planStep called twice without commitStep');
+    if (!this.hasWork()) return null;
+    const { requests, batch } = this.sched.schedule();
+    if (requests.length === 0) return null; // waiting for blocks held by prefill-role requests
+    const durationSeconds = this.stepTime.stepSeconds(batch);
+    if (!(durationSeconds >= 0) || !Number.isFinite(durationSeconds)) {
+      throw new Error(`step-time model returned ${durationSeconds} s`);
+    }
+    this.planned = true;
+    let prefillTokens = 0;
+    for (const w of batch.prefill) prefillTokens += w.tokens;
+    return { durationSeconds, prefillTokens, decodeSequences: batch.decode.length };
+  }
+
+  commitStep(time: number): void {
+    if (!this.planned) throw new Error('commitStep called without planStep');
+    this.planned = false;
+    const { requests, numTokens } = this.sched.lastScheduled();
+    for (let i = 0; i < requests.length; i++) {
+      const req = requests[i]!;
+      if (req.status !== 'running') continue; // aborted during the step
+      req.numComputed += numTokens[i]!;
+      this.bm.cacheComputed(req, req.numComputed);
+      if (req.numComputed < req.tokens.length) continue; // a prefill chunk: no token yet
+      const token = this.filler(req);
+      req.tokens.push(token);
+      req.numOutput++;
+      this.generationTokens++;
+      try {
+        req.observer.onToken(token, time);
+      } catch (err) {
+        this.onObserverError(err, req.id);
+      }
+      if (req.numOutput >= req.maxTokens && req.status === 'running') this.finish(req, 'length', time, true);
+    }
+    this.sched.sweepFinished();
+  }
+
+  drainKvEvents(): KvCacheEvent[] {
+    return this.bm.drainEvents();
+  }
+
+  stats(): TwinStats {
+    const s = this.sched;
+    return {
+      waiting: s.numWaiting,
+      running: s.running.length,
+      kvUsage: this.bm.numUsedBlocks / this.bm.numBlocks,
+      numGpuBlocks: this.bm.numBlocks,
+      blockSize: this.bm.blockSize,
+      prefixQueriedTokens: s.prefixQueriedTokens,
+      prefixHitTokens: s.prefixHitTokens,
+      preemptions: s.preemptions,
+      promptTokens: s.promptTokens,
+      generationTokens: this.generationTokens,
+      heldRequests: this.numHeld,
+      kvEventsDropped: this.bm.droppedEvents,
+    };
+  }
+
+  private validate(spec: TwinRequestSpec): string | undefined {
+    if (this.active.has(spec.id)) return `request id '${spec.id}' is already in use`;
+    if (!Array.isArray(spec.promptTokenIds) || spec.promptTokenIds.length === 0) return 'the prompt must have at least one token';
+    if (!Number.isInteger(spec.maxTokens) || spec.maxTokens < 1) return `maxTokens must be a positive integer, got ${spec.maxTokens}`;
+    const capacity = this.bm.numBlocks * this.bm.blockSize;
+    const needed = spec.promptTokenIds.length + spec.maxTokens;
+    if (needed > capacity) {
+      return `prompt (${spec.promptTokenIds.length}) + max tokens (${spec.maxTokens}) = ${needed} tokens exceeds the KV cache (${capacity} tokens)`;
+    }
+    if (this.sched.numWaiting >= this.maxWaiting) return `waiting queue is full (${this.maxWaiting} requests)`;
+    return undefined;
+  }
+
+  private filler(req: CoreRequest): number {
+    const draw = fillerDraw(req.seed, req.numOutput);
+    return this.fillerIds ? this.fillerIds[draw % this.fillerIds.length]! : draw % this.vocabSize;
+  }
+
+  /** Ends a request: frees its blocks (or holds them for a decode peer), then tells its observer. */
+  private finish(req: CoreRequest, reason: FinishReason, time: number, completed: boolean): void {
+    if (completed && req.holdBlocksAfterFinish) {
+      req.status = 'held';
+      this.numHeld++;
+    } else {
+      this.bm.free(req);
+      req.status = 'finished';
+      this.active.delete(req.id);
+    }
+    this.notify(req.id, () => req.observer.onFinish(reason, time, { cachedPromptTokens: req.cachedPromptTokens }));
+  }
+
+  private notify(id: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.onObserverError(err, id);
+    }
+  }
+}

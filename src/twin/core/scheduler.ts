@@ -1,0 +1,178 @@
+// The batch scheduler, after vLLM v1's: each step gets a token budget; running requests are served
+// first (a decode needs 1 token, an unfinished prefill takes what is left of the budget: chunked
+// prefill), then waiting requests are admitted in arrival order while budget, sequence slots and
+// blocks last (continuous batching). When a running request needs a block and none is free, the
+// newest running request is preempted: its blocks are freed and it goes back to the front of the
+// waiting queue, to be recomputed later (its full blocks usually survive in the prefix cache).
+import type { DecodeWork, PrefillWork, StepBatch } from '../../physics/types.ts';
+import type { BlockManager } from './block-manager.ts';
+import { Deque } from './deque.ts';
+import type { CoreRequest } from './request.ts';
+
+export const DEFAULT_MAX_NUM_SEQS = 256;
+export const DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192;
+
+export interface BatchSchedulerOptions {
+  /** Most sequences in one step. Default 256. */
+  maxNumSeqs?: number;
+  /** Most tokens computed in one step (prefill chunks + decodes). Default 8192. */
+  maxNumBatchedTokens?: number;
+}
+
+/** One step's plan. The arrays and objects are reused from step to step: read them before the next schedule(). */
+export interface ScheduledBatch {
+  requests: CoreRequest[];
+  numTokens: number[];
+  batch: StepBatch;
+}
+
+export class BatchScheduler {
+  readonly maxNumSeqs: number;
+  readonly maxNumBatchedTokens: number;
+  /** Waiting requests; aborted ones stay in the deque (status 'finished') until they reach the front. */
+  readonly waiting = new Deque<CoreRequest>();
+  numWaiting = 0;
+  /** Running requests, oldest admission first. */
+  running: CoreRequest[] = [];
+  preemptions = 0;
+  prefixQueriedTokens = 0;
+  prefixHitTokens = 0;
+  promptTokens = 0;
+
+  private readonly bm: BlockManager;
+  private readonly out: ScheduledBatch = { requests: [], numTokens: [], batch: { prefill: [], decode: [] } };
+  private readonly prefillPool: PrefillWork[] = [];
+  private readonly decodePool: DecodeWork[] = [];
+
+  constructor(bm: BlockManager, opts: BatchSchedulerOptions = {}) {
+    this.bm = bm;
+    this.maxNumSeqs = positiveInt('maxNumSeqs', opts.maxNumSeqs ?? DEFAULT_MAX_NUM_SEQS);
+    this.maxNumBatchedTokens = positiveInt('maxNumBatchedTokens', opts.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS);
+  }
+
+  enqueue(req: CoreRequest): void {
+    req.status = 'waiting';
+    this.waiting.pushBack(req);
+    this.numWaiting++;
+  }
+
+  /** Picks this step's work, allocating blocks (and preempting) as it goes. */
+  schedule(): ScheduledBatch {
+    const out = this.out;
+    out.requests.length = 0;
+    out.numTokens.length = 0;
+    let budget = this.maxNumBatchedTokens;
+    let preempted = false;
+
+    // 1. Running requests, oldest first.
+    for (let i = 0; i < this.running.length && budget > 0; i++) {
+      const req = this.running[i]!;
+      const n = Math.min(req.tokens.length - req.numComputed, budget);
+      if (n <= 0) continue;
+      let ok = this.bm.allocate(req, req.numComputed + n);
+      while (!ok) {
+        const victim = this.running.pop()!;
+        this.preempt(victim);
+        preempted = true;
+        if (victim === req) break;
+        ok = this.bm.allocate(req, req.numComputed + n);
+      }
+      if (!ok) break; // req was the newest and preempted itself
+      out.requests.push(req);
+      out.numTokens.push(n);
+      budget -= n;
+    }
+
+    // 2. Waiting requests in order, unless this step had to preempt (as vLLM: no admissions then).
+    while (!preempted && this.numWaiting > 0 && budget > 0 && this.running.length < this.maxNumSeqs) {
+      const req = this.waiting.peekFront()!;
+      if (req.status === 'finished') {
+        this.waiting.popFront(); // aborted while waiting; already uncounted
+        continue;
+      }
+      const hits = this.bm.findCachedPrefix(req);
+      const hitTokens = hits * this.bm.blockSize;
+      // A transferred prompt is already in KV except its last token, which runs to sample the first output.
+      const start = req.promptKvTransferred ? Math.max(hitTokens, req.tokens.length - 1) : hitTokens;
+      const n = Math.min(req.tokens.length - start, budget);
+      if (!this.bm.allocate(req, start + n, hits)) break; // head-of-line waits for blocks
+      this.waiting.popFront();
+      this.numWaiting--;
+      req.numComputed = start;
+      req.status = 'running';
+      this.running.push(req);
+      this.prefixQueriedTokens += req.tokens.length;
+      this.prefixHitTokens += hitTokens;
+      if (!req.admitted) {
+        req.admitted = true;
+        req.cachedPromptTokens = hitTokens;
+        this.promptTokens += req.promptLength;
+      }
+      out.requests.push(req);
+      out.numTokens.push(n);
+      budget -= n;
+    }
+
+    this.fillStepBatch();
+    return out;
+  }
+
+  /** The plan made by the last schedule(). */
+  lastScheduled(): ScheduledBatch {
+    return this.out;
+  }
+
+  /** Removes a request that finished or was aborted from the running list. */
+  removeRunning(req: CoreRequest): void {
+    const i = this.running.indexOf(req);
+    if (i >= 0) this.running.splice(i, 1);
+  }
+
+  /** Drops all running requests with status 'finished' (after a commit), keeping order. */
+  sweepFinished(): void {
+    let w = 0;
+    for (let r = 0; r < this.running.length; r++) {
+      const req = this.running[r]!;
+      if (req.status === 'running') this.running[w++] = req;
+    }
+    this.running.length = w;
+  }
+
+  private preempt(req: CoreRequest): void {
+    this.bm.free(req);
+    req.numComputed = 0;
+    req.promptKvTransferred = false;
+    req.status = 'waiting';
+    this.waiting.pushFront(req);
+    this.numWaiting++;
+    this.preemptions++;
+  }
+
+  /** Describes the scheduled work for the step-time model, reusing objects to keep the hot loop allocation-free. */
+  private fillStepBatch(): void {
+    const { requests, numTokens, batch } = this.out;
+    let p = 0;
+    let d = 0;
+    for (let i = 0; i < requests.length; i++) {
+      const req = requests[i]!;
+      const n = numTokens[i]!;
+      if (n === 1 && req.numOutput > 0 && req.numComputed === req.tokens.length - 1) {
+        const w = (this.decodePool[d] ??= { contextLength: 0 });
+        w.contextLength = req.numComputed + 1;
+        batch.decode[d++] = w;
+      } else {
+        const w = (this.prefillPool[p] ??= { tokens: 0, cachedContext: 0 });
+        w.tokens = n;
+        w.cachedContext = req.numComputed;
+        batch.prefill[p++] = w;
+      }
+    }
+    batch.prefill.length = p;
+    batch.decode.length = d;
+  }
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+  return v;
+}
