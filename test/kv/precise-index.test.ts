@@ -1,0 +1,70 @@
+// Event-specific behaviour of the precise index: dual keys, removal, clears, tiers, speculation.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PreciseIndex } from '../../src/kv/precise-index.ts';
+import { hashBlocks } from '../../src/twin/core/block-hash.ts';
+
+const BS = 4;
+const t = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+const keys = hashBlocks(t, BS);
+
+function stored(hashes: bigint[], parent: bigint | null, tokenIds: number[], medium?: string) {
+  return { type: 'BlockStored' as const, blockHashes: hashes, parentBlockHash: parent, tokenIds, blockSize: BS, medium };
+}
+
+test('BlockStored across several events chains through the engine parent hash', () => {
+  const ix = new PreciseIndex();
+  ix.applyEvent('a', stored([101n], null, t.slice(0, 4)));
+  ix.applyEvent('a', stored([102n, 103n], 101n, t.slice(4, 12)));
+  assert.deepEqual(ix.matchedBlocks(keys, ['a'], 0), [3]);
+});
+
+test('BlockRemoved by engine hash breaks the chain at that block', () => {
+  const ix = new PreciseIndex();
+  ix.applyEvent('a', stored([101n, 102n, 103n], null, t));
+  ix.applyEvent('a', { type: 'BlockRemoved', blockHashes: [102n] });
+  assert.deepEqual(ix.matchedBlocks(keys, ['a'], 0), [1]);
+  ix.applyEvent('a', { type: 'BlockRemoved', blockHashes: [999n] });
+  assert.equal(ix.stats.unknownRemovals, 1);
+});
+
+test('AllBlocksCleared empties one endpoint only', () => {
+  const ix = new PreciseIndex();
+  ix.applyEvent('a', stored([101n, 102n, 103n], null, t));
+  ix.applyEvent('b', stored([201n, 202n, 203n], null, t));
+  ix.applyEvent('a', { type: 'AllBlocksCleared' });
+  assert.deepEqual(ix.matchedBlocks(keys, ['a', 'b'], 0), [0, 3]);
+  assert.equal(ix.size(), 3);
+});
+
+test('CPU-tier blocks weigh 0.8; a block in both tiers counts as GPU until the GPU copy goes', () => {
+  const ix = new PreciseIndex();
+  ix.applyEvent('a', stored([101n, 102n, 103n], null, t, 'CPU'));
+  assert.ok(Math.abs(ix.matchedBlocks(keys, ['a'], 0)[0]! - 2.4) < 1e-9);
+  ix.applyEvent('a', stored([101n], null, t.slice(0, 4), 'GPU'));
+  assert.ok(Math.abs(ix.matchedBlocks(keys, ['a'], 0)[0]! - 2.6) < 1e-9);
+  ix.applyEvent('a', { type: 'BlockRemoved', blockHashes: [101n], medium: 'GPU' });
+  assert.ok(Math.abs(ix.matchedBlocks(keys, ['a'], 0)[0]! - 2.4) < 1e-9);
+});
+
+test('speculative entries count until their TTL, and an event confirms them', () => {
+  const ix = new PreciseIndex({ speculativeTtlSeconds: 2 });
+  ix.recordDecision('a', keys, 10);
+  assert.deepEqual(ix.matchedBlocks(keys, ['a'], 11), [3]);
+  assert.deepEqual(ix.matchedBlocks(keys, ['a'], 12.5), [0], 'expired');
+  ix.recordDecision('b', keys, 10);
+  ix.applyEvent('b', stored([1n, 2n, 3n], null, t));
+  assert.deepEqual(ix.matchedBlocks(keys, ['b'], 100), [3], 'confirmed by the event, no longer speculative');
+});
+
+test('a malformed event with too few tokens stores what it can and does not throw', () => {
+  const ix = new PreciseIndex();
+  ix.applyEvent('a', stored([101n, 102n, 103n], null, t.slice(0, 6)));
+  assert.deepEqual(ix.matchedBlocks(keys, ['a'], 0), [1]);
+});
+
+test('salted requests never match unsalted blocks', () => {
+  const ix = new PreciseIndex();
+  ix.applyEvent('a', stored([101n, 102n, 103n], null, t));
+  assert.deepEqual(ix.matchedBlocks(hashBlocks(t, BS, 'tenant-1'), ['a'], 0), [0]);
+});
