@@ -1,0 +1,210 @@
+// Step-time model: how long one engine iteration takes, from the physics of the batch.
+//
+// Each kernel family is a roofline, max(FLOPs / achievable FLOP/s, bytes / achievable bandwidth):
+//   - dense linear layers (attention projections, dense MLPs, shared experts, LM head): weights
+//     read once per step, FLOPs grow with the tokens in the step;
+//   - routed experts (MoE): only the experts the batch touches are read; FLOPs follow top-k;
+//   - attention: FLOPs grow with context, KV read once per sequence (prefill: cached + new tokens);
+// plus the TP all-reduces over the scale-up link and fixed per-step, per-layer and per-request
+// overheads (scheduling, launches, sampling). The few efficiencies and overheads are fitted on
+// reference/calibration.md (see fit.ts and docs/physics.md); the rest is catalog data.
+import { matmulFlops, type Hardware } from './hardware.ts';
+import { bytesPerElement } from './dtype.ts';
+import { kvBytesPerTokenPerLayer, type ModelSpec } from './models.ts';
+import type { Dtype, StepBatch, StepTimeModel } from './types.ts';
+
+export type EngineKind = 'vllm' | 'trtllm';
+
+/** The fitted constants of the step-time model. */
+export interface StepTimeCoefficients {
+  /** Fraction of dense peak FLOP/s that large GEMMs reach. */
+  computeEfficiency: number;
+  /** Fraction of dense peak FLOP/s that attention kernels reach (FlashAttention-class). */
+  attentionEfficiency: number;
+  /** Fraction of peak memory bandwidth that streaming kernels reach. */
+  bandwidthEfficiency: number;
+  /** Fixed cost per engine iteration: scheduling, input preparation, sampling launch. */
+  stepOverheadSec: number;
+  /** Fixed cost per layer per iteration: kernel launches and small ops (norms, rotary, residuals). */
+  layerOverheadSec: number;
+  /** Cost per sequence in the batch per iteration: bookkeeping, detokenisation, sampling. */
+  requestOverheadSec: number;
+  /** Latency of one all-reduce launch across the TP group (on top of bytes / link bandwidth). */
+  allReduceLatencySec: number;
+}
+
+export interface StepTimeOptions {
+  hardware: Hardware;
+  model: ModelSpec;
+  tp: number;
+  weightDtype: Dtype;
+  kvDtype: Dtype;
+  engine?: EngineKind;
+  /** Override the fitted coefficients (the fit itself uses this). */
+  coefficients?: Partial<StepTimeCoefficients>;
+}
+
+/** Cost split of one step; stepSeconds() is their sum. Exposed for the planner's roofline view. */
+export interface StepBreakdown {
+  overheadSec: number;
+  linearSec: number;
+  linearBound: 'compute' | 'memory';
+  expertsSec: number;
+  attentionSec: number;
+  attentionBound: 'compute' | 'memory';
+  allReduceSec: number;
+  flops: number; // per GPU
+  bytes: number; // per GPU, HBM traffic
+  totalSec: number;
+}
+
+export interface DetailedStepTimeModel extends StepTimeModel {
+  breakdown(batch: StepBatch): StepBreakdown;
+  readonly coefficients: StepTimeCoefficients;
+}
+
+// Fitted on reference/calibration.md by bench/physics-fit.ts (see docs/physics.md). The TRT-LLM
+// profile runs CUDA graphs and a C++ runtime, so its fixed overheads are smaller than vLLM's.
+export const FITTED: Record<EngineKind, StepTimeCoefficients> = {
+  trtllm: {
+    computeEfficiency: 0.55,
+    attentionEfficiency: 0.4,
+    bandwidthEfficiency: 0.8,
+    stepOverheadSec: 126e-6,
+    layerOverheadSec: 10e-6,
+    requestOverheadSec: 4.4e-6,
+    allReduceLatencySec: 8e-6,
+  },
+  vllm: {
+    computeEfficiency: 0.5,
+    attentionEfficiency: 0.4,
+    bandwidthEfficiency: 0.8,
+    stepOverheadSec: 1e-3,
+    layerOverheadSec: 15e-6,
+    requestOverheadSec: 10e-6,
+    allReduceLatencySec: 10e-6,
+  },
+};
+
+/** Sum over query positions p = from+1 .. from+count of min(p, cap): attended tokens of a causal chunk. */
+export function attendedTokens(from: number, count: number, cap: number): number {
+  if (count <= 0) return 0;
+  const end = from + count;
+  if (end <= cap) return count * from + (count * (count + 1)) / 2;
+  if (from >= cap) return count * cap;
+  const below = cap - from; // positions from+1..cap attend to themselves
+  return below * from + (below * (below + 1)) / 2 + (end - cap) * cap;
+}
+
+/** Fraction of the KV each GPU holds: heads split over TP, replicated when TP exceeds the KV heads; MLA's latent is replicated. */
+export function kvShardFraction(model: ModelSpec, tp: number): number {
+  if (model.mla || model.kvHeads === 0) return 1;
+  return Math.ceil(model.kvHeads / tp) / model.kvHeads;
+}
+
+export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeModel {
+  const { hardware: hw, model, tp, weightDtype, kvDtype } = opts;
+  const c: StepTimeCoefficients = { ...FITTED[opts.engine ?? 'vllm'], ...opts.coefficients };
+  const wBytes = bytesPerElement(weightDtype);
+  const p = model.params;
+
+  const mmFlops = matmulFlops(hw, weightDtype) * c.computeEfficiency;
+  // Attention runs in 16 bits unless the KV cache is FP8 on a part with native FP8 (TRT-LLM FP8 FMHA).
+  const attnFlops = (kvDtype === 'fp8' ? hw.flops.fp8 : hw.flops.bf16) * c.attentionEfficiency;
+  const bw = hw.memBandwidthBytesPerSec * c.bandwidthEfficiency;
+
+  // Per-GPU constants.
+  const lmHeadParams = p.lmHead || p.embedding; // tied models use the embedding table as the LM head
+  const denseLayerParams = p.layerDense;
+  const denseBytes = (denseLayerParams * wBytes + lmHeadParams * 2) / tp;
+  const expertBytes = (p.perExpert * wBytes) / tp;
+  const moe = model.moe;
+  const kvShard = kvShardFraction(model, tp);
+  const kvLayerBytes = kvBytesPerTokenPerLayer(model, kvDtype) * kvShard;
+  const mla = model.mla;
+  // Per-head dims of QK and AV: MLA prefill runs uncompressed, MLA decode runs in the latent (absorbed) space.
+  const prefillDims = mla ? mla.qkNopeHeadDim + mla.qkRopeHeadDim + mla.vHeadDim : 2 * model.headDim;
+  const decodeDims = mla ? 2 * mla.kvLoraRank + mla.qkRopeHeadDim : 2 * model.headDim;
+  const headsPerGpu = model.heads / tp;
+  const allReducesPerStep = tp > 1 ? 2 * model.layers : 0;
+  const linkBw = hw.scaleUpBandwidthBytesPerSec;
+
+  function breakdown(batch: StepBatch): StepBreakdown {
+    let tokens = 0;
+    for (const pw of batch.prefill) tokens += pw.tokens;
+    tokens += batch.decode.length;
+    const seqs = batch.prefill.length + batch.decode.length;
+    if (seqs === 0) {
+      return { overheadSec: 0, linearSec: 0, linearBound: 'memory', expertsSec: 0, attentionSec: 0, attentionBound: 'memory', allReduceSec: 0, flops: 0, bytes: 0, totalSec: 0 };
+    }
+    const sampled = seqs; // one logits row per sequence (prefill chunks included; an upper bound)
+
+    // Dense linear layers + LM head.
+    const linFlops = (2 * denseLayerParams * tokens + 2 * lmHeadParams * sampled) / tp;
+    const linearCompute = linFlops / mmFlops;
+    const linearMemory = denseBytes / bw;
+    const linearSec = Math.max(linearCompute, linearMemory);
+
+    // Routed experts: the batch touches E x (1 - (1 - k/E)^T) distinct experts per MoE layer.
+    let expertsSec = 0;
+    let expFlops = 0;
+    let expBytes = 0;
+    if (moe) {
+      const touched = moe.experts * (1 - Math.pow(1 - moe.topK / moe.experts, tokens));
+      expBytes = moe.moeLayers * touched * expertBytes;
+      expFlops = (2 * moe.moeLayers * moe.topK * p.perExpert * tokens) / tp;
+      expertsSec = Math.max(expFlops / mmFlops, expBytes / bw);
+    }
+
+    // Attention: per layer kind, FLOPs over attended tokens and KV bytes read.
+    let attFlops = 0;
+    let kvRead = 0;
+    for (const kind of model.layerKinds) {
+      if (kind.kind === 'ssm') {
+        // Constant state read and written once per sequence; the scan's FLOPs are small next to the projections.
+        kvRead += seqs * 2 * kind.stateElements * 2 / tp;
+        continue;
+      }
+      const cap = kind.kind === 'sliding' ? kind.window : kind.kind === 'sparse' ? kind.topK : Infinity;
+      for (const pw of batch.prefill) {
+        attFlops += 2 * headsPerGpu * prefillDims * attendedTokens(pw.cachedContext, pw.tokens, cap);
+        const stored = pw.cachedContext + pw.tokens;
+        kvRead += (kind.kind === 'sliding' ? Math.min(stored, cap + pw.tokens) : stored) * kvLayerBytes;
+      }
+      for (const d of batch.decode) {
+        const ctx = Math.min(d.contextLength, cap);
+        attFlops += 2 * headsPerGpu * decodeDims * ctx;
+        kvRead += ctx * kvLayerBytes;
+      }
+    }
+    const attentionCompute = attFlops / attnFlops;
+    const attentionMemory = kvRead / bw;
+    const attentionSec = Math.max(attentionCompute, attentionMemory);
+
+    // Two all-reduces per layer of tokens x hidden activations in 16 bits (ring: 2(n-1)/n of the data each way).
+    const allReduceSec = allReducesPerStep > 0
+      ? allReducesPerStep * (c.allReduceLatencySec + (2 * (tp - 1) / tp) * (tokens * model.hidden * 2) / linkBw)
+      : 0;
+
+    const overheadSec = c.stepOverheadSec + model.layers * c.layerOverheadSec + seqs * c.requestOverheadSec;
+    const totalSec = overheadSec + linearSec + expertsSec + attentionSec + allReduceSec;
+    return {
+      overheadSec,
+      linearSec,
+      linearBound: linearCompute >= linearMemory ? 'compute' : 'memory',
+      expertsSec,
+      attentionSec,
+      attentionBound: attentionCompute >= attentionMemory ? 'compute' : 'memory',
+      allReduceSec,
+      flops: linFlops + expFlops + attFlops,
+      bytes: denseBytes + expBytes + kvRead,
+      totalSec,
+    };
+  }
+
+  return {
+    coefficients: c,
+    breakdown,
+    stepSeconds: (batch) => breakdown(batch).totalSec,
+  };
+}
