@@ -1,0 +1,132 @@
+// Re-hashing locked artifacts. Every check streams the file and compares size and SHA-256 with the
+// lock; the first mismatch throws a TrustError naming the file.
+import { stat } from 'node:fs/promises';
+import { basename, join, resolve, sep } from 'node:path';
+import { TrustError } from './errors.ts';
+import { hashFile } from './hash.ts';
+import { listModelFiles } from './lock-create.ts';
+import { readLock, type LockedFile, type LockedModel, type ModelsLock } from './lockfile.ts';
+import { blobPath } from './mirror.ts';
+
+export interface VerifyReport {
+  files: number;
+  bytes: number;
+}
+
+export function lockedFilePath(model: LockedModel, file: LockedFile): string {
+  return join(model.source, ...file.path.split('/'));
+}
+
+/** Check one file against its lock entry: size first (cheap), then a streaming SHA-256. */
+export async function verifyFile(path: string, expected: LockedFile, label = path): Promise<void> {
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new TrustError('missing-file', `${label}: not a regular file`);
+    size = info.size;
+  } catch (err) {
+    if (err instanceof TrustError) throw err;
+    throw new TrustError('missing-file', `${label}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message}`);
+  }
+  if (size !== expected.size) throw new TrustError('hash-mismatch', `${label}: ${size} bytes, the lock says ${expected.size}`);
+  const actual = await hashFile(path);
+  if (actual.size !== expected.size || actual.sha256 !== expected.sha256) {
+    throw new TrustError('hash-mismatch', `${label}: sha256 ${actual.sha256} does not match the lock (${expected.sha256})`);
+  }
+}
+
+/**
+ * `models verify`: re-hash every file of every model (or of `models`), from the locked sources or from
+ * a mirror. Stops at the first mismatch.
+ */
+export async function verifyLock(lock: ModelsLock, opts: { mirror?: string; models?: string[] } = {}): Promise<VerifyReport> {
+  const wanted = opts.models ? new Set(opts.models) : undefined;
+  for (const name of wanted ?? []) {
+    if (!lock.models.some((m) => m.name === name)) throw new TrustError('unpinned', `model "${name}" is not in the lock`);
+  }
+  const report: VerifyReport = { files: 0, bytes: 0 };
+  for (const model of lock.models) {
+    if (wanted && !wanted.has(model.name)) continue;
+    for (const file of model.files) {
+      const path = opts.mirror ? blobPath(opts.mirror, file.sha256) : lockedFilePath(model, file);
+      await verifyFile(path, file, `${model.name}/${file.path}`);
+      report.files += 1;
+      report.bytes += file.size;
+    }
+  }
+  return report;
+}
+
+export interface ArtifactVerdict {
+  pinned: boolean; // false: not in the lock, admitted only because unpinned models were allowed
+  files: string[]; // absolute paths that were verified (or that an unpinned directory holds)
+}
+
+/**
+ * What the gateway calls before serving a local model, before any parser reads it. `path` is a model
+ * directory, one file of a model, or a mirror blob. Pinned artifacts must match the lock byte for byte
+ * (always, even when unpinned models are allowed); artifacts the lock does not know are refused unless
+ * `allowUnpinned`. A locked directory must not hold files the lock does not list.
+ */
+export async function verifyArtifact(
+  path: string,
+  lockOrPath: ModelsLock | string,
+  opts: { allowUnpinned?: boolean } = {},
+): Promise<ArtifactVerdict> {
+  const lock = typeof lockOrPath === 'string' ? await readLock(lockOrPath) : lockOrPath;
+  const target = resolve(path);
+  const info = await stat(target).catch(() => undefined);
+  if (!info) throw new TrustError('missing-file', `${target}: no such file or directory`);
+
+  if (info.isDirectory()) {
+    const models = lock.models.filter((m) => m.source === target);
+    if (models.length > 0) return { pinned: true, files: await verifyDirectory(target, models) };
+    return unpinned(target, opts, (await listModelFiles(target)).map((r) => join(target, r)));
+  }
+
+  // A file of a locked model?
+  for (const model of lock.models) {
+    if (!target.startsWith(model.source + sep)) continue;
+    const rel = target.slice(model.source.length + 1).split(sep).join('/');
+    const file = model.files.find((f) => f.path === rel);
+    if (file) {
+      await verifyFile(target, file, `${model.name}/${file.path}`);
+      return { pinned: true, files: [target] };
+    }
+  }
+  // A mirror blob is named by its digest: it is pinned when the lock lists that digest.
+  const name = basename(target);
+  if (/^[0-9a-f]{64}$/.test(name)) {
+    for (const model of lock.models) {
+      const file = model.files.find((f) => f.sha256 === name);
+      if (file) {
+        await verifyFile(target, file, `${model.name}/${file.path} (${target})`);
+        return { pinned: true, files: [target] };
+      }
+    }
+  }
+  return unpinned(target, opts, [target]);
+}
+
+async function verifyDirectory(dir: string, models: LockedModel[]): Promise<string[]> {
+  const listed = new Map<string, { model: LockedModel; file: LockedFile }>();
+  for (const model of models) for (const file of model.files) listed.set(file.path, { model, file });
+  // Extra files first: cheap, and a planted file (code, a second weights file) is a refusal too.
+  for (const rel of await listModelFiles(dir)) {
+    if (!listed.has(rel)) throw new TrustError('unpinned', `${join(dir, rel)} is not in the lock (a locked model directory may hold only locked files)`);
+  }
+  const verified: string[] = [];
+  for (const { model, file } of listed.values()) {
+    const path = lockedFilePath(model, file);
+    await verifyFile(path, file, `${model.name}/${file.path}`);
+    verified.push(path);
+  }
+  return verified;
+}
+
+function unpinned(target: string, opts: { allowUnpinned?: boolean }, files: string[]): ArtifactVerdict {
+  if (!opts.allowUnpinned) {
+    throw new TrustError('unpinned', `${target} is not in the lock; lock it with 'inferstack models lock' or allow unpinned models explicitly`);
+  }
+  return { pinned: false, files };
+}
