@@ -24,7 +24,7 @@ export class ApproximateIndex implements PrefixIndex {
     this.options = options;
   }
 
-  matchedBlocks(keys: readonly bigint[], endpointIds: readonly string[]): number[] {
+  matchedBlocks(keys: readonly bigint[], endpointIds: readonly string[], _now?: number): number[] {
     const out = new Array<number>(endpointIds.length).fill(0);
     let alive = endpointIds.map((_, i) => i);
     for (let b = 0; b < keys.length && alive.length > 0; b++) {
@@ -36,7 +36,7 @@ export class ApproximateIndex implements PrefixIndex {
     return out;
   }
 
-  recordDecision(endpointId: string, keys: readonly bigint[]): void {
+  recordDecision(endpointId: string, keys: readonly bigint[], _now?: number): void {
     const lru = this.lruFor(endpointId);
     if (!lru) return;
     for (const k of keys) {

@@ -5,6 +5,13 @@ import { singleProfileHandler } from './plugins/profiles/single.ts';
 import { leastLoadPolicy } from './policies/least-load.ts';
 import type { Policy, PolicyDeps } from './policies/policy.ts';
 import { roundRobinPolicy } from './policies/round-robin.ts';
+import { llmdPolicy } from './policies/llm-d.ts';
+import { llmdPrecisePolicy } from './policies/llm-d-precise.ts';
+import { dynamoPolicy } from './policies/dynamo.ts';
+import { sglangPolicy } from './policies/sglang.ts';
+import type { ApproximateIndex } from '../kv/approximate-index.ts';
+import type { PreciseIndex } from '../kv/precise-index.ts';
+import type { StepTimeModel } from '../physics/types.ts';
 import { seededRandom, type Random } from './random.ts';
 import { DEFAULT_SATURATION, type SaturationThresholds } from './saturation.ts';
 import type { Scheduler } from './types.ts';
@@ -19,6 +26,12 @@ export interface SchedulerOptions {
   saturation?: SaturationThresholds | null;
   /** Enable prefill/decode disaggregation: prefill remotely when uncached tokens >= threshold. */
   pd?: { threshold: number };
+  /** Event-fed index shared with the KV event subscribers (precise policies); a private one otherwise. */
+  preciseIndex?: PreciseIndex;
+  /** Decision-fed index (approximate policies); a private one otherwise. */
+  approximateIndex?: ApproximateIndex;
+  /** The engines' step-time model, for policies that predict TTFT. */
+  stepTime?: StepTimeModel;
 }
 
 /** Default P/D threshold in uncached prompt tokens (llm-d's nonCachedTokens example). */
@@ -27,6 +40,10 @@ export const DEFAULT_PD_THRESHOLD = 16;
 const policies: Record<string, (deps: PolicyDeps, options: SchedulerOptions) => Policy> = {
   'round-robin': () => roundRobinPolicy(),
   'least-load': () => leastLoadPolicy(),
+  'llm-d': (_d, o) => llmdPolicy(o.approximateIndex),
+  'llm-d-precise': (_d, o) => llmdPrecisePolicy(o.preciseIndex),
+  dynamo: (_d, o) => dynamoPolicy(o.preciseIndex),
+  sglang: () => sglangPolicy(),
 };
 
 export function policyNames(): string[] {

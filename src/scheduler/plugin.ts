@@ -12,7 +12,7 @@ export interface SchedulingContext {
   now: number; // seconds on the caller's clock
   random: Random;
   /** Per-call memo so two plugins needing the same prefix match compute it once. */
-  memo: Map<string, unknown>;
+  memo: Map<unknown, unknown>;
 }
 
 export interface Filter {

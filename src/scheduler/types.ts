@@ -18,7 +18,17 @@ export interface EndpointView {
     scrapedAt?: number;
   };
   /** The router's own accounting of what it sent and has not seen finish. */
-  inflight: { requests: number; promptTokens: number; predictedBlocks: number };
+  inflight: {
+    requests: number;
+    promptTokens: number;
+    predictedBlocks: number;
+    /**
+     * Prompt tokens still to be prefilled: for each in-flight request without a first token yet,
+     * its prompt tokens minus the decision's `predictedCachedTokens`. Optional; TTFT-predicting and
+     * Dynamo-style policies fall back to `promptTokens` when absent.
+     */
+    pendingPrefillTokens?: number;
+  };
 }
 
 export interface ClusterView {
@@ -48,6 +58,8 @@ export interface SchedulingDecision {
   prefill?: EndpointView[];
   /** Why nothing was picked, when endpoints is empty: 'no-healthy' -> 503, 'saturated' -> 429. */
   reject?: 'no-healthy' | 'saturated';
+  /** The policy's estimate of prompt tokens already cached on endpoints[0] (for in-flight accounting). */
+  predictedCachedTokens?: number;
 }
 
 export interface Scheduler {
