@@ -1,0 +1,42 @@
+// Length-only CSVs (Vidur / Sarathi / etalon): num_prefill_tokens,num_decode_tokens,... with no
+// arrival times; arrivals are drawn from a seeded Poisson process at `rate` requests per second.
+// Prompts are random tokens per request (no shared prefixes).
+import { seededRandom } from '../../scheduler/random.ts';
+import { synthTokens } from './tokens.ts';
+import { TraceFormatError, type TraceRequest } from './types.ts';
+
+export interface LengthsOptions {
+  rate: number; // requests per second
+  seed?: number;
+  maxRequests?: number;
+}
+
+export function parseLengths(lines: string[], o: LengthsOptions, streamBase = 1 << 25): TraceRequest[] {
+  if (!(o.rate > 0)) throw new TraceFormatError('length-only traces need a positive Poisson rate');
+  const header = lines[0]?.split(',').map((h) => h.trim());
+  const iIn = header?.indexOf('num_prefill_tokens') ?? -1;
+  const iOut = header?.indexOf('num_decode_tokens') ?? -1;
+  if (iIn < 0 || iOut < 0) throw new TraceFormatError('lengths: header must have num_prefill_tokens,num_decode_tokens');
+  const random = seededRandom(o.seed ?? 42);
+  const n = Math.min(lines.length - 1, o.maxRequests ?? Infinity);
+  const out: TraceRequest[] = [];
+  let t = 0;
+  for (let i = 1; i <= n; i++) {
+    const cols = lines[i]!.split(',');
+    const promptTokens = Number(cols[iIn]);
+    const outputTokens = Number(cols[iOut]);
+    if (!Number.isInteger(promptTokens) || promptTokens < 0 || !Number.isInteger(outputTokens) || outputTokens < 0) {
+      throw new TraceFormatError(`lengths line ${i + 1}: bad row '${lines[i]!.slice(0, 80)}'`);
+    }
+    t += -Math.log(1 - random()) / o.rate;
+    const stream = streamBase + i;
+    out.push({
+      id: `len-${i}`,
+      arrival: t,
+      promptTokens: Math.max(1, promptTokens),
+      outputTokens: Math.max(1, outputTokens),
+      tokenIds: () => synthTokens(stream, Math.max(1, promptTokens)),
+    });
+  }
+  return out;
+}

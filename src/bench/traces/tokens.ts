@@ -1,0 +1,19 @@
+// Deterministic synthetic token ids for traces that carry no text. A 32-bit integer hash of
+// (stream, position) picks each id, so equal streams give equal prefixes and different streams
+// practically never share a block.
+
+export const SYNTH_VOCAB = 32_000;
+
+/** splitmix-style 32-bit mix of two integers. */
+export function mix32(a: number, b: number): number {
+  let h = (Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(b | 0, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** `count` ids of stream `stream`, starting at position `from`, appended to `out`. */
+export function synthTokens(stream: number, count: number, out: number[] = [], from = 0): number[] {
+  for (let i = 0; i < count; i++) out.push(mix32(stream, from + i) % SYNTH_VOCAB);
+  return out;
+}
