@@ -129,12 +129,13 @@ class Driver implements RealtimeTwin {
     this.immediate = setImmediate(() => this.step());
   }
 
-  private step(): void {
+  /** `continuing`: called right after a commit, so the step may start at that commit's planned end. */
+  private step(continuing = false): void {
     this.immediate = undefined;
     if (this.state === 'closed') return;
     const t = this.now();
     // Continue from the planned end when the timer was only a little late, so timing does not drift.
-    const start = t - this.lastEnd < ON_TIME_SLACK_S ? Math.max(this.lastEnd, 0) : t;
+    const start = continuing && t - this.lastEnd < ON_TIME_SLACK_S ? this.lastEnd : t;
     let plan;
     try {
       plan = this.core.planStep(start);
@@ -156,7 +157,7 @@ class Driver implements RealtimeTwin {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.commit(end);
-      if (this.state === 'stepping') this.step();
+      if (this.state === 'stepping') this.step(true);
     }, Math.max(0, (end - this.now()) * 1000));
   }
 

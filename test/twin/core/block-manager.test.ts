@@ -1,0 +1,167 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BlockManager, type CacheSequence } from '../../../src/twin/core/block-manager.ts';
+import { hashBlocks, rootHash } from '../../../src/twin/core/block-hash.ts';
+import { range } from './helpers.ts';
+
+function seq(tokens: number[], salt?: string): CacheSequence {
+  return { tokens, rootHash: rootHash(salt), blockHashes: [], blocks: [], numRegisteredBlocks: 0 };
+}
+
+/** Allocates and "computes" a whole sequence, then registers its full blocks. */
+function computeAll(bm: BlockManager, s: CacheSequence): void {
+  const hits = bm.findCachedPrefix(s);
+  assert.ok(bm.allocate(s, s.tokens.length, hits));
+  bm.cacheComputed(s, s.tokens.length);
+}
+
+test('hashBlocks covers full blocks only, chains on the parent and is salted', () => {
+  const tokens = range(40);
+  const h = hashBlocks(tokens, 16);
+  assert.equal(h.length, 2);
+  assert.deepEqual(hashBlocks(tokens.slice(0, 32), 16), h);
+  assert.deepEqual(hashBlocks(tokens.slice(0, 16), 16), h.slice(0, 1));
+  // Same second block after a different first block: a different key (chained).
+  const other = [...range(16, 100), ...range(16, 16)];
+  assert.notEqual(hashBlocks(other, 16)[1], h[1]);
+  assert.notEqual(hashBlocks(tokens, 16, 'tenant-a')[0], h[0]);
+  assert.deepEqual(hashBlocks(tokens, 16, 'tenant-a'), hashBlocks(tokens, 16, 'tenant-a'));
+  assert.throws(() => hashBlocks(tokens, 0), /blockSize/);
+});
+
+test('prefix hits on a shared prefix, shared blocks are reference counted', () => {
+  const bm = new BlockManager({ numBlocks: 16, blockSize: 4 });
+  const a = seq([...range(12), 900, 901]);
+  computeAll(bm, a);
+  assert.equal(a.blocks.length, 4);
+  const b = seq([...range(12), 500, 501, 502]);
+  const hits = bm.findCachedPrefix(b);
+  assert.equal(hits, 3);
+  assert.ok(bm.allocate(b, b.tokens.length, hits));
+  assert.deepEqual(b.blocks.slice(0, 3), a.blocks.slice(0, 3));
+  for (const block of a.blocks.slice(0, 3)) assert.equal(bm.refCountOf(block), 2);
+  assert.equal(bm.refCountOf(a.blocks[3]!), 1);
+  assert.notEqual(b.blocks[3], a.blocks[3]);
+  bm.free(a);
+  bm.free(b);
+  assert.equal(bm.numUsedBlocks, 0);
+  for (let i = 0; i < 16; i++) assert.equal(bm.refCountOf(i), 0);
+  assert.throws(() => bm.free({ ...b, blocks: [0] }), /negative/);
+});
+
+test('a fully cached prompt still leaves its last token to compute', () => {
+  const bm = new BlockManager({ numBlocks: 8, blockSize: 4 });
+  computeAll(bm, seq(range(8)));
+  assert.equal(bm.findCachedPrefix(seq(range(8))), 1);
+  assert.equal(bm.findCachedPrefix(seq(range(9))), 2);
+});
+
+test('different cache salts never share blocks', () => {
+  const bm = new BlockManager({ numBlocks: 16, blockSize: 4 });
+  const a = seq(range(13), 'alice');
+  computeAll(bm, a);
+  assert.equal(bm.findCachedPrefix(seq(range(13), 'bob')), 0);
+  assert.equal(bm.findCachedPrefix(seq(range(13))), 0);
+  assert.equal(bm.findCachedPrefix(seq(range(13), 'alice')), 3);
+});
+
+test('free cached blocks are evicted least recently freed first, suffix before prefix', () => {
+  const bm = new BlockManager({ numBlocks: 4, blockSize: 4 });
+  const a = seq(range(8, 0));
+  const b = seq(range(8, 100));
+  computeAll(bm, a);
+  computeAll(bm, b);
+  const [a0, a1] = hashBlocks(a.tokens, 4);
+  const [b0, b1] = hashBlocks(b.tokens, 4);
+  bm.free(a);
+  bm.free(b);
+  bm.drainEvents();
+  assert.equal(bm.numFreeBlocks, 4);
+  assert.equal(bm.numCachedBlocks, 4);
+  const removed: bigint[] = [];
+  for (let i = 0; i < 4; i++) {
+    assert.ok(bm.allocate(seq(range(4, 1000 + 10 * i)), 4));
+    for (const e of bm.drainEvents()) if (e.type === 'BlockRemoved') removed.push(...e.blockHashes);
+  }
+  assert.deepEqual(removed, [a1, a0, b1, b0]);
+  assert.equal(bm.numCachedBlocks, 0);
+  assert.equal(bm.allocate(seq(range(4)), 4), false);
+});
+
+test('a cache hit on a free block takes it off the eviction list', () => {
+  const bm = new BlockManager({ numBlocks: 3, blockSize: 4 });
+  const a = seq(range(8));
+  computeAll(bm, a);
+  bm.free(a);
+  const again = seq(range(9));
+  const hits = bm.findCachedPrefix(again);
+  assert.equal(hits, 2);
+  assert.ok(bm.allocate(again, 9, hits)); // 2 hit blocks + 1 fresh
+  assert.equal(bm.numFreeBlocks, 0);
+  // No room for one more block, and allocation failed without changing anything.
+  const other = seq(range(4, 50));
+  assert.equal(bm.allocate(other, 4), false);
+  assert.equal(other.blocks.length, 0);
+  assert.equal(bm.numCachedBlocks, 2);
+});
+
+test('allocation that cannot be satisfied changes nothing', () => {
+  const bm = new BlockManager({ numBlocks: 4, blockSize: 4 });
+  const a = seq(range(8));
+  computeAll(bm, a);
+  bm.free(a);
+  const b = seq(range(30));
+  const hits = bm.findCachedPrefix(b);
+  assert.equal(hits, 2);
+  assert.equal(bm.allocate(b, 30, hits), false); // needs 8 blocks
+  assert.equal(b.blocks.length, 0);
+  assert.equal(bm.numFreeBlocks, 4);
+  assert.equal(bm.findCachedPrefix(seq(range(9))), 2);
+});
+
+test('BlockStored events carry chained keys, the parent and the tokens; duplicates are not re-stored', () => {
+  const bm = new BlockManager({ numBlocks: 16, blockSize: 4 });
+  const a = seq(range(10), 's');
+  assert.ok(bm.allocate(a, 6));
+  bm.cacheComputed(a, 6);
+  assert.ok(bm.allocate(a, 10));
+  bm.cacheComputed(a, 10);
+  const keys = hashBlocks(a.tokens, 4, 's');
+  assert.deepEqual(bm.drainEvents(), [
+    { type: 'BlockStored', blockHashes: [keys[0]], parentBlockHash: null, tokenIds: range(4), blockSize: 4, medium: 'GPU' },
+    { type: 'BlockStored', blockHashes: [keys[1]], parentBlockHash: keys[0], tokenIds: range(4, 4), blockSize: 4, medium: 'GPU' },
+  ]);
+  // A second sequence computing the same blocks concurrently (no hit at admission) stores nothing new.
+  const b = seq(range(10), 's');
+  assert.ok(bm.allocate(b, 10));
+  bm.cacheComputed(b, 10);
+  assert.deepEqual(bm.drainEvents(), []);
+  bm.free(b); // its unregistered copies return as plain free blocks
+  assert.equal(bm.numCachedBlocks, 2);
+  assert.equal(bm.findCachedPrefix(seq(range(10), 's')), 2);
+});
+
+test('the event buffer is bounded: oldest dropped and counted', () => {
+  const bm = new BlockManager({ numBlocks: 64, blockSize: 1, maxBufferedEvents: 5 });
+  const a = seq(range(20));
+  for (let n = 1; n <= 20; n++) {
+    assert.ok(bm.allocate(a, n));
+    bm.cacheComputed(a, n);
+  }
+  const events = bm.drainEvents();
+  assert.equal(events.length, 5);
+  assert.equal(bm.droppedEvents, 15);
+  assert.deepEqual(events.map((e) => (e.type === 'BlockStored' ? e.tokenIds[0] : -1)), [15, 16, 17, 18, 19]);
+});
+
+test('recordEvents false keeps no events', () => {
+  const bm = new BlockManager({ numBlocks: 8, blockSize: 4, recordEvents: false });
+  computeAll(bm, seq(range(16)));
+  assert.deepEqual(bm.drainEvents(), []);
+  assert.equal(bm.numCachedBlocks, 4);
+});
+
+test('bad geometry is refused', () => {
+  assert.throws(() => new BlockManager({ numBlocks: 0, blockSize: 16 }), /numBlocks/);
+  assert.throws(() => new BlockManager({ numBlocks: 4, blockSize: 1.5 }), /blockSize/);
+});

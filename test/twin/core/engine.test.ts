@@ -1,0 +1,241 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTwinCore } from '../../../src/twin/core/engine.ts';
+import { hashBlocks } from '../../../src/twin/core/block-hash.ts';
+import type { KvCacheEvent } from '../../../src/twin/core/types.ts';
+import { recorder, recordingModel, runToIdle, range } from './helpers.ts';
+
+test('end to end on a virtual clock: token times follow the step model', () => {
+  const model = recordingModel(0.01, 0.001, 0.002);
+  const core = createTwinCore({ stepTime: model, numGpuBlocks: 64 });
+  const r = recorder();
+  core.add({ id: 'x', promptTokenIds: range(20), maxTokens: 3, arrivalTime: 0 }, r);
+  assert.equal(core.hasWork(), true);
+  const end = runToIdle(core);
+  assert.equal(core.hasWork(), false);
+  // prefill 20 tokens: 0.01 + 0.02; then two decode steps of 0.012 each.
+  assert.deepEqual(r.times.map((t) => +t.toFixed(9)), [0.03, 0.042, 0.054]);
+  assert.equal(r.finish?.reason, 'length');
+  assert.equal(r.finish?.time, end);
+  assert.deepEqual(model.steps.map((s) => s.decode), [[], [21], [22]]);
+  const s = core.stats();
+  assert.equal(s.promptTokens, 20);
+  assert.equal(s.generationTokens, 3);
+  assert.equal(s.running + s.waiting, 0);
+  assert.equal(s.kvUsage, 0);
+  assert.equal(core.planStep(end), null);
+});
+
+test('filler tokens are deterministic per request and drawn from the given ids', () => {
+  const run = () => {
+    const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 64, fillerTokenIds: [7, 8, 9] });
+    const a = recorder();
+    const b = recorder();
+    core.add({ id: 'a', promptTokenIds: [1, 2, 3], maxTokens: 20, arrivalTime: 0 }, a);
+    core.add({ id: 'b', promptTokenIds: [1, 2, 3], maxTokens: 20, arrivalTime: 0 }, b);
+    runToIdle(core);
+    return [a.tokens, b.tokens];
+  };
+  const [a1, b1] = run();
+  const [a2, b2] = run();
+  assert.deepEqual(a1, a2);
+  assert.deepEqual(b1, b2);
+  assert.notDeepEqual(a1, b1);
+  for (const t of [...a1!, ...b1!]) assert.ok([7, 8, 9].includes(t));
+});
+
+test('a repeated prompt hits the prefix cache and the counters say so', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 64, blockSize: 16 });
+  const first = recorder();
+  core.add({ id: 'a', promptTokenIds: range(50), maxTokens: 2, arrivalTime: 0 }, first);
+  const t = runToIdle(core);
+  const second = recorder();
+  core.add({ id: 'b', promptTokenIds: range(50), maxTokens: 2, arrivalTime: t }, second);
+  runToIdle(core, t);
+  assert.equal(first.finish?.cachedPromptTokens, 0);
+  assert.equal(second.finish?.cachedPromptTokens, 48);
+  const s = core.stats();
+  assert.equal(s.prefixQueriedTokens, 100);
+  assert.equal(s.prefixHitTokens, 48);
+  // A different salt does not hit.
+  const third = recorder();
+  core.add({ id: 'c', promptTokenIds: range(50), maxTokens: 2, arrivalTime: t, cacheSalt: 'other' }, third);
+  runToIdle(core, t);
+  assert.equal(third.finish?.cachedPromptTokens, 0);
+});
+
+test('bad and oversize requests are rejected through the observer, and the core carries on', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 4, blockSize: 4, maxWaiting: 2 });
+  const cases = [
+    { id: 'big', promptTokenIds: range(10), maxTokens: 7, want: /exceeds the KV cache \(16 tokens\)/ },
+    { id: 'empty', promptTokenIds: [], maxTokens: 1, want: /at least one token/ },
+    { id: 'zero', promptTokenIds: [1], maxTokens: 0, want: /maxTokens/ },
+  ];
+  for (const c of cases) {
+    const r = recorder();
+    core.add({ ...c, arrivalTime: 0 }, r);
+    assert.equal(r.finish?.reason, 'rejected');
+    assert.match(r.finish?.message ?? '', c.want);
+  }
+  const fits = recorder();
+  core.add({ id: 'fits', promptTokenIds: range(10), maxTokens: 6, arrivalTime: 0 }, fits);
+  const dup = recorder();
+  core.add({ id: 'fits', promptTokenIds: range(3), maxTokens: 1, arrivalTime: 0 }, dup);
+  assert.match(dup.finish?.message ?? '', /already in use/);
+  core.add({ id: 'w2', promptTokenIds: range(3), maxTokens: 1, arrivalTime: 0 }, recorder());
+  const full = recorder();
+  core.add({ id: 'w3', promptTokenIds: range(3), maxTokens: 1, arrivalTime: 0 }, full);
+  assert.match(full.finish?.message ?? '', /waiting queue is full/);
+  runToIdle(core);
+  assert.equal(fits.tokens.length, 6);
+  assert.equal(fits.finish?.reason, 'length');
+});
+
+test('abort while waiting, while running and in the middle of a step', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 64, maxNumSeqs: 1 });
+  const running = recorder();
+  const waiting = recorder();
+  core.add({ id: 'run', promptTokenIds: range(40), maxTokens: 50, arrivalTime: 0 }, running);
+  core.add({ id: 'wait', promptTokenIds: range(40), maxTokens: 50, arrivalTime: 0 }, waiting);
+  let now = 0;
+  const plan = core.planStep(now)!;
+  core.abort('wait', now); // still waiting
+  core.abort('run', now + 0.001); // mid-step: its planned work is dropped at commit
+  now += plan.durationSeconds;
+  core.commitStep(now);
+  assert.equal(running.finish?.reason, 'abort');
+  assert.equal(waiting.finish?.reason, 'abort');
+  assert.equal(running.tokens.length, 0);
+  assert.equal(core.hasWork(), false);
+  assert.equal(core.stats().kvUsage, 0);
+  assert.equal(core.stats().waiting, 0);
+  core.abort('unknown', now); // ignored
+  // The queue still works after lazy removal of the aborted waiter.
+  const next = recorder();
+  core.add({ id: 'next', promptTokenIds: range(5), maxTokens: 2, arrivalTime: now }, next);
+  runToIdle(core, now);
+  assert.equal(next.finish?.reason, 'length');
+});
+
+test('planStep and commitStep must alternate', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 8 });
+  assert.throws(() => core.commitStep(0), /without planStep/);
+  core.add({ id: 'a', promptTokenIds: [1], maxTokens: 2, arrivalTime: 0 }, recorder());
+  core.planStep(0);
+  assert.throws(() => core.planStep(0), /twice/);
+});
+
+test('a broken step model or observer is reported, not silently absorbed', () => {
+  const core = createTwinCore({ stepTime: { stepSeconds: () => Number.NaN }, numGpuBlocks: 8 });
+  core.add({ id: 'a', promptTokenIds: [1], maxTokens: 2, arrivalTime: 0 }, recorder());
+  assert.throws(() => core.planStep(0), /returned NaN/);
+
+  const errors: string[] = [];
+  const ok = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 8, onObserverError: (_e, id) => errors.push(id) });
+  const good = recorder();
+  ok.add({ id: 'bad', promptTokenIds: [1], maxTokens: 2, arrivalTime: 0 }, { onToken() { throw new Error('boom'); }, onFinish() {} });
+  ok.add({ id: 'good', promptTokenIds: [1], maxTokens: 2, arrivalTime: 0 }, good);
+  runToIdle(ok);
+  assert.deepEqual(errors, ['bad', 'bad']);
+  assert.equal(good.tokens.length, 2);
+});
+
+test('prefill role holds its blocks after finishing until release', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 16, blockSize: 4 });
+  const r = recorder();
+  core.add({ id: 'p', promptTokenIds: range(20), maxTokens: 1, arrivalTime: 0, holdBlocksAfterFinish: true }, r);
+  runToIdle(core);
+  assert.equal(r.finish?.reason, 'length');
+  assert.equal(core.stats().heldRequests, 1);
+  assert.equal(core.stats().kvUsage, 5 / 16); // the 20 prompt tokens' blocks
+  assert.equal(core.hasWork(), false);
+  core.release('p');
+  core.release('p'); // idempotent
+  assert.equal(core.stats().kvUsage, 0);
+  assert.equal(core.stats().heldRequests, 0);
+});
+
+test('held blocks make later requests wait until release', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 8, blockSize: 4 });
+  core.add({ id: 'p', promptTokenIds: range(24), maxTokens: 1, arrivalTime: 0, holdBlocksAfterFinish: true }, recorder());
+  runToIdle(core);
+  const later = recorder();
+  core.add({ id: 'q', promptTokenIds: range(12, 100), maxTokens: 2, arrivalTime: 1 }, later);
+  assert.equal(core.planStep(1), null); // 7 of 8 blocks held
+  assert.equal(core.hasWork(), true);
+  core.abort('p', 1); // abort of a held request releases it
+  runToIdle(core, 1);
+  assert.equal(later.finish?.reason, 'length');
+});
+
+test('decode role: a transferred prompt skips prefill compute', () => {
+  const model = recordingModel();
+  const core = createTwinCore({ stepTime: model, numGpuBlocks: 64, blockSize: 16 });
+  const r = recorder();
+  core.add({ id: 'd', promptTokenIds: range(100), maxTokens: 3, arrivalTime: 0, promptKvTransferred: true }, r);
+  runToIdle(core);
+  assert.deepEqual(model.steps[0], { prefill: [{ tokens: 1, cachedContext: 99 }], decode: [] });
+  assert.deepEqual(model.steps.slice(1).map((s) => s.decode), [[101], [102]]);
+  assert.equal(r.tokens.length, 3);
+  assert.equal(core.stats().promptTokens, 100);
+});
+
+test('KV events: stored blocks match hashBlocks over prompt and output, evictions are reported', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 4, blockSize: 4 });
+  const a = recorder();
+  core.add({ id: 'a', promptTokenIds: range(9), maxTokens: 4, arrivalTime: 0, cacheSalt: 'k' }, a);
+  runToIdle(core);
+  const events: KvCacheEvent[] = core.drainKvEvents();
+  const all = [...range(9), ...a.tokens];
+  const stored = events.flatMap((e) => (e.type === 'BlockStored' ? e.blockHashes : []));
+  assert.deepEqual(stored, hashBlocks(all, 4, 'k').slice(0, 3)); // 12 computed tokens = 3 full blocks
+  const storedTokens = events.flatMap((e) => (e.type === 'BlockStored' ? e.tokenIds : []));
+  assert.deepEqual(storedTokens, all.slice(0, 12));
+  assert.deepEqual(core.drainKvEvents(), []);
+  // A new request needing all 4 blocks evicts the 3 cached ones.
+  core.add({ id: 'b', promptTokenIds: range(13, 500), maxTokens: 3, arrivalTime: 1 }, recorder());
+  runToIdle(core, 1);
+  const removed = core.drainKvEvents().flatMap((e) => (e.type === 'BlockRemoved' ? e.blockHashes : []));
+  assert.equal(removed.length, 3);
+  assert.deepEqual(new Set(removed), new Set(stored));
+});
+
+test('random workload: no leaked block once all requests end, counters add up', () => {
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const core = createTwinCore({ stepTime: recordingModel(0.01, 0.0001, 0.001), numGpuBlocks: 40, blockSize: 8, maxNumBatchedTokens: 96, maxNumSeqs: 6 });
+  const obs = new Map<string, ReturnType<typeof recorder>>();
+  let now = 0;
+  for (let i = 0; i < 60; i++) {
+    const prefix = range(8 * rand(5), 0); // shared prefixes
+    const prompt = [...prefix, ...range(1 + rand(60), 1000 + i * 100)];
+    const maxTokens = 1 + rand(40);
+    const r = recorder();
+    obs.set(`r${i}`, r);
+    core.add({ id: `r${i}`, promptTokenIds: prompt, maxTokens, arrivalTime: now, cacheSalt: rand(4) === 0 ? 'x' : undefined }, r);
+    if (rand(7) === 0) core.abort(`r${rand(i + 1)}`, now);
+    for (let k = rand(4); k > 0; k--) {
+      const plan = core.planStep(now);
+      if (!plan) break;
+      now += plan.durationSeconds;
+      core.commitStep(now);
+    }
+  }
+  runToIdle(core, now);
+  let generated = 0;
+  for (const r of obs.values()) {
+    assert.ok(r.finish, 'every request finished');
+    generated += r.tokens.length;
+    if (r.finish.reason === 'length') assert.ok(r.tokens.length >= 1);
+    for (let i = 1; i < r.times.length; i++) assert.ok(r.times[i]! > r.times[i - 1]!);
+  }
+  const s = core.stats();
+  assert.equal(s.generationTokens, generated);
+  assert.equal(s.kvUsage, 0, 'no leaked blocks');
+  assert.equal(s.running + s.waiting, 0);
+  assert.ok(s.prefixHitTokens > 0);
+  assert.ok(s.preemptions > 0, 'the workload exercised preemption');
+});
