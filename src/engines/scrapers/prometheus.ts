@@ -1,0 +1,71 @@
+// A scraper for engines that publish Prometheus text at /metrics, driven by a table of names.
+import { parsePrometheusText, type Sample } from '../prometheus-text.ts';
+import type { EngineMetrics, MetricScraper } from './index.ts';
+
+export interface PrometheusNames {
+  waiting?: string[];
+  running?: string[];
+  /** Alternatives in order of preference (the first name present wins). */
+  kvUsage?: string[];
+  blockSize?: string[];
+  numBlocks?: string[];
+  /** An info metric whose labels carry the block size and block count. */
+  cacheInfo?: { metric: string; blockSize: string; numBlocks: string };
+}
+
+/** Sums a metric over its series (one per model or data-parallel rank); undefined when absent. */
+function sum(samples: Sample[], names: string[] | undefined): number | undefined {
+  for (const name of names ?? []) {
+    let total: number | undefined;
+    for (const s of samples) if (s.name === name && Number.isFinite(s.value)) total = (total ?? 0) + s.value;
+    if (total !== undefined) return total;
+  }
+  return undefined;
+}
+
+/** Averages a 0..1 ratio over its series. */
+function mean(samples: Sample[], names: string[] | undefined): number | undefined {
+  for (const name of names ?? []) {
+    const values = samples.filter((s) => s.name === name && Number.isFinite(s.value)).map((s) => s.value);
+    if (values.length > 0) return values.reduce((a, b) => a + b, 0) / values.length;
+  }
+  return undefined;
+}
+
+function labelNumber(samples: Sample[], metric: string, label: string): number | undefined {
+  for (const s of samples) {
+    if (s.name !== metric) continue;
+    const v = Number(s.labels[label]);
+    if (s.labels[label] !== undefined && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
+export function metricsFromSamples(samples: Sample[], names: PrometheusNames): EngineMetrics {
+  const m: EngineMetrics = {};
+  const waiting = sum(samples, names.waiting);
+  const running = sum(samples, names.running);
+  const kvUsage = mean(samples, names.kvUsage);
+  let blockSize = sum(samples, names.blockSize);
+  let numGpuBlocks = sum(samples, names.numBlocks);
+  if (names.cacheInfo) {
+    blockSize ??= labelNumber(samples, names.cacheInfo.metric, names.cacheInfo.blockSize);
+    numGpuBlocks ??= labelNumber(samples, names.cacheInfo.metric, names.cacheInfo.numBlocks);
+  }
+  if (waiting !== undefined) m.waiting = waiting;
+  if (running !== undefined) m.running = running;
+  if (kvUsage !== undefined) m.kvUsage = Math.min(1, Math.max(0, kvUsage));
+  if (blockSize !== undefined) m.blockSize = blockSize;
+  if (numGpuBlocks !== undefined) m.numGpuBlocks = numGpuBlocks;
+  return m;
+}
+
+export function prometheusScraper(names: PrometheusNames): MetricScraper {
+  return {
+    async scrape(get) {
+      const r = await get('/metrics');
+      if (r.status !== 200) throw new Error(`GET /metrics returned HTTP ${r.status}`);
+      return metricsFromSamples(parsePrometheusText(r.text), names);
+    },
+  };
+}

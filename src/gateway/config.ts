@@ -1,0 +1,140 @@
+// inferstack.yaml: loading, validation (errors name the bad key) and the defaults filled in.
+import { readFile } from 'node:fs/promises';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import type { EngineType } from '../engines/engine-types.ts';
+import type { UpstreamTimeouts } from '../engines/upstream.ts';
+import { configSchema } from './config-schema.ts';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ListenerConfig {
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string; pq?: 'strict' | 'prefer' | 'off' };
+}
+
+export interface EndpointYaml {
+  url: string;
+  engine: EngineType;
+  role?: 'prefill' | 'decode' | 'both';
+  maxConcurrency?: number;
+  apiKey?: string;
+  bootstrapPort?: number;
+  timeouts?: Partial<UpstreamTimeouts>;
+}
+
+export interface PoolConfig {
+  name: string;
+  models: string[];
+  adapters?: string[];
+  policy?: string;
+  seed?: number;
+  saturation?: { queueDepth: number; kvUsage: number } | null;
+  disaggregation?: { threshold?: number };
+  endpoints: EndpointYaml[];
+}
+
+export interface Limits {
+  maxBodyBytes: number;
+  /** Extra attempts on other endpoints when one fails before the first byte. */
+  maxRetries: number;
+  /** Requests waiting (per pool) while every endpoint is saturated; beyond it: 429. */
+  queueSize: number;
+  queueTimeoutMs: number;
+}
+
+export interface SignalsConfig {
+  scrapeIntervalMs: number;
+  scrapeTimeoutMs: number;
+  healthIntervalMs: number;
+  failureThreshold: number;
+  cooldownMs: number;
+}
+
+export interface GatewayConfig {
+  listeners: ListenerConfig[];
+  apiKeys: string[];
+  logLevel: LogLevel;
+  limits: Limits;
+  signals: SignalsConfig;
+  pools: PoolConfig[];
+}
+
+export const DEFAULT_LIMITS: Limits = { maxBodyBytes: 4 * 1024 * 1024, maxRetries: 2, queueSize: 1024, queueTimeoutMs: 30_000 };
+export const DEFAULT_SIGNALS_CONFIG: SignalsConfig = { scrapeIntervalMs: 50, scrapeTimeoutMs: 2_000, healthIntervalMs: 500, failureThreshold: 3, cooldownMs: 1_000 };
+export const DEFAULT_POLICY = 'least-load';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validate = ajv.compile(configSchema);
+
+/** `/pools/0/endpoints/1/engine` -> `pools[0].endpoints[1].engine` */
+function keyPath(instancePath: string, extra?: string): string {
+  const parts = instancePath.split('/').slice(1);
+  if (extra !== undefined) parts.push(extra);
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out || '(top level)';
+}
+
+function describe(e: ErrorObject): string {
+  const params = e.params as Record<string, unknown>;
+  if (e.keyword === 'additionalProperties') return `${keyPath(e.instancePath, String(params.additionalProperty))}: unknown key`;
+  if (e.keyword === 'required') return `${keyPath(e.instancePath, String(params.missingProperty))}: required key is missing`;
+  if (e.keyword === 'enum') return `${keyPath(e.instancePath)}: must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
+  return `${keyPath(e.instancePath)}: ${e.message ?? 'is invalid'}`;
+}
+
+/** Validates a parsed document and fills in defaults; throws ConfigError naming every bad key. */
+export function validateConfig(doc: unknown, source = 'config'): GatewayConfig {
+  if (!validate(doc)) {
+    // oneOf failures repeat their branches' errors; the branch errors are the useful ones.
+    const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'oneOf');
+    const lines = [...new Set(errors.map(describe))].slice(0, 10);
+    throw new ConfigError(`${source}: ${lines.join('; ')}`);
+  }
+  const raw = doc as Partial<Omit<GatewayConfig, 'listeners'>> & { pools: PoolConfig[]; listeners?: Partial<ListenerConfig>[] };
+  const models = new Map<string, string>();
+  for (const [i, pool] of raw.pools.entries()) {
+    for (const name of [...pool.models, ...(pool.adapters ?? [])]) {
+      const other = models.get(name);
+      if (other !== undefined) throw new ConfigError(`${source}: pools[${i}].models: '${name}' is already served by pool '${other}'`);
+      models.set(name, pool.name);
+    }
+  }
+  return {
+    listeners: (raw.listeners ?? [{} as Partial<ListenerConfig>]).map((l) => ({ host: l.host ?? '127.0.0.1', port: l.port ?? 8080, ...(l.tls ? { tls: l.tls } : {}) })),
+    apiKeys: raw.apiKeys ?? [],
+    logLevel: raw.logLevel ?? 'info',
+    limits: { ...DEFAULT_LIMITS, ...raw.limits },
+    signals: { ...DEFAULT_SIGNALS_CONFIG, ...raw.signals },
+    pools: raw.pools,
+  };
+}
+
+export function parseConfigText(text: string, source: string): GatewayConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return validateConfig(doc, source);
+}
+
+export async function loadConfigFile(path: string): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseConfigText(text, path);
+}

@@ -1,0 +1,45 @@
+// Sends one request through a pool's upstream pipeline and relays the answer to the client.
+import type { ServerResponse } from 'node:http';
+import type { EndpointRuntime } from '../engines/endpoint.ts';
+import type { SchedulingRequest } from '../scheduler/types.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type { ModelPool } from './model-pool.ts';
+import { ClientRelay, type RelayResult } from './relay.ts';
+
+export interface ForwardArgs {
+  pool: ModelPool;
+  scheduling: SchedulingRequest;
+  /** Best first; the rest are failover targets. */
+  targets: EndpointRuntime[];
+  path: string;
+  body: Buffer | string;
+  res: ServerResponse;
+  requestId: string;
+  startedAt: number;
+  metrics: GatewayMetrics;
+}
+
+export interface ForwardResult extends RelayResult {
+  endpointId?: string;
+  attempts: number;
+}
+
+export async function forward(a: ForwardArgs): Promise<ForwardResult> {
+  const relay = new ClientRelay({ res: a.res, requestId: a.requestId, model: a.scheduling.model, startedAt: a.startedAt, metrics: a.metrics });
+  const trace: { endpointId?: string; attempts: number } = { attempts: 0 };
+  a.pool.send(
+    {
+      endpoint: a.targets[0]!,
+      fallbacks: a.targets.slice(1),
+      scheduling: a.scheduling,
+      trace,
+      path: a.path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': a.requestId },
+      body: a.body,
+    },
+    relay,
+  );
+  const result = await relay.done;
+  return { ...result, ...trace };
+}

@@ -1,0 +1,78 @@
+// The inference routes (/v1/chat/completions, /v1/completions, /v1/embeddings): authenticate,
+// read and check the body, find the pool, ask the scheduler (waiting while saturated), then
+// proxy (or disaggregate) and record the outcome.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { parseJsonObject, readBody } from './body.ts';
+import { runDisaggregated } from './disagg.ts';
+import { GatewayError, sendError } from './errors.ts';
+import { forward, type ForwardResult } from './forward.ts';
+import type { Logger } from './logger.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { parseOpenAIRequest, schedulingRequest, type RouteKind } from './openai-request.ts';
+import type { GatewayState } from './state.ts';
+
+export interface InferenceDeps {
+  state(): GatewayState;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+export async function handleInference(kind: RouteKind, req: IncomingMessage, res: ServerResponse, requestId: string, deps: InferenceDeps): Promise<void> {
+  const startedAt = performance.now();
+  const state = deps.state();
+  const { metrics, logger } = deps;
+  let model = 'unknown';
+  let result: ForwardResult | undefined;
+  metrics.inflight.inc();
+  // Aborts queue waits and the prefill leg when the client leaves before the response starts.
+  const abort = new AbortController();
+  const onClose = () => abort.abort();
+  res.once('close', onClose);
+  try {
+    state.apiKeys.check(req);
+    const raw = await readBody(req, state.config.limits.maxBodyBytes);
+    const body = parseJsonObject(raw);
+    const parsed = parseOpenAIRequest(kind, body);
+    const pool = state.byModel.get(parsed.model);
+    if (!pool) throw new GatewayError(404, `model '${parsed.model}' does not exist`, { param: 'model', code: 'model_not_found' });
+    model = parsed.model;
+    const cacheSalt = typeof body.cache_salt === 'string' ? body.cache_salt : undefined;
+    const session = req.headers['x-session-token'];
+    const scheduling = schedulingRequest(requestId, parsed, {
+      ...(typeof session === 'string' ? { sessionToken: session } : {}),
+      ...(cacheSalt ? { cacheSalt } : {}),
+      ...(pool.adapters.has(parsed.model) ? { lora: parsed.model } : {}),
+    });
+    const routed = await pool.route(scheduling, abort.signal);
+    const path = kind === 'chat' ? '/v1/chat/completions' : kind === 'completions' ? '/v1/completions' : '/v1/embeddings';
+    const common = { pool, scheduling, path, res, requestId, startedAt, metrics };
+    result = routed.prefill
+      ? await runDisaggregated({ ...common, body, rawBody: raw, decode: routed.endpoints, prefill: routed.prefill[0]!, logger, signal: abort.signal })
+      : await forward({ ...common, targets: routed.endpoints, body: raw });
+  } catch (err) {
+    const gatewayErr = err instanceof GatewayError ? err : new GatewayError(500, 'internal error');
+    if (!(err instanceof GatewayError)) logger.log('error', 'unexpected error', { requestId, error: String((err as Error)?.stack ?? err) });
+    if (!res.destroyed) sendError(res, gatewayErr, requestId);
+    result = { status: gatewayErr.status, outcome: 'upstream_error', chunks: 0, attempts: 0 };
+  } finally {
+    res.off('close', onClose);
+    metrics.inflight.dec();
+  }
+  const status = result.outcome === 'client_abort' && !res.headersSent ? 499 : result.status;
+  const seconds = (performance.now() - startedAt) / 1000;
+  metrics.requests.labels(model, result.endpointId ?? 'none', String(status)).inc();
+  if (result.outcome === 'ok') metrics.e2e.labels(model).observe(seconds);
+  if (logger.enabled('info')) {
+    logger.log(status >= 500 ? 'warn' : 'info', 'request', {
+      requestId,
+      route: kind,
+      model,
+      endpoint: result.endpointId ?? null,
+      status,
+      outcome: result.outcome,
+      attempts: result.attempts,
+      ms: Math.round(seconds * 1e4) / 10,
+    });
+  }
+}

@@ -1,0 +1,41 @@
+// Undici-style interceptors for the gateway's upstream calls: each wraps a dispatch function and
+// returns one with the same shape, so behaviours (failover, accounting) compose instead of
+// living as flags in one loop. The only difference from undici's own: the target endpoint rides
+// in the options, because failover changes it between attempts.
+import type { Dispatcher } from 'undici';
+import type { EndpointRuntime } from '../../engines/endpoint.ts';
+import type { SchedulingRequest } from '../../scheduler/types.ts';
+
+export interface GatewayDispatchOptions extends Omit<Dispatcher.DispatchOptions, 'origin'> {
+  endpoint: EndpointRuntime;
+  /** Endpoints to try next, in order, if this one fails before the first byte. */
+  fallbacks: EndpointRuntime[];
+  /** What the scheduler was asked, for accounting and its onComplete. */
+  scheduling: SchedulingRequest;
+  /** Filled in by the interceptors for the caller: where the request ended up, and how many tries. */
+  trace: { endpointId?: string; attempts: number };
+}
+
+export type GatewayDispatch = (opts: GatewayDispatchOptions, handler: Dispatcher.DispatchHandler) => void;
+export type Interceptor = (next: GatewayDispatch) => GatewayDispatch;
+
+/** compose(base, a, b) -> b(a(base)): the last interceptor sees the request first. */
+export function compose(base: GatewayDispatch, ...interceptors: Interceptor[]): GatewayDispatch {
+  return interceptors.reduce((dispatch, interceptor) => interceptor(dispatch), base);
+}
+
+/** The innermost dispatch: send to the endpoint's undici pool, with the engine's own key if it needs one. */
+export const toEndpoint: GatewayDispatch = (opts, handler) => {
+  const { endpoint, fallbacks: _f, scheduling: _s, trace: _t, ...dispatchOpts } = opts;
+  const auth = endpoint.upstream.authHeader;
+  if (auth) dispatchOpts.headers = { ...(dispatchOpts.headers as Record<string, string>), authorization: auth };
+  endpoint.upstream.dispatch(dispatchOpts, handler);
+};
+
+/** Thrown into an attempt the gateway abandons (client left, or failover moved on). */
+export class AttemptAbandoned extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AttemptAbandoned';
+  }
+}

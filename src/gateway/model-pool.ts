@@ -1,0 +1,106 @@
+// A pool at runtime: the endpoints serving a set of model names, the scheduler that picks among
+// them, and the bounded admission queue requests wait in while every endpoint is saturated.
+import { performance } from 'node:perf_hooks';
+import { EndpointRuntime } from '../engines/endpoint.ts';
+import { createScheduler, DEFAULT_PD_THRESHOLD } from '../scheduler/index.ts';
+import type { ClusterView, Scheduler, SchedulingRequest } from '../scheduler/types.ts';
+import { AdmissionQueue } from './admission-queue.ts';
+import { DEFAULT_POLICY, type Limits, type PoolConfig } from './config.ts';
+import { GatewayError } from './errors.ts';
+import { accounting } from './interceptors/accounting.ts';
+import { failover } from './interceptors/failover.ts';
+import { compose, toEndpoint, type GatewayDispatch } from './interceptors/types.ts';
+import type { Logger } from './logger.ts';
+import type { GatewayMetrics } from './metrics.ts';
+
+export interface Routed {
+  /** Decode (or only) endpoints, best first; the rest are fallbacks. */
+  endpoints: EndpointRuntime[];
+  /** Set when the scheduler chose to disaggregate. */
+  prefill?: EndpointRuntime[];
+}
+
+/** How often a queued request re-checks saturation when nothing finished (scrapes refresh at 50 ms). */
+const QUEUE_POLL_MS = 50;
+
+export class ModelPool {
+  readonly name: string;
+  readonly config: PoolConfig;
+  readonly models: string[];
+  readonly adapters: Set<string>;
+  readonly endpoints: EndpointRuntime[];
+  readonly scheduler: Scheduler;
+  readonly queue: AdmissionQueue;
+  /** This pool's upstream pipeline: failover around per-attempt accounting around the engine call. */
+  readonly send: GatewayDispatch;
+  private readonly view: ClusterView;
+  private readonly byId = new Map<string, EndpointRuntime>();
+
+  constructor(config: PoolConfig, endpoints: EndpointRuntime[], limits: Limits, metrics: GatewayMetrics, logger: Logger) {
+    this.name = config.name;
+    this.config = config;
+    this.models = config.models;
+    this.adapters = new Set(config.adapters ?? []);
+    this.endpoints = endpoints;
+    for (const e of endpoints) this.byId.set(e.id, e);
+    this.view = { endpoints: endpoints.map((e) => e.view) };
+    const depth = metrics.queueDepth.labels(config.name);
+    this.queue = new AdmissionQueue(limits.queueSize, limits.queueTimeoutMs, (d) => depth.set(d));
+    this.scheduler = createScheduler(config.policy ?? DEFAULT_POLICY, {
+      ...(config.seed !== undefined ? { seed: config.seed } : {}),
+      ...(config.saturation !== undefined ? { saturation: config.saturation } : {}),
+      ...(config.disaggregation ? { pd: { threshold: config.disaggregation.threshold ?? DEFAULT_PD_THRESHOLD } } : {}),
+    });
+    this.send = compose(
+      toEndpoint,
+      accounting({ metrics, poolName: config.name, onAttemptEnd: (endpointId, opts) => this.completed(opts.scheduling, endpointId) }),
+      failover({
+        maxRetries: limits.maxRetries,
+        onRetry: (from, to, why) => {
+          metrics.retries.labels(config.name).inc();
+          logger.log('warn', 'retrying on another endpoint', { pool: config.name, from, to, why });
+        },
+      }),
+    );
+  }
+
+  /** Model names this pool answers to: base models and LoRA adapters. */
+  servedNames(): string[] {
+    return [...this.models, ...this.adapters];
+  }
+
+  get ready(): boolean {
+    return this.endpoints.some((e) => e.view.healthy);
+  }
+
+  /**
+   * Asks the scheduler; waits in the admission queue while every candidate is saturated (by its
+   * scraped metrics or by the gateway's own concurrency limit). 503 when nothing is healthy,
+   * 429 when the queue is full or the wait times out.
+   */
+  async route(request: SchedulingRequest, signal: AbortSignal): Promise<Routed> {
+    const deadline = performance.now() + this.queue.timeoutMs;
+    for (;;) {
+      const decision = this.scheduler.schedule(request, this.view, performance.now() / 1000);
+      if (decision.reject === 'no-healthy') {
+        throw new GatewayError(503, `no healthy endpoint serves model '${request.model}'`, { code: 'no_healthy_endpoint', headers: { 'retry-after': '1' } });
+      }
+      const endpoints = decision.endpoints.map((v) => this.byId.get(v.id)!).filter((e) => !e.saturated);
+      if (endpoints.length > 0) {
+        const prefill = decision.prefill?.map((v) => this.byId.get(v.id)!).filter((e) => !e.saturated);
+        return prefill && prefill.length > 0 ? { endpoints, prefill } : { endpoints };
+      }
+      await this.queue.wait(request.priority ?? 0, deadline, QUEUE_POLL_MS, signal);
+    }
+  }
+
+  /** A request finished on `endpointId`: let the scheduler learn and a queued request try. */
+  completed(request: SchedulingRequest, endpointId: string): void {
+    this.scheduler.onComplete?.(request, endpointId, performance.now() / 1000);
+    this.queue.wakeOne();
+  }
+
+  start(): void {
+    for (const e of this.endpoints) e.start();
+  }
+}

@@ -1,0 +1,71 @@
+// Validation of the OpenAI request bodies the gateway routes, and the SchedulingRequest built from
+// them. Only what routing needs is checked here; the engine validates the rest and its error is
+// relayed in the OpenAI shape.
+import { createTokenizer, type ChatMessage } from '../tokenizer/index.ts';
+import { badRequest } from './errors.ts';
+import type { SchedulingRequest } from '../scheduler/types.ts';
+
+export type RouteKind = 'chat' | 'completions' | 'embeddings';
+
+export interface ParsedRequest {
+  model: string;
+  stream: boolean;
+  maxTokens?: number;
+  priority: number;
+  promptText: string;
+}
+
+function optionalPositiveInt(body: Record<string, unknown>, key: string): number | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw badRequest(`'${key}' must be a positive integer`, key);
+  return v;
+}
+
+// The same built-in tokenizer and ChatML rendering the twin uses, so the router's token ids and
+// prompt text match what the engine will see (prefix scorers depend on it).
+const tokenizer = createTokenizer();
+
+function promptOf(kind: RouteKind, body: Record<string, unknown>): string {
+  if (kind === 'chat') {
+    const messages = body.messages;
+    if (!Array.isArray(messages) || messages.length === 0) throw badRequest("'messages' must be a non-empty array", 'messages');
+    messages.forEach((m, i) => {
+      if (!m || typeof m !== 'object' || typeof (m as { role?: unknown }).role !== 'string') throw badRequest(`'messages[${i}].role' must be a string`, `messages[${i}].role`);
+    });
+    try {
+      return tokenizer.renderChat(messages as ChatMessage[], { addGenerationPrompt: true });
+    } catch (err) {
+      throw badRequest(`'messages': ${(err as Error).message}`, 'messages');
+    }
+  }
+  const key = kind === 'completions' ? 'prompt' : 'input';
+  const value = body[key];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.length > 0) return value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join('\n');
+  throw badRequest(`'${key}' must be a string or a non-empty array`, key);
+}
+
+export function parseOpenAIRequest(kind: RouteKind, body: Record<string, unknown>): ParsedRequest {
+  if (typeof body.model !== 'string' || body.model === '') throw badRequest("'model' must be a non-empty string", 'model');
+  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') throw badRequest("'stream' must be a boolean", 'stream');
+  if (body.priority !== undefined && (typeof body.priority !== 'number' || !Number.isInteger(body.priority))) throw badRequest("'priority' must be an integer", 'priority');
+  const maxTokens = optionalPositiveInt(body, 'max_completion_tokens') ?? optionalPositiveInt(body, 'max_tokens');
+  return {
+    model: body.model,
+    stream: body.stream === true,
+    ...(maxTokens !== undefined ? { maxTokens } : {}),
+    priority: (body.priority as number | undefined) ?? 0,
+    promptText: promptOf(kind, body),
+  };
+}
+
+export function schedulingRequest(id: string, parsed: ParsedRequest, extras: { sessionToken?: string; cacheSalt?: string; lora?: string }): SchedulingRequest {
+  const promptTokenIds = tokenizer.encode(parsed.promptText, { addSpecialTokens: false });
+  const r: SchedulingRequest = { id, model: parsed.model, promptText: parsed.promptText, promptTokenIds, promptTokens: promptTokenIds.length, priority: parsed.priority };
+  if (parsed.maxTokens !== undefined) r.maxTokens = parsed.maxTokens;
+  if (extras.sessionToken) r.sessionToken = extras.sessionToken;
+  if (extras.cacheSalt) r.cacheSalt = extras.cacheSalt;
+  if (extras.lora) r.lora = extras.lora;
+  return r;
+}
