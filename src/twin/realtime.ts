@@ -195,7 +195,7 @@ class Driver implements RealtimeTwin {
     const t = this.now();
     for (const [id, observer] of [...this.inflight]) {
       try {
-        this.core.abort(id, t);
+        this.core.abort(id, t, message);
       } catch {
         // The core is in a bad state; tell the observer ourselves.
       }

@@ -104,7 +104,7 @@ class Core implements TwinCore {
     this.sched.enqueue(req);
   }
 
-  abort(id: string, time: number): void {
+  abort(id: string, time: number, message?: string): void {
     const req = this.active.get(id);
     if (!req) return;
     if (req.status === 'held') {
@@ -113,7 +113,7 @@ class Core implements TwinCore {
     }
     if (req.status === 'waiting') this.sched.numWaiting--; // it stays in the deque, skipped when reached
     if (req.status === 'running') this.sched.removeRunning(req);
-    this.finish(req, 'abort', time, false);
+    this.finish(req, 'abort', time, false, message);
   }
 
   release(id: string): void {
@@ -209,7 +209,7 @@ class Core implements TwinCore {
   }
 
   /** Ends a request: frees its blocks (or holds them for a decode peer), then tells its observer. */
-  private finish(req: CoreRequest, reason: FinishReason, time: number, completed: boolean): void {
+  private finish(req: CoreRequest, reason: FinishReason, time: number, completed: boolean, message?: string): void {
     if (completed && req.holdBlocksAfterFinish) {
       req.status = 'held';
       this.numHeld++;
@@ -218,7 +218,8 @@ class Core implements TwinCore {
       req.status = 'finished';
       this.active.delete(req.id);
     }
-    this.notify(req.id, () => req.observer.onFinish(reason, time, { cachedPromptTokens: req.cachedPromptTokens }));
+    const info = message === undefined ? { cachedPromptTokens: req.cachedPromptTokens } : { cachedPromptTokens: req.cachedPromptTokens, message };
+    this.notify(req.id, () => req.observer.onFinish(reason, time, info));
   }
 
   private notify(id: string, call: () => void): void {

@@ -67,7 +67,8 @@ export interface TwinDisaggOptions {
  */
 export interface TwinCore {
   add(spec: TwinRequestSpec & TwinDisaggOptions, observer: TwinRequestObserver): void;
-  abort(id: string, time: number): void;
+  /** Ends a request with 'abort'; `message` (optional) is passed to its observer. */
+  abort(id: string, time: number, message?: string): void;
   /** Frees blocks held by a finished prefill-role request (decode pulled them, or the hold timed out). */
   release(id: string): void;
   hasWork(): boolean;
