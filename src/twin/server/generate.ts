@@ -1,0 +1,182 @@
+// POST /v1/completions and /v1/chat/completions: validate, tokenize, check the context window,
+// handle the P/D kv_transfer_params, run one ChoiceRun per (prompt, n) and write the answer as one
+// JSON body or as an SSE stream, exactly as vLLM frames them.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TwinDisaggOptions } from '../core/types.ts';
+import type { RealtimeTwin } from '../realtime.ts';
+import type { Tokenizer } from '../../tokenizer/index.ts';
+import { ChoiceRun, type ChoiceOutcome } from './choice.ts';
+import { TwinApiError, badRequest } from './errors.ts';
+import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from './format.ts';
+import { endSse, readJsonBody, sendJson, startSse, writeSse } from './http.ts';
+import { pullRemoteKv, type PrefillHolds, type PullOptions } from './kv-transfer.ts';
+import type { TwinMetrics } from './metrics.ts';
+import { parseChatRequest, parseCompletionRequest, type GenerationInput, type KvTransferParams, type ValidationLimits } from './validate.ts';
+
+export type TwinRole = 'prefill' | 'decode' | 'both';
+
+export interface DisaggCounters {
+  pullsOk: number;
+  pullsFailed: number;
+}
+
+export interface GenerateDeps {
+  twin: RealtimeTwin;
+  tokenizer: Tokenizer;
+  servedModel: string;
+  maxModelLen: number;
+  metrics: TwinMetrics;
+  limits: ValidationLimits;
+  maxBodyBytes: number;
+  /** A slow SSE reader may leave at most this much unsent before its request is aborted. */
+  maxBufferedStreamBytes: number;
+  role: TwinRole;
+  prefillHolds: PrefillHolds;
+  pull: Omit<PullOptions, 'promptTokens' | 'signal'>;
+  disagg: DisaggCounters;
+  /** Seconds this request's own prefill takes on the step-time model (for the queue-time estimate). */
+  ownPrefillSeconds(promptTokens: number, cachedTokens: number): number;
+  log(message: string): void;
+}
+
+function tokenizePrompts(deps: GenerateDeps, input: GenerationInput): number[][] {
+  if (input.kind === 'chat') {
+    const text = deps.tokenizer.renderChat(input.messages, { addGenerationPrompt: true });
+    return [deps.tokenizer.encode(text, { addSpecialTokens: false })];
+  }
+  return input.prompts.map((p, i) => {
+    if (typeof p === 'string') return deps.tokenizer.encode(p);
+    const bad = p.find((t) => t >= deps.tokenizer.vocabSize);
+    if (bad !== undefined) throw badRequest(`prompt ${i}: token id ${bad} is out of vocabulary (size ${deps.tokenizer.vocabSize})`, 'prompt');
+    return p;
+  });
+}
+
+/** vLLM's context-window check, with its wording. */
+function checkContext(promptTokens: number, maxTokens: number | undefined, maxModelLen: number): void {
+  if (promptTokens === 0) throw badRequest('the prompt is empty: at least one token is needed', 'prompt');
+  if (maxTokens === undefined ? promptTokens >= maxModelLen : promptTokens + maxTokens > maxModelLen) {
+    const asked = maxTokens === undefined ? '' : ` (${promptTokens} in the messages, ${maxTokens} in the completion)`;
+    throw badRequest(
+      `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${promptTokens + (maxTokens ?? 0)} tokens${asked}. Please reduce the length of the messages or completion.`,
+      'messages',
+    );
+  }
+}
+
+/** Validates kv_transfer_params against this twin's role; pulls the prompt's KV on a decode twin. */
+async function prepareDisagg(deps: GenerateDeps, kv: KvTransferParams | undefined, stream: boolean, promptTokens: number, signal: AbortSignal): Promise<TwinDisaggOptions | undefined> {
+  if (kv?.do_remote_decode) {
+    if (deps.role === 'decode') throw badRequest('this twin has the decode role: it does not serve do_remote_decode (prefill) requests', 'kv_transfer_params');
+    if (stream) throw badRequest('a do_remote_decode (prefill) request must have stream=false', 'stream');
+    return { holdBlocksAfterFinish: true };
+  }
+  if (kv?.do_remote_prefill) {
+    if (deps.role === 'prefill') throw badRequest('this twin has the prefill role: it does not serve do_remote_prefill (decode) requests', 'kv_transfer_params');
+    const r = await pullRemoteKv(kv, { ...deps.pull, promptTokens, signal });
+    if (r.ok) {
+      deps.disagg.pullsOk++;
+      return { promptKvTransferred: true };
+    }
+    // vLLM's default on a failed KV load: recompute the prompt locally.
+    deps.disagg.pullsFailed++;
+    deps.log(`twin: KV pull failed, recomputing the prompt locally: ${r.reason}`);
+  }
+  return undefined;
+}
+
+export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'chat', req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readJsonBody(req, deps.maxBodyBytes);
+  const input = kind === 'chat' ? parseChatRequest(body, deps.limits) : parseCompletionRequest(body, deps.limits);
+  if (input.model !== deps.servedModel) throw new TwinApiError(404, `The model \`${input.model}\` does not exist.`, 'model');
+  const params = input.params;
+  const prompts = tokenizePrompts(deps, input);
+  for (const p of prompts) checkContext(p.length, params.maxTokens, deps.maxModelLen);
+
+  const disconnected = new AbortController();
+  res.on('close', () => { if (!res.writableFinished) disconnected.abort(); });
+  const disagg = await prepareDisagg(deps, params.kvTransfer, params.stream, prompts[0]!.length, disconnected.signal);
+  if (disconnected.signal.aborted) return;
+
+  const meta: ResponseMeta = { kind, id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: input.model };
+  const outcomes: ChoiceOutcome[] = [];
+  let rejected: string | undefined;
+  let streaming = false;
+  let settle!: () => void;
+  const allDone = new Promise<void>((resolve) => { settle = resolve; });
+
+  const runs = prompts.flatMap((promptTokenIds, pi) => Array.from({ length: params.n }, (_, k) => {
+    const index = pi * params.n + k;
+    return new ChoiceRun(deps.twin, {
+      id: `${meta.id}-${index}`,
+      index,
+      promptTokenIds,
+      maxTokens: params.maxTokens ?? deps.maxModelLen - promptTokenIds.length,
+      ignoreEos: params.ignoreEos,
+      cacheSalt: params.cacheSalt,
+      stop: params.stop,
+      disagg,
+    }, {
+      decodeToken: (id) => deps.tokenizer.decode([id]),
+      onDelta: (i, text) => {
+        if (!streaming) return;
+        writeSse(res, deltaChunk(meta, i, text, false));
+        if (res.writableLength > deps.maxBufferedStreamBytes) disconnected.abort(); // the reader is too slow: stop producing
+      },
+      onFirstToken: (ttft) => deps.metrics.observeFirstToken(ttft),
+      onInterToken: (gap) => deps.metrics.observeInterToken(gap),
+      onDone: (outcome, e2e) => {
+        const queueTime = outcome.ttftSeconds === undefined ? undefined
+          : outcome.ttftSeconds - deps.ownPrefillSeconds(promptTokenIds.length, outcome.cachedPromptTokens);
+        deps.metrics.observeFinish(e2e, outcome.finishReason, queueTime);
+        outcomes.push(outcome);
+        if (streaming) writeSse(res, finishChunk(meta, outcome));
+        if (outcomes.length === runs.length) settle();
+      },
+      onRejected: (message) => {
+        rejected ??= message;
+        settle();
+      },
+    });
+  }));
+
+  disconnected.signal.addEventListener('abort', () => { for (const r of runs) r.abort(); }, { once: true });
+  for (const r of runs) {
+    r.start();
+    if (rejected) break; // the core refuses synchronously: do not start the rest
+  }
+  if (rejected) {
+    for (const r of runs) r.abort();
+    throw badRequest(rejected);
+  }
+
+  if (params.stream) {
+    streaming = true;
+    startSse(res);
+    // vLLM opens every chat choice with the assistant role before any text.
+    if (kind === 'chat') for (const r of runs) writeSse(res, deltaChunk(meta, r.index, '', true));
+  }
+  await allDone;
+  if (disconnected.signal.aborted) return;
+  if (rejected) {
+    for (const r of runs) r.abort();
+    throw badRequest(rejected);
+  }
+
+  outcomes.sort((a, b) => a.index - b.index);
+  const promptTokens = prompts.reduce((s, p) => s + p.length, 0);
+  const cached = outcomes.filter((o) => o.index % params.n === 0).reduce((s, o) => s + o.cachedPromptTokens, 0);
+  const usage = usageOf(promptTokens, cached, outcomes);
+  if (streaming) {
+    if (params.includeUsage) writeSse(res, usageChunk(meta, usage));
+    endSse(res);
+    return;
+  }
+  let kvTransferParams: KvTransferParams | null = null;
+  // As vLLM's NixlConnector: only a prefill that ran to its length cap keeps its blocks for a decode peer.
+  if (disagg?.holdBlocksAfterFinish && outcomes[0]!.finishReason === 'length') {
+    kvTransferParams = deps.prefillHolds.hold(runs[0]!.id, prompts[0]!.length);
+  }
+  sendJson(res, 200, fullResponse(meta, outcomes, usage, kvTransferParams));
+}
