@@ -1,6 +1,166 @@
-// Placeholder until the 'serve' command lands; replaced by its own implementation.
+// inferstack serve: the OpenAI-compatible gateway. Three ways to say what it serves:
+//   --config inferstack.yaml                 pools, keys and listeners from a file (SIGHUP reloads it)
+//   --upstream URL [--engine-type T] ...     pools from the upstreams' /v1/models
+//   (neither)                                four simulated engines in this process
+import { parseArgs } from 'node:util';
+import { isEngineType, ENGINE_TYPES, type EngineType } from '../engines/engine-types.ts';
+import { ConfigError, DEFAULT_POLICY, loadConfigFile, validateConfig, type GatewayConfig, type LogLevel, type PoolConfig } from '../gateway/config.ts';
+import { startEmbeddedTwins, type EmbeddedTwins } from '../gateway/embedded-default.ts';
+import { createLogger } from '../gateway/logger.ts';
+import { startGateway } from '../gateway/server.ts';
+import { poolsFromUpstreams } from '../gateway/upstream-pools.ts';
+import { PQ_MODES } from '../trust/tls.ts';
 import { CliError } from './cli-error.ts';
 
-export async function main(_argv: string[]): Promise<void> {
-  throw new CliError("'serve' is not built yet");
+const HELP = `usage: inferstack serve [options]
+
+  --config FILE          inferstack.yaml (see inferstack.example.yaml); SIGHUP reloads it
+  --upstream URL         an OpenAI-compatible engine (repeatable); models from its /v1/models
+  --engine-type T        engine type of the upstreams (once for all, or once per --upstream):
+                         ${ENGINE_TYPES.join(', ')} (default vllm)
+  --policy NAME          routing policy for --upstream and the default engines (default ${DEFAULT_POLICY})
+  --host HOST            listen address (default 127.0.0.1)
+  --port PORT            listen port (default 8080; 0 picks a free one)
+  --api-key KEY          require this bearer key (repeatable)
+  --log-level LEVEL      debug, info, warn, error (default info)
+  --tls-cert FILE --tls-key FILE [--tls-pq strict|prefer|off]   serve HTTPS (default pq: prefer)
+  --twins N              simulated engines when no config or upstream is given (default 4)
+  --timing model|instant simulated engines' timing (default model)
+`;
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
+
+function positiveInt(name: string, value: string | undefined, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}, got '${value}'`);
+  return n;
+}
+
+function engineTypes(upstreams: string[], types: string[]): EngineType[] {
+  for (const t of types) if (!isEngineType(t)) throw new CliError(`--engine-type must be one of ${ENGINE_TYPES.join(', ')}, got '${t}'`);
+  if (types.length > 1 && types.length !== upstreams.length) throw new CliError('give --engine-type once for all upstreams or once per --upstream');
+  return upstreams.map((_, i) => (types.length === 0 ? 'vllm' : (types[types.length === 1 ? 0 : i] as EngineType)));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      upstream: { type: 'string', multiple: true },
+      'engine-type': { type: 'string', multiple: true },
+      policy: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'api-key': { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-pq': { type: 'string' },
+      twins: { type: 'string' },
+      timing: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const logLevel = values['log-level'];
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  if (values.config && values.upstream) throw new CliError('give either --config or --upstream, not both');
+  if (values.timing !== undefined && values.timing !== 'model' && values.timing !== 'instant') throw new CliError(`--timing must be model or instant, got '${values.timing}'`);
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new CliError('--tls-cert and --tls-key go together');
+  if (values['tls-pq'] !== undefined && !(PQ_MODES as readonly string[]).includes(values['tls-pq'])) throw new CliError(`--tls-pq must be one of ${PQ_MODES.join(', ')}, got '${values['tls-pq']}'`);
+  const port = positiveInt('port', values.port, 0);
+  if (port !== undefined && port > 65535) throw new CliError(`--port must be at most 65535, got '${values.port}'`);
+  const policy = values.policy ?? DEFAULT_POLICY;
+
+  // Overrides the command line makes to whatever the config says.
+  const applyFlags = (config: GatewayConfig): GatewayConfig => {
+    const first = { ...config.listeners[0]! };
+    if (values.host) first.host = values.host;
+    if (port !== undefined) first.port = port;
+    if (values['tls-cert']) first.tls = { cert: values['tls-cert'], key: values['tls-key']!, pq: (values['tls-pq'] ?? 'prefer') as 'strict' | 'prefer' | 'off' };
+    return {
+      ...config,
+      listeners: [first, ...config.listeners.slice(1)],
+      apiKeys: [...config.apiKeys, ...(values['api-key'] ?? [])],
+      logLevel: (logLevel as LogLevel | undefined) ?? config.logLevel,
+    };
+  };
+  const fromPools = (pools: PoolConfig[]): GatewayConfig => {
+    try {
+      return applyFlags(validateConfig({ pools }, 'command line'));
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  };
+
+  let twins: EmbeddedTwins | undefined;
+  let config: GatewayConfig;
+  if (values.config) {
+    try {
+      config = applyFlags(await loadConfigFile(values.config));
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(err.message);
+      throw err;
+    }
+  } else if (values.upstream) {
+    const types = engineTypes(values.upstream, values['engine-type'] ?? []);
+    let pools: PoolConfig[];
+    try {
+      pools = await poolsFromUpstreams(values.upstream.map((url, i) => ({ url, engineType: types[i]! })), policy);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+    config = fromPools(pools);
+  } else {
+    twins = await startEmbeddedTwins({ count: positiveInt('twins', values.twins) ?? 4, timing: (values.timing ?? 'model') as 'model' | 'instant', policy });
+    config = fromPools([twins.pool]);
+  }
+
+  const logger = createLogger(config.logLevel);
+  let gateway;
+  try {
+    gateway = await startGateway({ config, logger, processMetrics: true });
+  } catch (err) {
+    await twins?.close();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new CliError(`cannot listen on ${config.listeners[0]!.host}:${config.listeners[0]!.port}: ${e.code}`);
+    if (e.message?.startsWith('TLS configuration')) throw new CliError(e.message);
+    throw err;
+  }
+
+  const model = config.pools[0]!.models[0]!;
+  const out = [`inferstack gateway listening on ${gateway.urls.join(', ')}`];
+  out.push(`models: ${config.pools.flatMap((p) => [...p.models, ...(p.adapters ?? [])]).join(', ')}`);
+  if (twins) out.push(`engines: ${twins.twins.length} SIMULATED engines (the engine twin, ${model} on h100, ${values.timing ?? 'model'} timing); generated text is filler`);
+  const key = config.apiKeys.length > 0 ? ` -H 'authorization: Bearer <key>'` : '';
+  out.push('try:', `  curl ${gateway.url}/v1/chat/completions -H 'content-type: application/json'${key} -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`);
+  process.stdout.write(out.join('\n') + '\n');
+
+  process.on('SIGHUP', () => {
+    if (!values.config) {
+      logger.log('info', 'SIGHUP ignored: no config file to reload');
+      return;
+    }
+    loadConfigFile(values.config)
+      .then((next) => gateway.reload(applyFlags(next)))
+      .catch((err: Error) => logger.log('error', 'config reload failed, keeping the running config', { error: err.message }));
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    logger.log('info', 'shutting down');
+    void gateway
+      .close()
+      .then(() => twins?.close())
+      .finally(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
