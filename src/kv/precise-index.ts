@@ -21,6 +21,11 @@ export interface PreciseIndexOptions {
   maxBlocksPerEndpoint?: number;
   maxSpeculativePerEndpoint?: number;
   maxEndpoints?: number;
+  /**
+   * The engines hash blocks with our own chained key (twin/core/block-hash.ts, e.g. the twin), so
+   * their block hashes ARE our keys: skip re-hashing the tokens. Never set this for vLLM.
+   */
+  engineHashesAreKeys?: boolean;
 }
 
 interface EndpointState {
@@ -82,9 +87,10 @@ export class PreciseIndex implements PrefixIndex {
     if (event.parentBlockHash === null) parent = rootHash(saltOf(event.extraKeys));
     else parent = st.engineToKey.peek(event.parentBlockHash) ?? event.parentBlockHash;
     const bs = event.blockSize;
+    const trusted = this.options.engineHashesAreKeys === true;
     for (let i = 0; i < event.blockHashes.length; i++) {
       if ((i + 1) * bs > event.tokenIds.length) break; // malformed: fewer tokens than blocks
-      const key = chainBlockHash(parent, event.tokenIds, i * bs, bs);
+      const key = trusted ? event.blockHashes[i]! : chainBlockHash(parent, event.tokenIds, i * bs, bs);
       st.engineToKey.set(event.blockHashes[i]!, key);
       this.setTier(key, endpointId, tier);
       st.speculative.delete(key);

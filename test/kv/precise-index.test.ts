@@ -68,3 +68,9 @@ test('salted requests never match unsalted blocks', () => {
   ix.applyEvent('a', stored([101n, 102n, 103n], null, t));
   assert.deepEqual(ix.matchedBlocks(hashBlocks(t, BS, 'tenant-1'), ['a'], 0), [0]);
 });
+
+test('engineHashesAreKeys: engines hashing like us (the twin) skip the re-hash and still match', () => {
+  const ix = new PreciseIndex({ engineHashesAreKeys: true });
+  ix.applyEvent('a', stored(keys, null, t));
+  assert.deepEqual(ix.matchedBlocks(keys, ['a'], 0), [3]);
+});

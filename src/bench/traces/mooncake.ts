@@ -3,7 +3,7 @@
 // the last block is cut to input_length. Timestamps sit on a ~3 s grid; by default each arrival is
 // spread uniformly (seeded) inside its slot, since 90 % of requests share a timestamp otherwise.
 import { seededRandom } from '../../scheduler/random.ts';
-import { synthTokens } from './tokens.ts';
+import { writeSynthTokens } from './tokens.ts';
 import { TraceFormatError, type TraceRequest } from './types.ts';
 
 export const MOONCAKE_BLOCK_TOKENS = 512;
@@ -41,9 +41,9 @@ export function parseMooncake(lines: string[], o: MooncakeOptions = {}): TraceRe
       outputTokens: Math.max(1, r.output_length),
       prefixBlocks: { ids: hashIds, blockTokens: MOONCAKE_BLOCK_TOKENS },
       tokenIds: () => {
-        const t: number[] = [];
-        for (let b = 0; t.length < promptTokens; b++) {
-          synthTokens(hashIds[b]! + 1, Math.min(MOONCAKE_BLOCK_TOKENS, promptTokens - t.length), t);
+        const t = new Array<number>(promptTokens);
+        for (let b = 0, at = 0; at < promptTokens; b++, at += MOONCAKE_BLOCK_TOKENS) {
+          writeSynthTokens(hashIds[b]! + 1, Math.min(MOONCAKE_BLOCK_TOKENS, promptTokens - at), t, at);
         }
         return t;
       },

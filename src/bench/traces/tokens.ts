@@ -17,3 +17,14 @@ export function synthTokens(stream: number, count: number, out: number[] = [], f
   for (let i = 0; i < count; i++) out.push(mix32(stream, from + i) % SYNTH_VOCAB);
   return out;
 }
+
+/** Writes `count` ids of stream `stream` into `out` at `at` (out must be preallocated). */
+export function writeSynthTokens(stream: number, count: number, out: number[], at: number): void {
+  const a = Math.imul(stream | 0, 0x9e3779b1);
+  for (let i = 0; i < count; i++) {
+    let h = (a ^ Math.imul(i, 0x85ebca77)) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+    h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+    out[at + i] = ((h ^ (h >>> 16)) >>> 0) % SYNTH_VOCAB;
+  }
+}

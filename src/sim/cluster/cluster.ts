@@ -1,0 +1,231 @@
+// The virtual cluster: N twin cores on one virtual clock, routed by the REAL scheduler. Signals
+// reach the scheduler as they would live: metrics snapshots every `scrapeInterval` of virtual time
+// (so they lag), KV events after `kvEventLatency`, and the router's own in-flight accounting at once.
+// With prefill/decode disaggregation, the prompt's KV moves from the prefill to the decode replica
+// over the network (transfer time from the model's KV bytes per token and the link bandwidth).
+import type { TraceRequest } from '../../bench/traces/types.ts';
+import { PreciseIndex } from '../../kv/precise-index.ts';
+import type { Deployment } from '../../physics/deployment.ts';
+import { createScheduler, DEFAULT_PD_THRESHOLD } from '../../scheduler/index.ts';
+import type { EndpointView, Scheduler, SchedulingRequest } from '../../scheduler/types.ts';
+import { EventQueue } from './event-queue.ts';
+import { Replica } from './replica.ts';
+
+export interface ClusterOptions {
+  requests: readonly TraceRequest[];
+  deployment: Deployment;
+  modelName: string;
+  replicas: number;
+  policy: string;
+  seed?: number;
+  /** Prefill:decode split of the replicas (a ratio, e.g. 1:3); absent = aggregated. */
+  pd?: { prefill: number; decode: number };
+  pdThreshold?: number;
+  /** Arrival times are divided by this (2 = twice the trace's request rate). */
+  rateScale?: number;
+  scrapeIntervalSeconds?: number;
+  kvEventLatencySeconds?: number;
+  /** KV transfer bandwidth between replicas, bytes/s per replica (default 50 GB/s per GPU, RDMA). */
+  transferBytesPerSecond?: number;
+  /** Shedding on; null disables (default: the scheduler's queue 5 / KV 0.8). */
+  saturation?: null;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ClusterResult {
+  policy: string;
+  requests: number;
+  completed: number;
+  shed: number;
+  /** Requests the engine refused (e.g. prompt larger than the whole KV cache). */
+  failed: number;
+  ttft: number[]; // seconds, per completed request
+  e2e: number[];
+  itl: number[]; // seconds, every inter-token gap
+  outputTokens: number;
+  /** First arrival to last completion, virtual seconds. */
+  makespan: number;
+  prefixQueriedTokens: number;
+  prefixHitTokens: number;
+  preemptions: number;
+  requestsPerReplica: number[];
+}
+
+/** Policies that consume KV events (so the twins record them). */
+const EVENT_POLICIES = new Set(['llm-d-precise', 'dynamo', 'inferstack']);
+
+export function runCluster(o: ClusterOptions): ClusterResult {
+  const queue = new EventQueue();
+  const bs = o.deployment.kv.blockSize;
+  const split = splitRoles(o.replicas, o.pd);
+  const wantsEvents = EVENT_POLICIES.has(o.policy);
+  const replicas = split.map(
+    (role, i) =>
+      new Replica(queue, {
+        id: `r${i}`,
+        model: o.modelName,
+        role,
+        stepTime: o.deployment.stepTime,
+        numGpuBlocks: o.deployment.kv.numGpuBlocks,
+        blockSize: bs,
+        recordKvEvents: wantsEvents,
+      }),
+  );
+  const byId = new Map(replicas.map((r) => [r.view.id, r]));
+  const preciseIndex = new PreciseIndex({ engineHashesAreKeys: true, maxBlocksPerEndpoint: 4 * o.deployment.kv.numGpuBlocks });
+  const scheduler: Scheduler = createScheduler(o.policy, {
+    seed: o.seed ?? 1,
+    preciseIndex,
+    stepTime: o.deployment.stepTime,
+    pd: o.pd ? { threshold: o.pdThreshold ?? DEFAULT_PD_THRESHOLD } : undefined,
+    ...(o.saturation === null ? { saturation: null } : {}),
+  });
+  if (wantsEvents) {
+    const latency = o.kvEventLatencySeconds ?? 0.02;
+    for (const r of replicas) {
+      r.onKvEvents = (events, t) =>
+        queue.at(t + latency, () => {
+          for (const e of events) preciseIndex.applyEvent(r.view.id, e);
+        });
+    }
+  }
+
+  const view = { endpoints: replicas.map((r) => r.view) };
+  const scale = o.rateScale ?? 1;
+  const kvBytesPerToken = o.deployment.kv.kvBytesPerTokenPerGpu * o.deployment.tp;
+  const bandwidth = o.transferBytesPerSecond ?? 50e9 * o.deployment.tp;
+  const result: ClusterResult = {
+    policy: o.policy,
+    requests: o.requests.length,
+    completed: 0,
+    shed: 0,
+    failed: 0,
+    ttft: [],
+    e2e: [],
+    itl: [],
+    outputTokens: 0,
+    makespan: 0,
+    prefixQueriedTokens: 0,
+    prefixHitTokens: 0,
+    preemptions: 0,
+    requestsPerReplica: replicas.map(() => 0),
+  };
+  let settled = 0; // completed + shed + failed
+  const total = o.requests.length;
+  const firstArrival = total > 0 ? o.requests[0]!.arrival / scale : 0;
+  const settle = () => {
+    settled++;
+    if (o.onProgress && (settled % 200 === 0 || settled === total)) o.onProgress(settled, total);
+  };
+
+  // Scrapes every interval while anything is outstanding.
+  const scrapeEvery = o.scrapeIntervalSeconds ?? 0.05;
+  const scrape = (t: number) => {
+    for (const r of replicas) r.scrape(t);
+    if (settled < total) queue.at(t + scrapeEvery, scrape);
+  };
+  queue.at(firstArrival, scrape);
+
+  const account = (ep: EndpointView, sign: 1 | -1, promptTokens: number, blocks: number) => {
+    ep.inflight.requests += sign;
+    ep.inflight.promptTokens += sign * promptTokens;
+    ep.inflight.predictedBlocks += sign * blocks;
+  };
+
+  const arrive = (tr: TraceRequest, t: number) => {
+    const tokenIds = tr.tokenIds();
+    const req: SchedulingRequest = { id: tr.id, model: o.modelName, promptTokenIds: tokenIds, promptTokens: tokenIds.length, maxTokens: tr.outputTokens };
+    const decision = scheduler.schedule(req, view, t);
+    const decode = decision.endpoints[0];
+    if (!decode) {
+      result.shed++;
+      settle();
+      return;
+    }
+    const blocks = Math.ceil((tokenIds.length + tr.outputTokens) / bs);
+    const uncached = Math.max(0, tokenIds.length - (decision.predictedCachedTokens ?? 0));
+    const prefill = decision.prefill?.[0];
+    const D = byId.get(decode.id)!;
+    result.requestsPerReplica[replicas.indexOf(D)]!++;
+    account(decode, 1, tokenIds.length, blocks);
+    let firstTokenAt = -1;
+    let lastTokenAt = 0;
+    const onDecodeFinish = (reason: string, ft: number) => {
+      account(decode, -1, tokenIds.length, blocks);
+      if (firstTokenAt < 0 && decode.inflight.pendingPrefillTokens !== undefined && !prefill) decode.inflight.pendingPrefillTokens -= uncached;
+      scheduler.onComplete?.(req, decode.id, ft);
+      if (reason === 'rejected') result.failed++;
+      else {
+        result.completed++;
+        result.e2e.push(ft - t);
+        result.makespan = Math.max(result.makespan, ft - firstArrival);
+      }
+      settle();
+    };
+    const decodeObserver = {
+      onToken: (_tok: number, tt: number) => {
+        if (firstTokenAt < 0) {
+          firstTokenAt = tt;
+          result.ttft.push(tt - t);
+          if (!prefill) decode.inflight.pendingPrefillTokens! -= uncached;
+        } else result.itl.push(tt - lastTokenAt);
+        lastTokenAt = tt;
+        result.outputTokens++;
+      },
+      onFinish: onDecodeFinish,
+    };
+    if (!prefill) {
+      decode.inflight.pendingPrefillTokens! += uncached;
+      D.core.add({ id: tr.id, promptTokenIds: tokenIds, maxTokens: tr.outputTokens, arrivalTime: t }, decodeObserver);
+      D.kick();
+      return;
+    }
+    // Disaggregated: prefill on P (1 token, blocks held), transfer, then decode on D.
+    const P = byId.get(prefill.id)!;
+    account(prefill, 1, tokenIds.length, Math.ceil(tokenIds.length / bs));
+    prefill.inflight.pendingPrefillTokens! += uncached;
+    const pid = `${tr.id}#prefill`;
+    P.core.add(
+      { id: pid, promptTokenIds: tokenIds, maxTokens: 1, arrivalTime: t, holdBlocksAfterFinish: true },
+      {
+        onToken: () => {},
+        onFinish: (reason, pt) => {
+          account(prefill, -1, tokenIds.length, Math.ceil(tokenIds.length / bs));
+          prefill.inflight.pendingPrefillTokens! -= uncached;
+          if (reason === 'rejected') {
+            onDecodeFinish('rejected', pt);
+            return;
+          }
+          const transfer = 0.001 + (tokenIds.length * kvBytesPerToken) / bandwidth;
+          queue.at(pt + transfer, (at) => {
+            P.core.release(pid);
+            P.kick(); // released blocks may unblock waiting prefills
+            D.core.add({ id: tr.id, promptTokenIds: tokenIds, maxTokens: tr.outputTokens, arrivalTime: at, promptKvTransferred: true }, decodeObserver);
+            D.kick();
+          });
+        },
+      },
+    );
+    P.kick();
+  };
+
+  for (const tr of o.requests) queue.at(tr.arrival / scale, (t) => arrive(tr, t));
+  while (queue.step()) {
+    /* run to completion */
+  }
+  for (const r of replicas) {
+    const s = r.core.stats();
+    result.prefixQueriedTokens += s.prefixQueriedTokens;
+    result.prefixHitTokens += s.prefixHitTokens;
+    result.preemptions += s.preemptions;
+  }
+  return result;
+}
+
+/** Roles for N replicas: all 'both', or prefill first then decode in the P:D ratio (>= 1 each). */
+export function splitRoles(n: number, pd?: { prefill: number; decode: number }): Array<'prefill' | 'decode' | 'both'> {
+  if (!pd) return Array.from({ length: n }, () => 'both' as const);
+  if (n < 2) throw new RangeError('prefill/decode needs at least 2 replicas');
+  const p = Math.min(n - 1, Math.max(1, Math.round((n * pd.prefill) / (pd.prefill + pd.decode))));
+  return Array.from({ length: n }, (_, i) => (i < p ? 'prefill' : 'decode'));
+}
