@@ -84,15 +84,21 @@ export async function pullFile(source: ByteSource, file: LockedFile, mirror: str
         resumedFrom = 0;
       }
       let written = offset;
-      for await (const chunk of body) {
-        written += chunk.length;
-        if (written > file.size) {
-          await fh.truncate(0);
-          throw new TrustError('hash-mismatch', `${source.describe(file.path)} is larger than the ${file.size} bytes in the lock`);
+      try {
+        for await (const chunk of body) {
+          written += chunk.length;
+          if (written > file.size) {
+            await fh.truncate(0);
+            throw new TrustError('hash-mismatch', `${source.describe(file.path)} is larger than the ${file.size} bytes in the lock`);
+          }
+          hash.update(chunk);
+          await fh.write(chunk);
+          copied += chunk.length;
         }
-        hash.update(chunk);
-        await fh.write(chunk);
-        copied += chunk.length;
+      } catch (err) {
+        if (err instanceof TrustError) throw err;
+        await fh.sync().catch(() => {});
+        throw new TrustError('source', `reading ${source.describe(file.path)} failed at byte ${written} of ${file.size} (${(err as Error).message}); the partial copy is kept, pull again to resume`);
       }
       await fh.sync();
       if (written < file.size) {
