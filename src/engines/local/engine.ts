@@ -98,9 +98,6 @@ export class LocalModelEngine {
   private readonly maxWaiting: number;
   private readonly chatTemplate: Template | undefined;
   private eogBias: TokenBias | undefined;
-  /** prefix-reuse counters, in tokens */
-  prefixQueries = 0;
-  prefixHits = 0;
 
   private constructor(model: LlamaModel, context: LlamaContext, maxWaiting: number) {
     this.model = model;
@@ -192,18 +189,38 @@ export class LocalModelEngine {
     return this.model.size + this.context.stateSize;
   }
 
-  async generate(req: GenerateRequest): Promise<GenerateResult> {
-    const start = performance.now();
-    const prompt = req.promptTokens;
+  /** Throws a 400 unless the prompt and completion fit a sequence; returns the completion budget. */
+  checkRequest(prompt: readonly Token[], maxTokens: number | undefined): number {
     if (prompt.length === 0) throw badRequest('the prompt is empty after tokenization', 'prompt');
+    const vocab = this.vocabularySize();
+    for (const t of prompt) {
+      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw badRequest(`token id ${t} is outside this model's vocabulary of ${vocab}`, 'prompt');
+    }
     const limit = this.sequenceContextSize;
-    const maxTokens = req.maxTokens ?? limit - prompt.length;
-    if (prompt.length + maxTokens > limit || maxTokens < 1) {
+    const budget = maxTokens ?? limit - prompt.length;
+    if (prompt.length + budget > limit || budget < 1) {
       throw badRequest(
-        `this model's maximum context length is ${limit} tokens; the request needs ${prompt.length} prompt + ${req.maxTokens ?? 1} completion tokens`,
+        `this model's maximum context length is ${limit} tokens; the request needs ${prompt.length} prompt + ${maxTokens ?? 1} completion tokens`,
         'max_tokens',
       );
     }
+    return budget;
+  }
+
+  private vocabSize: number | undefined;
+  vocabularySize(): number {
+    if (this.vocabSize === undefined) {
+      let n = 0;
+      for (const _ of this.model.iterateAllTokens()) n++;
+      this.vocabSize = n;
+    }
+    return this.vocabSize;
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const start = performance.now();
+    const prompt = req.promptTokens;
+    const maxTokens = this.checkRequest(prompt, req.maxTokens);
     const slot = await this.acquire(prompt, req.signal);
     try {
       return await this.run(slot, req, maxTokens, start);
@@ -219,8 +236,6 @@ export class LocalModelEngine {
     // Reuse the slot's cached prefix; at least one prompt token must be evaluated to get logits.
     const reuse = Math.min(commonPrefix(seq.contextTokens, prompt), prompt.length - 1);
     if (seq.nextTokenIndex > reuse) await seq.eraseContextTokenRanges([{ start: reuse, end: seq.nextTokenIndex }]);
-    this.prefixQueries += prompt.length;
-    this.prefixHits += reuse;
 
     const stream = new TextStream(this.model, req.stop ?? []);
     let text = '';
@@ -236,6 +251,7 @@ export class LocalModelEngine {
       temperature: req.temperature ?? 1,
       topP: req.topP ?? 1,
       ...(req.seed !== undefined ? { seed: req.seed } : {}),
+      topK: 0, // OpenAI semantics: no top-k unless asked (node-llama-cpp defaults to 40)
       ...(req.ignoreEos ? { tokenBias: this.noEogBias() } : {}),
     });
     for await (const token of iterator) {
@@ -265,11 +281,16 @@ export class LocalModelEngine {
     };
   }
 
-  /** Forbids every end-of-generation token (computed once per model). */
+  /**
+   * Forbids every end-of-generation token (computed once per model). TokenBias.set() skips EOG
+   * tokens on purpose, so the entries go into its bias map directly; node-llama-cpp is pinned, and
+   * a test checks that ignore_eos always reaches max_tokens.
+   */
   private noEogBias(): TokenBias {
     if (!this.eogBias) {
       const bias = new TokenBias(this.model.tokenizer);
-      for (const t of this.model.iterateAllTokens()) if (this.model.isEogToken(t)) bias.set(t, 'never');
+      const map = (bias as unknown as { _biases: Map<Token, number> })._biases;
+      for (const t of this.model.iterateAllTokens()) if (this.model.isEogToken(t)) map.set(t, Number.NEGATIVE_INFINITY);
       this.eogBias = bias;
     }
     return this.eogBias;

@@ -69,7 +69,6 @@ export interface ModelStatus {
   state: ModelState;
   estimateBytes: number;
   stats: EngineStats | undefined;
-  prefix: { queries: number; hits: number } | undefined;
 }
 
 export class ModelRegistry {
@@ -142,8 +141,12 @@ export class ModelRegistry {
       state: stateOf(e),
       estimateBytes: e.estimateBytes,
       stats: e.engine?.stats(),
-      prefix: e.engine ? { queries: e.engine.prefixQueries, hits: e.engine.prefixHits } : undefined,
     }));
+  }
+
+  /** requests waiting for `name` to load */
+  loadWaiters(name: string): number {
+    return this.entries.get(name)?.loadWaiters ?? 0;
   }
 
   get memoryUsedBytes(): number {

@@ -1,0 +1,92 @@
+// The embedded engine as an in-process OpenAI-compatible HTTP server on loopback, so the gateway
+// treats it as one more upstream of engine type `local`.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ModelRegistry, type RegistryOptions } from './registry.ts';
+import { LocalEngineMetrics } from './metrics.ts';
+import { handleGeneration } from './completions.ts';
+import { AbortedError } from './engine.ts';
+import { asEngineError, LocalEngineError, notFound } from './errors.ts';
+import { sendError, sendJson } from './http.ts';
+
+export interface LocalEngineServerOptions extends Omit<RegistryOptions, 'onLoad' | 'onUnload'> {
+  /** default 127.0.0.1 */
+  host?: string;
+  /** default 0: any free port */
+  port?: number;
+  /** largest request body accepted (default 4 MiB) */
+  maxBodyBytes?: number;
+}
+
+export interface LocalEngineServer {
+  url: string;
+  registry: ModelRegistry;
+  close(): Promise<void>;
+}
+
+export async function startLocalEngineServer(opts: LocalEngineServerOptions): Promise<LocalEngineServer> {
+  let metrics: LocalEngineMetrics | undefined;
+  const registry = await ModelRegistry.create({
+    ...opts,
+    onLoad: (model, s) => metrics?.observeColdStart(model, s),
+    onUnload: (model, reason) => metrics?.countUnload(model, reason),
+  });
+  metrics = new LocalEngineMetrics(() => registry.status(), (m) => registry.loadWaiters(m));
+  const deps = { registry, metrics, maxBodyBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024 };
+  const created = Math.floor(Date.now() / 1000);
+
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void> = {
+    'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    'GET /v1/models': (_req, res) =>
+      sendJson(res, 200, {
+        object: 'list',
+        data: registry.status().map((m) => ({ id: m.name, object: 'model', created, owned_by: 'inferstack-local', status: m.state, loaded: m.state === 'loaded' })),
+      }),
+    'GET /metrics': async (_req, res) => {
+      const { contentType, body } = await metrics.text();
+      res.writeHead(200, { 'content-type': contentType });
+      res.end(body);
+    },
+    'POST /v1/chat/completions': (req, res) => handleGeneration('chat', req, res, deps),
+    'POST /v1/completions': (req, res) => handleGeneration('completion', req, res, deps),
+  };
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const route = routes[`${req.method} ${path}`];
+    const handle = async () => {
+      if (!route) {
+        const known = Object.keys(routes).some((r) => r.endsWith(` ${path}`));
+        throw known ? new LocalEngineError(405, 'invalid_request_error', `${req.method} is not allowed on ${path}`) : notFound(`no route ${req.method} ${path}`);
+      }
+      await route(req, res);
+    };
+    handle().catch((err: unknown) => {
+      if (err instanceof AbortedError) {
+        res.destroy();
+        return;
+      }
+      sendError(res, asEngineError(err, 'local engine'));
+    });
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}`,
+    registry,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await registry.close();
+      await closed;
+    },
+  };
+}
