@@ -11,7 +11,7 @@
 import { matmulFlops, type Hardware } from './hardware.ts';
 import { bytesPerElement } from './dtype.ts';
 import { kvBytesPerTokenPerLayer, type ModelSpec } from './models.ts';
-import type { Dtype, StepBatch, StepTimeModel } from './types.ts';
+import type { DecodeWork, Dtype, PrefillWork, StepBatch, StepTimeModel } from './types.ts';
 
 export type EngineKind = 'vllm' | 'trtllm';
 
@@ -58,32 +58,28 @@ export interface StepBreakdown {
   totalSec: number;
 }
 
+/** A batch where each entry stands for `count` identical sequences (the analytic serving model uses it). */
+export interface WeightedBatch {
+  prefill: Array<PrefillWork & { count: number }>;
+  decode: Array<DecodeWork & { count: number }>;
+}
+
 export interface DetailedStepTimeModel extends StepTimeModel {
   breakdown(batch: StepBatch): StepBreakdown;
+  breakdownWeighted(batch: WeightedBatch): StepBreakdown;
   readonly coefficients: StepTimeCoefficients;
 }
 
-// Fitted on reference/calibration.md by bench/physics-fit.ts (see docs/physics.md). The TRT-LLM
-// profile runs CUDA graphs and a C++ runtime, so its fixed overheads are smaller than vLLM's.
+// Efficiencies and TRT-LLM overheads: fitted on the TensorRT-LLM/NIM rows of
+// reference/calibration.md (tables A and B) by `node bench/physics-fit.ts`; see docs/physics.md.
+// The vLLM profile shares the efficiencies (same GPU, same kind of kernels) and takes BLIS's
+// published vLLM overheads: calibration table D cannot be fitted by a steady closed loop (it implies
+// more prefill FLOP/s than the GPU has; docs/physics.md), so it is reported, not fitted.
+const EFFICIENCY = { computeEfficiency: 0.486, attentionEfficiency: 0.40, bandwidthEfficiency: 0.85 };
+
 export const FITTED: Record<EngineKind, StepTimeCoefficients> = {
-  trtllm: {
-    computeEfficiency: 0.55,
-    attentionEfficiency: 0.4,
-    bandwidthEfficiency: 0.8,
-    stepOverheadSec: 126e-6,
-    layerOverheadSec: 10e-6,
-    requestOverheadSec: 4.4e-6,
-    allReduceLatencySec: 8e-6,
-  },
-  vllm: {
-    computeEfficiency: 0.5,
-    attentionEfficiency: 0.4,
-    bandwidthEfficiency: 0.8,
-    stepOverheadSec: 1e-3,
-    layerOverheadSec: 15e-6,
-    requestOverheadSec: 10e-6,
-    allReduceLatencySec: 10e-6,
-  },
+  trtllm: { ...EFFICIENCY, stepOverheadSec: 126e-6, layerOverheadSec: 35e-6, requestOverheadSec: 4.1e-6, allReduceLatencySec: 8e-6 },
+  vllm: { ...EFFICIENCY, stepOverheadSec: 126e-6, layerOverheadSec: 32e-6, requestOverheadSec: 4.4e-6, allReduceLatencySec: 8e-6 },
 };
 
 /** Sum over query positions p = from+1 .. from+count of min(p, cap): attended tokens of a causal chunk. */
@@ -129,11 +125,29 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
   const allReducesPerStep = tp > 1 ? 2 * model.layers : 0;
   const linkBw = hw.scaleUpBandwidthBytesPerSec;
 
-  function breakdown(batch: StepBatch): StepBreakdown {
+  // Layers grouped by how far attention reaches (full, a sliding window, sparse top-k) or SSM state.
+  const groups = new Map<string, { cap: number; ssmElements: number; sliding: boolean; layers: number }>();
+  for (const kind of model.layerKinds) {
+    const cap = kind.kind === 'sliding' ? kind.window : kind.kind === 'sparse' ? kind.topK : Infinity;
+    const ssmElements = kind.kind === 'ssm' ? kind.stateElements : 0;
+    const key = `${kind.kind}:${cap}:${ssmElements}`;
+    const g = groups.get(key);
+    if (g) g.layers++;
+    else groups.set(key, { cap, ssmElements, sliding: kind.kind === 'sliding', layers: 1 });
+  }
+  const layerGroups = [...groups.values()];
+
+  function breakdownWeighted(batch: WeightedBatch): StepBreakdown {
     let tokens = 0;
-    for (const pw of batch.prefill) tokens += pw.tokens;
-    tokens += batch.decode.length;
-    const seqs = batch.prefill.length + batch.decode.length;
+    let seqs = 0;
+    for (const pw of batch.prefill) {
+      tokens += pw.tokens * pw.count;
+      seqs += pw.count;
+    }
+    for (const d of batch.decode) {
+      tokens += d.count;
+      seqs += d.count;
+    }
     if (seqs === 0) {
       return { overheadSec: 0, linearSec: 0, linearBound: 'memory', expertsSec: 0, attentionSec: 0, attentionBound: 'memory', allReduceSec: 0, flops: 0, bytes: 0, totalSec: 0 };
     }
@@ -159,22 +173,21 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
     // Attention: per layer kind, FLOPs over attended tokens and KV bytes read.
     let attFlops = 0;
     let kvRead = 0;
-    for (const kind of model.layerKinds) {
-      if (kind.kind === 'ssm') {
+    for (const g of layerGroups) {
+      if (g.ssmElements > 0) {
         // Constant state read and written once per sequence; the scan's FLOPs are small next to the projections.
-        kvRead += seqs * 2 * kind.stateElements * 2 / tp;
+        kvRead += g.layers * seqs * 2 * g.ssmElements * 2 / tp;
         continue;
       }
-      const cap = kind.kind === 'sliding' ? kind.window : kind.kind === 'sparse' ? kind.topK : Infinity;
       for (const pw of batch.prefill) {
-        attFlops += 2 * headsPerGpu * prefillDims * attendedTokens(pw.cachedContext, pw.tokens, cap);
+        attFlops += g.layers * pw.count * 2 * headsPerGpu * prefillDims * attendedTokens(pw.cachedContext, pw.tokens, g.cap);
         const stored = pw.cachedContext + pw.tokens;
-        kvRead += (kind.kind === 'sliding' ? Math.min(stored, cap + pw.tokens) : stored) * kvLayerBytes;
+        kvRead += g.layers * pw.count * (g.sliding ? Math.min(stored, g.cap + pw.tokens) : stored) * kvLayerBytes;
       }
       for (const d of batch.decode) {
-        const ctx = Math.min(d.contextLength, cap);
-        attFlops += 2 * headsPerGpu * decodeDims * ctx;
-        kvRead += ctx * kvLayerBytes;
+        const ctx = Math.min(d.contextLength, g.cap);
+        attFlops += g.layers * d.count * 2 * headsPerGpu * decodeDims * ctx;
+        kvRead += g.layers * d.count * ctx * kvLayerBytes;
       }
     }
     const attentionCompute = attFlops / attnFlops;
@@ -202,9 +215,16 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
     };
   }
 
+  const breakdown = (batch: StepBatch): StepBreakdown =>
+    breakdownWeighted({
+      prefill: batch.prefill.map((p) => ({ tokens: p.tokens, cachedContext: p.cachedContext, count: 1 })),
+      decode: batch.decode.map((d) => ({ contextLength: d.contextLength, count: 1 })),
+    });
+
   return {
     coefficients: c,
     breakdown,
+    breakdownWeighted,
     stepSeconds: (batch) => breakdown(batch).totalSec,
   };
 }
