@@ -1,6 +1,138 @@
-// Placeholder until the 'sim' command lands; replaced by its own implementation.
+// inferstack sim: one simulated replica in virtual time under a closed loop at fixed concurrency.
+import { parseArgs } from 'node:util';
+import { resolveDeployment, type Deployment } from '../physics/deployment.ts';
+import { PhysicsInputError } from '../physics/errors.ts';
+import type { EngineKind } from '../physics/step-time.ts';
+import { runSingleSim, type SingleSimResult } from '../sim/single.ts';
+import type { LatencySummary } from '../bench/stats.ts';
 import { CliError } from './cli-error.ts';
 
-export async function main(_argv: string[]): Promise<void> {
-  throw new CliError("'sim' is not built yet");
+const USAGE = `usage: inferstack sim --model MODEL --gpu GPU --isl N --osl N --concurrency N [options]
+
+Simulates one engine replica in virtual time (the twin's scheduler, paged prefix cache and the
+physics step-time model) under a closed loop: N requests in flight, each finished request replaced
+at once. Results are simulated, not measured.
+
+  --model ID|PATH              catalog model id (llama-3.1-8b, ...) or a Hugging Face config.json
+  --gpu ID                     accelerator (h100, h200, ...)
+  --tp N                       tensor parallel degree (default 1)
+  --dtype D                    weight dtype (bf16, fp16, fp8, int8, int4, fp4)
+  --kv-dtype D                 KV cache dtype (default bf16)
+  --engine vllm|trtllm         engine profile for overheads and KV sizing (default vllm)
+  --isl N                      prompt tokens per request
+  --osl N                      output tokens per request
+  --concurrency N              requests in flight
+  --requests N                 requests in total (default max(10 x concurrency, 100))
+  --shared-prefix N            leading prompt tokens all requests share (default 0)
+  --block-size N               tokens per KV block (default 16)
+  --num-gpu-blocks N           override the KV capacity physics computes
+  --max-num-seqs N             most sequences per step (default 256)
+  --max-num-batched-tokens N   token budget per step (default 8192)
+  --json                       print one JSON object
+`;
+
+const MAX_REQUESTS = 1_000_000;
+
+function int(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new CliError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  }
+  return Number(value);
+}
+
+function required<T>(name: string, value: T | undefined): T {
+  if (value === undefined) throw new CliError(`--${name} is required (see inferstack sim --help)`);
+  return value;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      model: { type: 'string' }, gpu: { type: 'string' }, tp: { type: 'string' }, dtype: { type: 'string' },
+      'kv-dtype': { type: 'string' }, engine: { type: 'string' }, isl: { type: 'string' }, osl: { type: 'string' },
+      concurrency: { type: 'string' }, requests: { type: 'string' }, 'shared-prefix': { type: 'string' },
+      'block-size': { type: 'string' }, 'num-gpu-blocks': { type: 'string' }, 'max-num-seqs': { type: 'string' },
+      'max-num-batched-tokens': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const model = required('model', v.model);
+  const gpu = required('gpu', v.gpu);
+  const isl = required('isl', int('isl', v.isl, 1));
+  const osl = required('osl', int('osl', v.osl, 1));
+  const concurrency = required('concurrency', int('concurrency', v.concurrency, 1, 100_000));
+  const requests = int('requests', v.requests, 1, MAX_REQUESTS) ?? Math.max(10 * concurrency, 100);
+  const engine = v.engine ?? 'vllm';
+  if (engine !== 'vllm' && engine !== 'trtllm') throw new CliError(`--engine must be vllm or trtllm, got '${engine}'`);
+  const blockSize = int('block-size', v['block-size'], 1, 4096);
+
+  let deployment: Deployment;
+  try {
+    deployment = resolveDeployment({
+      model, gpu, tp: int('tp', v.tp, 1, 4096), dtype: v.dtype, kvDtype: v['kv-dtype'], engine: engine as EngineKind, blockSize,
+    });
+  } catch (err) {
+    if (err instanceof PhysicsInputError) throw new CliError(err.message);
+    throw err;
+  }
+  const numGpuBlocks = int('num-gpu-blocks', v['num-gpu-blocks'], 1) ?? deployment.kv.numGpuBlocks;
+
+  let result: SingleSimResult;
+  try {
+    result = runSingleSim({
+      stepTime: deployment.stepTime,
+      numGpuBlocks,
+      blockSize: blockSize ?? deployment.kv.blockSize,
+      maxNumSeqs: int('max-num-seqs', v['max-num-seqs'], 1),
+      maxNumBatchedTokens: int('max-num-batched-tokens', v['max-num-batched-tokens'], 1),
+      isl,
+      osl,
+      concurrency,
+      requests,
+      sharedPrefixTokens: int('shared-prefix', v['shared-prefix'], 0),
+    });
+  } catch (err) {
+    if (err instanceof RangeError) throw new CliError(err.message);
+    throw err;
+  }
+
+  if (v.json) {
+    const { ttft_ms, tpot_ms, itl_ms, e2e_ms, throughput_tok_s, preemptions, prefix_hit_rate, requests: done } = result;
+    process.stdout.write(
+      JSON.stringify({
+        simulated: true, ttft_ms, tpot_ms, itl_ms, e2e_ms, throughput_tok_s, preemptions, prefix_hit_rate, requests: done,
+        rejected: result.rejected, simulated_seconds: result.simulated_seconds, wall_seconds: result.wall_seconds,
+      }) + '\n',
+    );
+    return;
+  }
+  process.stdout.write(report(deployment, numGpuBlocks, { isl, osl, concurrency, requests }, result));
+}
+
+function row(name: string, s: LatencySummary): string {
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-').padStart(11);
+  return `  ${name.padEnd(8)}${f(s.mean)}${f(s.p50)}${f(s.p90)}${f(s.p99)}\n`;
+}
+
+function report(d: Deployment, blocks: number, w: { isl: number; osl: number; concurrency: number; requests: number }, r: SingleSimResult): string {
+  const speed = r.wall_seconds > 0 ? `${Math.round(r.simulated_seconds / r.wall_seconds)}x real time` : '';
+  return (
+    `inferstack sim (simulated, not measured): ${d.model.id} on ${d.tp} x ${d.hardware.id}, ` +
+    `${d.weightDtype} weights, ${d.kvDtype} KV, ${d.engine} profile\n` +
+    `  KV cache ${blocks} blocks; isl ${w.isl}, osl ${w.osl}, concurrency ${w.concurrency}, ${w.requests} requests\n\n` +
+    `  ms            mean        p50        p90        p99\n` +
+    row('TTFT', r.ttft_ms) + row('TPOT', r.tpot_ms) + row('ITL', r.itl_ms) + row('E2E', r.e2e_ms) +
+    `\n  output throughput  ${r.throughput_tok_s.toFixed(1)} tok/s\n` +
+    `  requests           ${r.requests} completed${r.rejected ? `, ${r.rejected} rejected` : ''}\n` +
+    `  preemptions        ${r.preemptions}\n` +
+    `  prefix hit rate    ${(100 * r.prefix_hit_rate).toFixed(1)} %\n` +
+    `  simulated ${r.simulated_seconds.toFixed(1)} s in ${r.wall_seconds.toFixed(2)} s wall (${speed})\n`
+  );
 }

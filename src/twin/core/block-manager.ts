@@ -122,6 +122,7 @@ export class BlockManager {
    * nothing, when there are not enough free blocks.
    */
   allocate(seq: CacheSequence, numTokens: number, cachedPrefixBlocks = 0): boolean {
+    if (seq.blocks.length * this.blockSize >= numTokens) return true; // the common decode step: room in the last block
     const hits = seq.blocks.length === 0 ? cachedPrefixBlocks : 0;
     const needed = this.blocksFor(numTokens) - seq.blocks.length - hits;
     // Hit blocks that are free now stop being free when we take them.

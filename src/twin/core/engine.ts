@@ -47,6 +47,7 @@ class Core implements TwinCore {
   private readonly stepTime: StepTimeModel;
   private readonly bm: BlockManager;
   private readonly sched: BatchScheduler;
+  private readonly blockSize: number;
   private readonly fillerIds: readonly number[] | undefined;
   private readonly vocabSize: number;
   private readonly maxWaiting: number;
@@ -55,6 +56,8 @@ class Core implements TwinCore {
   private readonly active = new Map<string, CoreRequest>();
   private numHeld = 0;
   private planned = false;
+  /** A running request finished or was aborted since the running list was last swept. */
+  private finishedSinceSweep = false;
   private generationTokens = 0;
 
   constructor(opts: TwinCoreOptions) {
@@ -66,6 +69,7 @@ class Core implements TwinCore {
       recordEvents: opts.recordKvEvents ?? true,
       maxBufferedEvents: opts.maxBufferedKvEvents,
     });
+    this.blockSize = this.bm.blockSize;
     this.sched = new BatchScheduler(this.bm, opts);
     if (opts.fillerTokenIds && opts.fillerTokenIds.length === 0) throw new RangeError('fillerTokenIds must not be empty');
     this.fillerIds = opts.fillerTokenIds;
@@ -152,7 +156,8 @@ class Core implements TwinCore {
       const req = requests[i]!;
       if (req.status !== 'running') continue; // aborted during the step
       req.numComputed += numTokens[i]!;
-      this.bm.cacheComputed(req, req.numComputed);
+      // Only a step that completes a block has anything to register.
+      if (req.numComputed >= (req.numRegisteredBlocks + 1) * this.blockSize) this.bm.cacheComputed(req, req.numComputed);
       if (req.numComputed < req.tokens.length) continue; // a prefill chunk: no token yet
       const token = this.filler(req);
       req.tokens.push(token);
@@ -165,7 +170,10 @@ class Core implements TwinCore {
       }
       if (req.numOutput >= req.maxTokens && req.status === 'running') this.finish(req, 'length', time, true);
     }
-    this.sched.sweepFinished();
+    if (this.finishedSinceSweep) {
+      this.sched.sweepFinished();
+      this.finishedSinceSweep = false;
+    }
   }
 
   drainKvEvents(): KvCacheEvent[] {
@@ -210,6 +218,7 @@ class Core implements TwinCore {
 
   /** Ends a request: frees its blocks (or holds them for a decode peer), then tells its observer. */
   private finish(req: CoreRequest, reason: FinishReason, time: number, completed: boolean, message?: string): void {
+    if (req.status === 'running') this.finishedSinceSweep = true;
     if (completed && req.holdBlocksAfterFinish) {
       req.status = 'held';
       this.numHeld++;

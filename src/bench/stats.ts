@@ -1,0 +1,90 @@
+// Latency statistics shared by the simulator, the gateway and the routing benchmarks.
+
+export interface LatencySummary {
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+/** The p-th percentile (0..100) of ascending-sorted values, interpolating linearly between ranks (numpy's default). */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be within 0..100, got ${p}`);
+  const rank = (p / 100) * (n - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.min(lo + 1, n - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
+}
+
+/** Mean, p50, p90 and p99 of the values (NaN for none). The input is not modified. */
+export function summarize(values: ArrayLike<number>): LatencySummary {
+  const sorted = Float64Array.from(values).sort();
+  let sum = 0;
+  for (let i = 0; i < sorted.length; i++) sum += sorted[i]!;
+  return {
+    mean: sorted.length ? sum / sorted.length : Number.NaN,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+  };
+}
+
+/** Scales every field of a summary (e.g. seconds to milliseconds). */
+export function scaleSummary(s: LatencySummary, factor: number): LatencySummary {
+  return { mean: s.mean * factor, p50: s.p50 * factor, p90: s.p90 * factor, p99: s.p99 * factor };
+}
+
+/**
+ * A bounded sample of a stream of numbers: every value until `capacity`, then a uniform reservoir
+ * sample (Algorithm R with a seeded generator, so runs are reproducible).
+ */
+export class SampleBuffer {
+  private data: Float64Array;
+  private size = 0;
+  private seen = 0;
+  private rng: number;
+  readonly capacity: number;
+
+  constructor(capacity = 1_000_000, seed = 1) {
+    if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    this.data = new Float64Array(Math.min(capacity, 1024));
+    this.rng = seed >>> 0 || 1;
+  }
+
+  /** Values offered so far (kept or not). */
+  get count(): number {
+    return this.seen;
+  }
+
+  push(value: number): void {
+    this.seen++;
+    if (this.size < this.capacity) {
+      if (this.size === this.data.length) {
+        const next = new Float64Array(Math.min(this.capacity, this.data.length * 2));
+        next.set(this.data);
+        this.data = next;
+      }
+      this.data[this.size++] = value;
+      return;
+    }
+    // xorshift32: replace a random slot with probability capacity / seen.
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng = x >>> 0;
+    const j = this.rng % this.seen;
+    if (j < this.capacity) this.data[j] = value;
+  }
+
+  values(): Float64Array {
+    return this.data.subarray(0, this.size);
+  }
+
+  summary(): LatencySummary {
+    return summarize(this.values());
+  }
+}

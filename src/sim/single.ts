@@ -1,0 +1,156 @@
+// One simulated replica under a closed loop: `concurrency` requests in flight, each finished request
+// immediately replaced by the next, until `requests` have been issued. Virtual clock: the loop
+// jumps from step to step, so it runs far faster than real time. The engine is the twin core with
+// its step-time model; results are simulated, not measured.
+import { performance } from 'node:perf_hooks';
+import type { StepTimeModel } from '../physics/types.ts';
+import { createTwinCore } from '../twin/core/engine.ts';
+import type { FinishReason, TwinRequestObserver } from '../twin/core/types.ts';
+import { SampleBuffer, scaleSummary, type LatencySummary } from '../bench/stats.ts';
+
+export interface SingleSimOptions {
+  stepTime: StepTimeModel;
+  numGpuBlocks: number;
+  blockSize?: number;
+  maxNumSeqs?: number;
+  maxNumBatchedTokens?: number;
+  /** Prompt tokens per request. */
+  isl: number;
+  /** Output tokens per request (generated to the end: no early stop). */
+  osl: number;
+  concurrency: number;
+  /** Requests issued in total. */
+  requests: number;
+  /** Leading prompt tokens every request shares (a common system prompt). Default 0: prompts are distinct. */
+  sharedPrefixTokens?: number;
+  /** Seeds the prompt tokens. Default 1. */
+  seed?: number;
+}
+
+export interface SingleSimResult {
+  ttft_ms: LatencySummary;
+  tpot_ms: LatencySummary;
+  itl_ms: LatencySummary;
+  e2e_ms: LatencySummary;
+  /** Output tokens per second over the whole run (first arrival to last finish). */
+  throughput_tok_s: number;
+  preemptions: number;
+  /** Prompt tokens served from the prefix cache / prompt tokens looked up. */
+  prefix_hit_rate: number;
+  /** Requests that finished with all their tokens. */
+  requests: number;
+  rejected: number;
+  simulated_seconds: number;
+  wall_seconds: number;
+  steps: number;
+}
+
+interface Track {
+  arrival: number;
+  first: number;
+  last: number;
+  tokens: number;
+}
+
+/** Distinct, deterministic prompt tokens (an LCG), after an optional prefix shared by all requests. */
+function makePrompt(index: number, isl: number, shared: number, seed: number): number[] {
+  const out = new Array<number>(isl);
+  let x = (seed * 0x9e3779b1) >>> 0;
+  for (let i = 0; i < Math.min(shared, isl); i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = x % 32_000;
+  }
+  x = (x ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
+  for (let i = shared; i < isl; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = x % 32_000;
+  }
+  return out;
+}
+
+function positiveInt(name: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+}
+
+export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
+  positiveInt('isl', opts.isl);
+  positiveInt('osl', opts.osl);
+  positiveInt('concurrency', opts.concurrency);
+  positiveInt('requests', opts.requests);
+  const shared = opts.sharedPrefixTokens ?? 0;
+  const seed = opts.seed ?? 1;
+  const core = createTwinCore({
+    stepTime: opts.stepTime,
+    numGpuBlocks: opts.numGpuBlocks,
+    blockSize: opts.blockSize,
+    maxNumSeqs: opts.maxNumSeqs,
+    maxNumBatchedTokens: opts.maxNumBatchedTokens,
+    recordKvEvents: false,
+    maxWaiting: opts.concurrency,
+  });
+
+  const ttft = new SampleBuffer(100_000);
+  const tpot = new SampleBuffer(100_000);
+  const e2e = new SampleBuffer(100_000);
+  const itl = new SampleBuffer(200_000); // a uniform sample keeps the percentiles and the sort cheap
+  let issued = 0;
+  let completed = 0;
+  let rejected = 0;
+  let outputTokens = 0;
+  let lastFinish = 0;
+
+  const issue = (now: number): void => {
+    const index = issued++;
+    const t: Track = { arrival: now, first: -1, last: -1, tokens: 0 };
+    const observer: TwinRequestObserver = {
+      onToken(_token: number, time: number) {
+        if (t.first < 0) t.first = time;
+        else itl.push(time - t.last);
+        t.last = time;
+        t.tokens++;
+      },
+      onFinish(reason: FinishReason, time: number) {
+        if (reason === 'length') {
+          completed++;
+          outputTokens += t.tokens;
+          ttft.push(t.first - t.arrival);
+          e2e.push(time - t.arrival);
+          if (t.tokens > 1) tpot.push((time - t.first) / (t.tokens - 1));
+          lastFinish = time;
+        } else {
+          rejected++;
+        }
+        if (issued < opts.requests) issue(time); // closed loop: replace it at once
+      },
+    };
+    core.add({ id: `r${index}`, promptTokenIds: makePrompt(index, opts.isl, shared, seed), maxTokens: opts.osl, ignoreEos: true, arrivalTime: now }, observer);
+  };
+
+  const wallStart = performance.now();
+  for (let i = 0; i < Math.min(opts.concurrency, opts.requests); i++) issue(0);
+  let now = 0;
+  let steps = 0;
+  for (let plan = core.planStep(now); plan; plan = core.planStep(now)) {
+    now += plan.durationSeconds;
+    core.commitStep(now);
+    steps++;
+  }
+  const wall = (performance.now() - wallStart) / 1000;
+  if (completed === 0) throw new RangeError(`no request could run: isl ${opts.isl} + osl ${opts.osl} tokens does not fit the KV cache (${opts.numGpuBlocks} blocks)`);
+
+  const s = core.stats();
+  return {
+    ttft_ms: scaleSummary(ttft.summary(), 1000),
+    tpot_ms: scaleSummary(tpot.summary(), 1000),
+    itl_ms: scaleSummary(itl.summary(), 1000),
+    e2e_ms: scaleSummary(e2e.summary(), 1000),
+    throughput_tok_s: lastFinish > 0 ? outputTokens / lastFinish : 0,
+    preemptions: s.preemptions,
+    prefix_hit_rate: s.prefixQueriedTokens > 0 ? s.prefixHitTokens / s.prefixQueriedTokens : 0,
+    requests: completed,
+    rejected,
+    simulated_seconds: now,
+    wall_seconds: wall,
+    steps,
+  };
+}

@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { runSingleSim } from '../../src/sim/single.ts';
+import { percentile, summarize, SampleBuffer } from '../../src/bench/stats.ts';
+import type { StepBatch } from '../../src/physics/types.ts';
+
+const bin = fileURLToPath(new URL('../../bin/inferstack.js', import.meta.url));
+
+/** 5 ms per step plus 0.1 ms per prefill token: easy to reason about. */
+const linear = { stepSeconds: (b: StepBatch) => 0.005 + 0.0001 * b.prefill.reduce((n, w) => n + w.tokens, 0) };
+
+test('percentiles interpolate like numpy and summaries ignore input order', () => {
+  assert.equal(percentile([1, 2, 3, 4], 50), 2.5);
+  assert.equal(percentile([10], 99), 10);
+  assert.ok(Number.isNaN(percentile([], 50)));
+  assert.throws(() => percentile([1], 101), /0..100/);
+  const s = summarize([4, 1, 3, 2]);
+  for (const [k, want] of Object.entries({ mean: 2.5, p50: 2.5, p90: 3.7, p99: 3.97 })) {
+    assert.ok(Math.abs(s[k as keyof typeof s] - want) < 1e-12, `${k} ${s[k as keyof typeof s]}`);
+  }
+  const b = new SampleBuffer(100, 7);
+  for (let i = 0; i < 10_000; i++) b.push(i);
+  assert.equal(b.count, 10_000);
+  assert.equal(b.values().length, 100);
+  const p50 = b.summary().p50;
+  assert.ok(p50 > 2000 && p50 < 8000, `reservoir median ${p50}`);
+});
+
+test('one request alone: TTFT, TPOT, ITL and E2E follow the step model exactly', () => {
+  const r = runSingleSim({ stepTime: linear, numGpuBlocks: 100, isl: 100, osl: 11, concurrency: 1, requests: 1 });
+  assert.equal(r.requests, 1);
+  assert.ok(Math.abs(r.ttft_ms.p50 - 15) < 1e-6); // 5 ms + 100 x 0.1 ms
+  assert.ok(Math.abs(r.tpot_ms.mean - 5) < 1e-6);
+  assert.ok(Math.abs(r.itl_ms.p99 - 5) < 1e-6);
+  assert.ok(Math.abs(r.e2e_ms.mean - 65) < 1e-6);
+  assert.ok(Math.abs(r.throughput_tok_s - 11 / 0.065) < 1e-6);
+  assert.equal(r.steps, 11);
+});
+
+test('closed loop keeps concurrency in flight and is deterministic', () => {
+  const opts = { stepTime: linear, numGpuBlocks: 1000, isl: 64, osl: 20, concurrency: 8, requests: 40 };
+  const a = runSingleSim(opts);
+  const b = runSingleSim(opts);
+  assert.equal(a.requests, 40);
+  assert.deepEqual({ ...a, wall_seconds: 0 }, { ...b, wall_seconds: 0 });
+  // Output throughput is all output tokens over the run.
+  assert.ok(Math.abs(a.throughput_tok_s - (40 * 20) / a.simulated_seconds) < 1e-9);
+  // Eight at a time share each decode step: throughput is well above one request's.
+  const single = runSingleSim({ ...opts, concurrency: 1, requests: 5 });
+  assert.ok(a.throughput_tok_s > 4 * single.throughput_tok_s);
+});
+
+test('a small cache queues and preempts; a shared prefix is served from cache', () => {
+  const tight = runSingleSim({ stepTime: linear, numGpuBlocks: 40, blockSize: 16, isl: 100, osl: 100, concurrency: 8, requests: 16 });
+  assert.equal(tight.requests, 16);
+  assert.ok(tight.preemptions > 0);
+  const shared = runSingleSim({ stepTime: linear, numGpuBlocks: 1000, isl: 200, osl: 4, concurrency: 2, requests: 20, sharedPrefixTokens: 160 });
+  assert.ok(shared.prefix_hit_rate > 0.6, `hit rate ${shared.prefix_hit_rate}`);
+  const distinct = runSingleSim({ stepTime: linear, numGpuBlocks: 1000, isl: 200, osl: 4, concurrency: 2, requests: 20 });
+  assert.equal(distinct.prefix_hit_rate, 0);
+  assert.ok(shared.ttft_ms.mean < distinct.ttft_ms.mean);
+});
+
+test('a request that can never fit is an error', () => {
+  assert.throws(() => runSingleSim({ stepTime: linear, numGpuBlocks: 2, isl: 100, osl: 10, concurrency: 1, requests: 1 }), /does not fit/);
+  assert.throws(() => runSingleSim({ stepTime: linear, numGpuBlocks: 2, isl: 0, osl: 10, concurrency: 1, requests: 1 }), /isl/);
+});
+
+function sim(args: string[]) {
+  return spawnSync(process.execPath, [bin, 'sim', ...args], { encoding: 'utf8' });
+}
+
+test('inferstack sim --json prints one object with the documented keys', () => {
+  const r = sim(['--model', 'llama-3.1-8b', '--gpu', 'h100', '--dtype', 'fp8', '--isl', '256', '--osl', '32', '--concurrency', '4', '--requests', '12', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  for (const key of ['ttft_ms', 'tpot_ms', 'itl_ms', 'e2e_ms']) {
+    assert.deepEqual(Object.keys(out[key]), ['mean', 'p50', 'p90', 'p99']);
+    for (const v of Object.values(out[key])) assert.ok(typeof v === 'number' && v > 0);
+  }
+  assert.ok(out.throughput_tok_s > 0);
+  assert.equal(out.preemptions, 0);
+  assert.equal(out.prefix_hit_rate, 0);
+  assert.equal(out.requests, 12);
+  assert.equal(out.simulated, true);
+  assert.ok(out.e2e_ms.mean > out.ttft_ms.mean);
+});
+
+test('inferstack sim human output says simulated', () => {
+  const r = sim(['--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', '128', '--osl', '16', '--concurrency', '2', '--requests', '4']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /simulated/);
+  assert.match(r.stdout, /TTFT/);
+  assert.match(r.stdout, /output throughput/);
+});
+
+test('inferstack sim errors are one line and exit 2', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--gpu', 'h100', '--isl', '1', '--osl', '1', '--concurrency', '1'], /--model is required/],
+    [['--model', 'nope', '--gpu', 'h100', '--isl', '1', '--osl', '1', '--concurrency', '1'], /unknown model 'nope'/],
+    [['--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', 'ten', '--osl', '1', '--concurrency', '1'], /--isl must be an integer/],
+    [['--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', '10', '--osl', '1', '--concurrency', '0'], /--concurrency must be an integer/],
+    [['--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', '100', '--osl', '1', '--concurrency', '1', '--num-gpu-blocks', '2'], /does not fit the KV cache/],
+    [['--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', '1', '--osl', '1', '--concurrency', '1', '--engine', 'sglang'], /--engine must be/],
+    [['--frobnicate'], /Unknown option/],
+  ];
+  for (const [args, want] of cases) {
+    const r = sim(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, want);
+  }
+});
