@@ -66,7 +66,7 @@ function checkContext(promptTokens: number, maxTokens: number | undefined, maxMo
 }
 
 /** Validates kv_transfer_params against this twin's role; pulls the prompt's KV on a decode twin. */
-async function prepareDisagg(deps: GenerateDeps, kv: KvTransferParams | undefined, stream: boolean, promptTokens: number, signal: AbortSignal): Promise<TwinDisaggOptions | undefined> {
+async function prepareDisagg(deps: GenerateDeps, res: ServerResponse, kv: KvTransferParams | undefined, stream: boolean, promptTokens: number, signal: AbortSignal): Promise<TwinDisaggOptions | undefined> {
   if (kv?.do_remote_decode) {
     if (deps.role === 'decode') throw badRequest('this twin has the decode role: it does not serve do_remote_decode (prefill) requests', 'kv_transfer_params');
     if (stream) throw badRequest('a do_remote_decode (prefill) request must have stream=false', 'stream');
@@ -75,6 +75,8 @@ async function prepareDisagg(deps: GenerateDeps, kv: KvTransferParams | undefine
   if (kv?.do_remote_prefill) {
     if (deps.role === 'prefill') throw badRequest('this twin has the prefill role: it does not serve do_remote_prefill (decode) requests', 'kv_transfer_params');
     const r = await pullRemoteKv(kv, { ...deps.pull, promptTokens, signal });
+    // Not in vLLM's API: says whether the prompt's KV came from the prefill peer.
+    res.setHeader('x-inferstack-kv-transfer', r.ok ? 'pulled' : 'recomputed');
     if (r.ok) {
       deps.disagg.pullsOk++;
       return { promptKvTransferred: true };
@@ -96,7 +98,7 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
 
   const disconnected = new AbortController();
   res.on('close', () => { if (!res.writableFinished) disconnected.abort(); });
-  const disagg = await prepareDisagg(deps, params.kvTransfer, params.stream, prompts[0]!.length, disconnected.signal);
+  const disagg = await prepareDisagg(deps, res, params.kvTransfer, params.stream, prompts[0]!.length, disconnected.signal);
   if (disconnected.signal.aborted) return;
 
   const meta: ResponseMeta = { kind, id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: input.model };
