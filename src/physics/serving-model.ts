@@ -12,6 +12,7 @@
 //   n_d = N x decodeTime / (TTFT + decodeTime),   decodeTime = (OSL - 1) x meanStep,
 // and TTFT = the prefill steps plus an M/D/1 wait for the prefill budget, plus any admission queue.
 import type { Deployment } from './deployment.ts';
+import { PhysicsInputError } from './errors.ts';
 import { maxSequencesAtContext } from './kv-capacity.ts';
 import type { EngineKind, WeightedBatch } from './step-time.ts';
 
@@ -170,18 +171,18 @@ function pointFrom(dep: Deployment, w: Workload, ph: Phase, max: number, running
 }
 
 function checkWorkload(w: Workload): void {
-  if (!(Number.isInteger(w.isl) && w.isl >= 1)) throw new RangeError(`isl must be a positive integer, got ${w.isl}`);
-  if (!(Number.isInteger(w.osl) && w.osl >= 1)) throw new RangeError(`osl must be a positive integer, got ${w.osl}`);
+  if (!(Number.isInteger(w.isl) && w.isl >= 1)) throw new PhysicsInputError(`isl must be a positive integer, got ${w.isl}`);
+  if (!(Number.isInteger(w.osl) && w.osl >= 1)) throw new PhysicsInputError(`osl must be a positive integer, got ${w.osl}`);
 }
 
 /** Operating point at a closed-loop concurrency (Infinity: unlimited rate, the max-throughput point). */
 export function estimateAtConcurrency(dep: Deployment, w: Workload & { concurrency: number }, opts?: EstimateOptions): OperatingPoint {
   checkWorkload(w);
-  if (!(w.concurrency >= 1)) throw new RangeError(`concurrency must be at least 1, got ${w.concurrency}`);
+  if (!(w.concurrency >= 1)) throw new PhysicsInputError(`concurrency must be at least 1, got ${w.concurrency}`);
   const limits = limitsFor(dep, opts);
   const max = maxRunning(dep, w.isl, w.osl, opts);
   const running = Math.min(w.concurrency, max.n);
-  if (running < 1) throw new RangeError(`a request of ${w.isl}+${w.osl} tokens does not fit in the KV cache (${dep.kv.kvTokens} tokens)`);
+  if (running < 1) throw new PhysicsInputError(`a request of ${w.isl}+${w.osl} tokens does not fit in the KV cache (${dep.kv.kvTokens} tokens)`);
   const ph = solveRunning(dep, w, running, limits);
   const base = pointFrom(dep, w, ph, max.n, running, 0, w.concurrency <= max.n ? 'concurrency' : max.by, 0, false);
   if (!Number.isFinite(w.concurrency) || w.concurrency <= max.n) return { ...base, queued: Number.isFinite(w.concurrency) ? 0 : Infinity };
@@ -199,7 +200,7 @@ export function estimateMaxThroughput(dep: Deployment, w: { isl: number; osl: nu
 /** Operating point at an open-loop arrival rate (requests/s). */
 export function estimateAtRate(dep: Deployment, w: Workload & { rate: number }, opts?: EstimateOptions): OperatingPoint {
   checkWorkload(w);
-  if (!(w.rate > 0 && Number.isFinite(w.rate))) throw new RangeError(`rate must be a positive number, got ${w.rate}`);
+  if (!(w.rate > 0 && Number.isFinite(w.rate))) throw new PhysicsInputError(`rate must be a positive number, got ${w.rate}`);
   const limits = limitsFor(dep, opts);
   const max = maxRunning(dep, w.isl, w.osl, opts);
   const top = solveRunning(dep, w, max.n, limits);
