@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { resolveDeployment, type Deployment } from '../physics/deployment.ts';
 import { PhysicsInputError } from '../physics/errors.ts';
+import { ENGINE_LIMITS } from '../physics/serving-model.ts';
 import type { EngineKind } from '../physics/step-time.ts';
 import { runSingleSim, type SingleSimResult } from '../sim/single.ts';
 import type { LatencySummary } from '../bench/stats.ts';
@@ -18,15 +19,19 @@ at once. Results are simulated, not measured.
   --tp N                       tensor parallel degree (default 1)
   --dtype D                    weight dtype (bf16, fp16, fp8, int8, int4, fp4)
   --kv-dtype D                 KV cache dtype (default bf16)
-  --engine vllm|trtllm         engine profile for overheads and KV sizing (default vllm)
+  --engine vllm|trtllm         engine profile (default vllm): overheads, KV sizing, default max
+                               sequences, and KV reservation (vllm on demand with preemption,
+                               trtllm reserves prompt + output at admission)
   --isl N                      prompt tokens per request
   --osl N                      output tokens per request
   --concurrency N              requests in flight
   --requests N                 requests in total (default max(10 x concurrency, 100))
   --shared-prefix N            leading prompt tokens all requests share (default 0)
+  --warmup N                   leave the first N requests out of the latency statistics
+                               (default 0; the cold start sends all prompts at once)
   --block-size N               tokens per KV block (default 16)
   --num-gpu-blocks N           override the KV capacity physics computes
-  --max-num-seqs N             most sequences per step (default 256)
+  --max-num-seqs N             most sequences per step (default 256 vllm, 2048 trtllm)
   --max-num-batched-tokens N   token budget per step (default 8192)
   --json                       print one JSON object
 `;
@@ -54,7 +59,7 @@ export async function main(argv: string[]): Promise<void> {
     options: {
       model: { type: 'string' }, gpu: { type: 'string' }, tp: { type: 'string' }, dtype: { type: 'string' },
       'kv-dtype': { type: 'string' }, engine: { type: 'string' }, isl: { type: 'string' }, osl: { type: 'string' },
-      concurrency: { type: 'string' }, requests: { type: 'string' }, 'shared-prefix': { type: 'string' },
+      concurrency: { type: 'string' }, requests: { type: 'string' }, 'shared-prefix': { type: 'string' }, warmup: { type: 'string' },
       'block-size': { type: 'string' }, 'num-gpu-blocks': { type: 'string' }, 'max-num-seqs': { type: 'string' },
       'max-num-batched-tokens': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -83,6 +88,7 @@ export async function main(argv: string[]): Promise<void> {
     throw err;
   }
   const numGpuBlocks = int('num-gpu-blocks', v['num-gpu-blocks'], 1) ?? deployment.kv.numGpuBlocks;
+  const limits = ENGINE_LIMITS[engine];
 
   let result: SingleSimResult;
   try {
@@ -90,13 +96,15 @@ export async function main(argv: string[]): Promise<void> {
       stepTime: deployment.stepTime,
       numGpuBlocks,
       blockSize: blockSize ?? deployment.kv.blockSize,
-      maxNumSeqs: int('max-num-seqs', v['max-num-seqs'], 1),
-      maxNumBatchedTokens: int('max-num-batched-tokens', v['max-num-batched-tokens'], 1),
+      maxNumSeqs: int('max-num-seqs', v['max-num-seqs'], 1) ?? limits.maxNumSeqs,
+      maxNumBatchedTokens: int('max-num-batched-tokens', v['max-num-batched-tokens'], 1) ?? limits.maxNumBatchedTokens,
+      kvReservation: limits.kvReservation,
       isl,
       osl,
       concurrency,
       requests,
       sharedPrefixTokens: int('shared-prefix', v['shared-prefix'], 0),
+      warmupRequests: int('warmup', v.warmup, 0),
     });
   } catch (err) {
     if (err instanceof RangeError) throw new CliError(err.message);

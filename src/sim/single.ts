@@ -14,6 +14,8 @@ export interface SingleSimOptions {
   blockSize?: number;
   maxNumSeqs?: number;
   maxNumBatchedTokens?: number;
+  /** 'on-demand' (vLLM, default) or 'full' (TensorRT-LLM reserves prompt + output at admission). */
+  kvReservation?: 'on-demand' | 'full';
   /** Prompt tokens per request. */
   isl: number;
   /** Output tokens per request (generated to the end: no early stop). */
@@ -25,6 +27,11 @@ export interface SingleSimOptions {
   sharedPrefixTokens?: number;
   /** Seeds the prompt tokens. Default 1. */
   seed?: number;
+  /**
+   * The first N requests issued are left out of the latency statistics (the cold-start burst: all
+   * `concurrency` prompts arrive at once). Default 0. Throughput always covers the whole run.
+   */
+  warmupRequests?: number;
 }
 
 export interface SingleSimResult {
@@ -37,7 +44,7 @@ export interface SingleSimResult {
   preemptions: number;
   /** Prompt tokens served from the prefix cache / prompt tokens looked up. */
   prefix_hit_rate: number;
-  /** Requests that finished with all their tokens. */
+  /** Requests that finished with all their tokens (warm-up included). */
   requests: number;
   rejected: number;
   simulated_seconds: number;
@@ -78,6 +85,10 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
   positiveInt('concurrency', opts.concurrency);
   positiveInt('requests', opts.requests);
   const shared = opts.sharedPrefixTokens ?? 0;
+  const warmup = opts.warmupRequests ?? 0;
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup >= opts.requests) {
+    throw new RangeError(`warm-up requests must be an integer from 0 to requests - 1, got ${warmup}`);
+  }
   const seed = opts.seed ?? 1;
   const core = createTwinCore({
     stepTime: opts.stepTime,
@@ -85,6 +96,7 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
     blockSize: opts.blockSize,
     maxNumSeqs: opts.maxNumSeqs,
     maxNumBatchedTokens: opts.maxNumBatchedTokens,
+    kvReservation: opts.kvReservation,
     recordKvEvents: false,
     maxWaiting: opts.concurrency,
   });
@@ -105,20 +117,21 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
     const observer: TwinRequestObserver = {
       onToken(_token: number, time: number) {
         if (t.first < 0) t.first = time;
-        else itl.push(time - t.last);
+        else if (index >= warmup) itl.push(time - t.last);
         t.last = time;
         t.tokens++;
       },
       onFinish(reason: FinishReason, time: number) {
-        if (reason === 'length') {
+        if (reason !== 'length') rejected++;
+        else {
           completed++;
           outputTokens += t.tokens;
+          lastFinish = time;
+        }
+        if (reason === 'length' && index >= warmup) {
           ttft.push(t.first - t.arrival);
           e2e.push(time - t.arrival);
           if (t.tokens > 1) tpot.push((time - t.first) / (t.tokens - 1));
-          lastFinish = time;
-        } else {
-          rejected++;
         }
         if (issued < opts.requests) issue(time); // closed loop: replace it at once
       },

@@ -113,3 +113,14 @@ test('inferstack sim errors are one line and exit 2', () => {
     assert.match(r.stderr, want);
   }
 });
+
+test('warm-up requests are left out of the latency statistics only', () => {
+  const opts = { stepTime: linear, numGpuBlocks: 1000, isl: 200, osl: 10, concurrency: 8, requests: 40, maxNumBatchedTokens: 256 };
+  const cold = runSingleSim(opts);
+  const warm = runSingleSim({ ...opts, warmupRequests: 8 });
+  assert.equal(warm.requests, 40);
+  assert.equal(warm.throughput_tok_s, cold.throughput_tok_s);
+  // The cold-start burst (8 prompts at once) has the worst TTFTs.
+  assert.ok(warm.ttft_ms.p99 < cold.ttft_ms.p99);
+  assert.throws(() => runSingleSim({ ...opts, warmupRequests: 40 }), /warm-up/);
+});

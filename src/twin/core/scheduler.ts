@@ -17,6 +17,12 @@ export interface BatchSchedulerOptions {
   maxNumSeqs?: number;
   /** Most tokens computed in one step (prefill chunks + decodes). Default 8192. */
   maxNumBatchedTokens?: number;
+  /**
+   * 'on-demand' (vLLM, default): blocks are allocated as a sequence grows; running out preempts.
+   * 'full' (TensorRT-LLM GUARANTEED_NO_EVICT): prompt + max tokens are reserved at admission, so
+   * requests wait for room instead of being preempted.
+   */
+  kvReservation?: 'on-demand' | 'full';
 }
 
 /** One step's plan. The arrays and objects are reused from step to step: read them before the next schedule(). */
@@ -29,6 +35,7 @@ export interface ScheduledBatch {
 export class BatchScheduler {
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
+  readonly kvReservation: 'on-demand' | 'full';
   /** Waiting requests; aborted ones stay in the deque (status 'finished') until they reach the front. */
   readonly waiting = new Deque<CoreRequest>();
   numWaiting = 0;
@@ -48,6 +55,8 @@ export class BatchScheduler {
     this.bm = bm;
     this.maxNumSeqs = positiveInt('maxNumSeqs', opts.maxNumSeqs ?? DEFAULT_MAX_NUM_SEQS);
     this.maxNumBatchedTokens = positiveInt('maxNumBatchedTokens', opts.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS);
+    this.kvReservation = opts.kvReservation ?? 'on-demand';
+    if (this.kvReservation !== 'on-demand' && this.kvReservation !== 'full') throw new RangeError(`kvReservation must be 'on-demand' or 'full'`);
   }
 
   enqueue(req: CoreRequest): void {
@@ -95,7 +104,8 @@ export class BatchScheduler {
       // A transferred prompt is already in KV except its last token, which runs to sample the first output.
       const start = req.promptKvTransferred ? Math.max(hitTokens, req.tokens.length - 1) : hitTokens;
       const n = Math.min(req.tokens.length - start, budget);
-      if (!this.bm.allocate(req, start + n, hits)) break; // head-of-line waits for blocks
+      const reserve = this.kvReservation === 'full' ? req.promptLength + req.maxTokens : start + n;
+      if (!this.bm.allocate(req, reserve, hits)) break; // head-of-line waits for blocks
       this.waiting.popFront();
       this.numWaiting--;
       req.numComputed = start;

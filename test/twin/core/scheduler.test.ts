@@ -97,3 +97,29 @@ test('under heavy block pressure every request still finishes with all its token
   assert.equal(core.stats().generationTokens, 27);
   assert.equal(core.stats().kvUsage, 0);
 });
+
+test("full KV reservation (TensorRT-LLM) makes requests wait instead of preempting", () => {
+  const run = (kvReservation: 'on-demand' | 'full') => {
+    const model = recordingModel();
+    const core = createTwinCore({ stepTime: model, numGpuBlocks: 12, blockSize: 4, kvReservation });
+    const obs = [0, 1, 2].map((i) => {
+      const r = recorder();
+      core.add({ id: `r${i}`, promptTokenIds: range(8, i * 100), maxTokens: 12, arrivalTime: 0 }, r);
+      return r;
+    });
+    const firstStepSeqs = (core.planStep(0), core.stats().running);
+    core.commitStep(0.01);
+    runToIdle(core, 0.01);
+    return { core, obs, firstStepSeqs };
+  };
+  const onDemand = run('on-demand');
+  const full = run('full');
+  assert.equal(onDemand.firstStepSeqs, 3);
+  assert.ok(onDemand.core.stats().preemptions > 0);
+  assert.equal(full.firstStepSeqs, 2); // 5 blocks reserved each: only two fit in 12
+  assert.equal(full.core.stats().preemptions, 0);
+  for (const r of full.obs) assert.equal(r.tokens.length, 12);
+  assert.deepEqual(full.obs.map((r) => r.tokens), onDemand.obs.map((r) => r.tokens));
+  assert.equal(full.core.stats().kvUsage, 0);
+  assert.throws(() => createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 4, kvReservation: 'lazy' as 'full' }), /kvReservation/);
+});
