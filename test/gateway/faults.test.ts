@@ -1,0 +1,186 @@
+// Faults with real processes: an engine killed mid-stream, an engine that never answers, a
+// flapping engine, a dead endpoint, a slow client, a client that leaves, saturation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startFakeEngine } from './fixtures/fake-engine.ts';
+import { gatewayFor, postJson, spawnEngine } from './fixtures/helpers.ts';
+
+const chat = { model: 'fake-model', messages: [{ role: 'user', content: 'hello' }] };
+const fast = { signals: { healthIntervalMs: 50, failureThreshold: 2, cooldownMs: 100, scrapeIntervalMs: 50, scrapeTimeoutMs: 500 } };
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function metric(url: string, re: RegExp): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = text.match(re);
+  return m ? Number(m[1]) : 0;
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+test('an engine killed mid-stream: the stream ends with an error event, never hangs', async (t) => {
+  const engine = await spawnEngine(['--tokens', '200', '--chunk-delay-ms', '20']);
+  const gw = await gatewayFor([engine.url]);
+  t.after(async () => { engine.child.kill('SIGKILL'); await gw.close(); });
+  const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...chat, stream: true }) });
+  assert.equal(r.status, 200);
+  const reader = r.body!.getReader();
+  let text = '';
+  while (!text.includes('tok2')) text += Buffer.from((await reader.read()).value!).toString();
+  engine.child.kill('SIGKILL');
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString();
+  }
+  const events = text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
+  assert.equal(events.at(-1), '[DONE]');
+  const err = JSON.parse(events.at(-2)!);
+  assert.equal(err.error.code, 'upstream_disconnected');
+  assert.equal(await metric(gw.url, /inferstack_gateway_stream_errors_total\{model="fake-model"\} (\d+)/), 1);
+});
+
+test('an engine that never answers: 504 after its first-byte timeout; with a healthy peer the request is retried there', async (t) => {
+  const hung = await spawnEngine(['--hang']);
+  const good = await startFakeEngine();
+  const alone = await gatewayFor([hung.url], { endpoints: [{ url: hung.url, engine: 'vllm', timeouts: { firstByteMs: 300 } }] });
+  const paired = await gatewayFor([], {
+    endpoints: [
+      { url: hung.url, engine: 'vllm', timeouts: { firstByteMs: 300 } },
+      { url: good.url, engine: 'vllm' },
+    ],
+  });
+  t.after(async () => { hung.child.kill('SIGKILL'); await alone.close(); await paired.close(); await good.close(); });
+  const r = await postJson(`${alone.url}/v1/chat/completions`, chat);
+  assert.equal(r.status, 504);
+  assert.equal(r.json.error.code, 'upstream_timeout');
+  // Round-robin sends one of two requests to the hung engine first; both must succeed.
+  const results = await Promise.all([1, 2].map(() => postJson(`${paired.url}/v1/chat/completions`, chat)));
+  assert.deepEqual(results.map((x) => x.status), [200, 200]);
+  assert.equal(await metric(paired.url, /inferstack_gateway_retries_total\{pool="p"\} (\d+)/), 1);
+  assert.equal(await metric(paired.url, /inferstack_gateway_upstream_errors_total\{endpoint="[^"]+",kind="timeout"\} (\d+)/), 1);
+});
+
+test('a dead endpoint is failed over, ejected, and 503 once nothing is healthy', async (t) => {
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  const good = await startFakeEngine();
+  const gw = await gatewayFor([dead, good.url], {}, fast);
+  const lonely = await gatewayFor([dead], {}, fast);
+  t.after(async () => { await gw.close(); await lonely.close(); await good.close(); });
+  for (let i = 0; i < 6; i++) assert.equal((await postJson(`${gw.url}/v1/chat/completions`, chat)).status, 200);
+  await until(() => gw.state().pools[0]!.endpoints[0]!.view.healthy === false);
+  assert.ok((await metric(gw.url, /inferstack_gateway_endpoint_ejections_total\{endpoint="[^"]+"\} (\d+)/)) >= 1);
+  const first = await postJson(`${lonely.url}/v1/chat/completions`, chat);
+  assert.equal(first.status, 502);
+  assert.equal(first.json.error.code, 'upstream_unavailable');
+  await until(() => lonely.state().pools[0]!.endpoints[0]!.view.healthy === false);
+  const r = await postJson(`${lonely.url}/v1/chat/completions`, chat);
+  assert.equal(r.status, 503);
+  assert.equal(r.json.error.code, 'no_healthy_endpoint');
+  assert.equal((await fetch(`${lonely.url}/ready`)).status, 503);
+});
+
+test('a flapping engine: every request still succeeds, it is ejected and re-admitted', async (t) => {
+  const port = await freePort();
+  const good = await startFakeEngine();
+  const flapUrl = `http://127.0.0.1:${port}`;
+  const gw = await gatewayFor([flapUrl, good.url], {}, fast);
+  let proc = await spawnEngine(['--port', String(port)]);
+  t.after(async () => { proc.child.kill('SIGKILL'); await gw.close(); await good.close(); });
+  const statuses: number[] = [];
+  let flapping = true;
+  const load = (async () => {
+    while (flapping) statuses.push((await postJson(`${gw.url}/v1/chat/completions`, chat)).status);
+  })();
+  for (let i = 0; i < 3; i++) {
+    await sleep(150);
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    await sleep(250);
+    proc = await spawnEngine(['--port', String(port)]);
+  }
+  const flap = gw.state().pools[0]!.endpoints[0]!;
+  await until(() => flap.view.healthy, 10_000);
+  flapping = false;
+  await load;
+  assert.ok(statuses.length > 10, `made ${statuses.length} requests`);
+  assert.deepEqual([...new Set(statuses)], [200]);
+  assert.ok(flap.breaker.ejections >= 1, 'the flapping engine was ejected');
+  const before = proc.child.pid;
+  const r = await postJson(`${gw.url}/v1/chat/completions`, chat);
+  assert.equal(r.status, 200);
+  assert.equal(proc.child.pid, before);
+});
+
+test('a slow client: backpressure reaches the engine, so memory stays bounded', async (t) => {
+  const chunkBytes = 64 * 1024;
+  const total = 400; // 25 MiB if it were all buffered
+  const engine = await startFakeEngine({ tokens: total, chunkPadding: chunkBytes });
+  const gw = await gatewayFor([engine.url]);
+  t.after(async () => { await gw.close(); await engine.close(); });
+  const { port } = new URL(gw.url);
+  const body = JSON.stringify({ ...chat, stream: true });
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
+    req.on('error', reject);
+    req.end(body);
+  });
+  res.pause(); // the client stops reading
+  await sleep(800);
+  const sentWhilePaused = engine.chunksSent;
+  await sleep(400);
+  assert.equal(engine.chunksSent, sentWhilePaused, 'the engine is paused, not buffering into the gateway');
+  assert.ok(sentWhilePaused < total / 2, `only ${sentWhilePaused} of ${total} chunks left the engine while the client was stalled`);
+  let received = 0;
+  res.on('data', (c: Buffer) => (received += c.length));
+  res.resume();
+  await new Promise((r) => res.on('end', r));
+  assert.equal(engine.chunksSent, total);
+  assert.ok(received > total * chunkBytes);
+});
+
+test('a client that disconnects cancels the engine request promptly', async (t) => {
+  const engine = await startFakeEngine({ tokens: 1000, chunkDelayMs: 10 });
+  const gw = await gatewayFor([engine.url]);
+  t.after(async () => { await gw.close(); await engine.close(); });
+  const ac = new AbortController();
+  const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...chat, stream: true }), signal: ac.signal });
+  const reader = r.body!.getReader();
+  await reader.read();
+  ac.abort();
+  await until(() => engine.aborted === 1, 2000);
+  assert.ok(engine.chunksSent < 1000);
+  await until(() => gw.state().pools[0]!.endpoints[0]!.view.inflight.requests === 0, 2000);
+  assert.equal(await metric(gw.url, /inferstack_gateway_client_disconnects_total\{model="fake-model"\} (\d+)/), 1);
+});
+
+test('saturation: requests queue (bounded), then 429 with retry-after', async (t) => {
+  const engine = await startFakeEngine({ tokens: 10, chunkDelayMs: 40 });
+  const gw = await gatewayFor([], { endpoints: [{ url: engine.url, engine: 'vllm', maxConcurrency: 1 }] }, { limits: { queueSize: 1, queueTimeoutMs: 5000 } });
+  t.after(async () => { await gw.close(); await engine.close(); });
+  const first = postJson(`${gw.url}/v1/chat/completions`, { ...chat, stream: true });
+  await until(() => engine.seen.length === 1);
+  const second = postJson(`${gw.url}/v1/chat/completions`, { ...chat, stream: true });
+  await until(() => gw.state().pools[0]!.queue.depth === 1);
+  const third = await postJson(`${gw.url}/v1/chat/completions`, chat);
+  assert.equal(third.status, 429);
+  assert.equal(third.json.error.code, 'engines_saturated');
+  assert.ok(Number(third.headers.get('retry-after')) >= 1);
+  assert.deepEqual([(await first).status, (await second).status], [200, 200]);
+  assert.equal(engine.seen.length, 2);
+});
