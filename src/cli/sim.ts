@@ -52,6 +52,8 @@ function required<T>(name: string, value: T | undefined): T {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Trace replay over a multi-replica virtual cluster lives with the scheduler (src/sim/cluster).
+  if (argv.some((a) => a === '--trace' || a.startsWith('--trace='))) return (await import('../sim/cluster/cli.ts')).runTraceSim(argv);
   const { values: v } = parseArgs({
     args: argv,
     strict: true,

@@ -9,6 +9,7 @@ import { llmdPolicy } from './policies/llm-d.ts';
 import { llmdPrecisePolicy } from './policies/llm-d-precise.ts';
 import { dynamoPolicy } from './policies/dynamo.ts';
 import { sglangPolicy } from './policies/sglang.ts';
+import { inferstackPolicy } from './policies/inferstack.ts';
 import type { ApproximateIndex } from '../kv/approximate-index.ts';
 import type { PreciseIndex } from '../kv/precise-index.ts';
 import type { StepTimeModel } from '../physics/types.ts';
@@ -44,6 +45,7 @@ const policies: Record<string, (deps: PolicyDeps, options: SchedulerOptions) => 
   'llm-d-precise': (_d, o) => llmdPrecisePolicy(o.preciseIndex),
   dynamo: (_d, o) => dynamoPolicy(o.preciseIndex),
   sglang: () => sglangPolicy(),
+  inferstack: (_d, o) => inferstackPolicy(o),
 };
 
 export function policyNames(): string[] {
@@ -69,5 +71,6 @@ export function createScheduler(policyName = 'inferstack', options: SchedulerOpt
     random,
     saturation: options.saturation === undefined ? DEFAULT_SATURATION : options.saturation,
     extraHooks: policy.hooks ?? [],
+    cachedTokens: policy.cachedTokens?.bind(policy),
   });
 }

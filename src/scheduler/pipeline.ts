@@ -14,6 +14,8 @@ export interface PipelineConfig {
   saturation: SaturationThresholds | null;
   /** Extra learning plugins that are not part of a profile (e.g. a shared prefix index). */
   extraHooks?: LearningHooks[];
+  /** The policy's cached-prompt estimate, reported on the decision for in-flight accounting. */
+  cachedTokens?: (ctx: SchedulingContext, endpoint: EndpointView) => number;
 }
 
 export const runProfile: RunProfile = (profile, ctx, candidates) => {
@@ -54,6 +56,11 @@ export function createPipeline(config: PipelineConfig): Scheduler {
       if (t && serving.every((e: EndpointView) => isSaturated(e, now, t))) return { endpoints: [], reject: 'saturated' };
       const decision = config.handler.handle(ctx, runProfile);
       if (decision.endpoints.length === 0) return { endpoints: [], reject: decision.reject ?? 'no-healthy' };
+      if (config.cachedTokens && decision.predictedCachedTokens === undefined) {
+        // With a remote prefill, the prompt's KV arrives by transfer: what counts is the prefill side.
+        const filled = decision.prefill?.[0] ?? decision.endpoints[0]!;
+        decision.predictedCachedTokens = config.cachedTokens(ctx, filled);
+      }
       for (const h of hooks) h.onScheduled?.(ctx, decision);
       return decision;
     },

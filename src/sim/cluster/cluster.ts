@@ -4,6 +4,7 @@
 // With prefill/decode disaggregation, the prompt's KV moves from the prefill to the decode replica
 // over the network (transfer time from the model's KV bytes per token and the link bandwidth).
 import type { TraceRequest } from '../../bench/traces/types.ts';
+import { SampleBuffer } from '../../bench/stats.ts';
 import { PreciseIndex } from '../../kv/precise-index.ts';
 import type { Deployment } from '../../physics/deployment.ts';
 import { createScheduler, DEFAULT_PD_THRESHOLD } from '../../scheduler/index.ts';
@@ -39,12 +40,16 @@ export interface ClusterResult {
   shed: number;
   /** Requests the engine refused (e.g. prompt larger than the whole KV cache). */
   failed: number;
-  ttft: number[]; // seconds, per completed request
-  e2e: number[];
-  itl: number[]; // seconds, every inter-token gap
+  ttft: SampleBuffer; // seconds, per completed request (bounded sample)
+  e2e: SampleBuffer;
+  itl: SampleBuffer; // seconds, every inter-token gap (bounded sample)
   outputTokens: number;
+  /** Prompt tokens of completed requests, and of those the cache supplied at first admission. */
+  promptTokens: number;
+  cachedPromptTokens: number;
   /** First arrival to last completion, virtual seconds. */
   makespan: number;
+  /** The engines' own vllm:prefix_cache_* counters (re-counted when a preempted request returns). */
   prefixQueriedTokens: number;
   prefixHitTokens: number;
   preemptions: number;
@@ -100,10 +105,12 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     completed: 0,
     shed: 0,
     failed: 0,
-    ttft: [],
-    e2e: [],
-    itl: [],
+    ttft: new SampleBuffer(),
+    e2e: new SampleBuffer(),
+    itl: new SampleBuffer(),
     outputTokens: 0,
+    promptTokens: 0,
+    cachedPromptTokens: 0,
     makespan: 0,
     prefixQueriedTokens: 0,
     prefixHitTokens: 0,
@@ -150,13 +157,16 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     account(decode, 1, tokenIds.length, blocks);
     let firstTokenAt = -1;
     let lastTokenAt = 0;
-    const onDecodeFinish = (reason: string, ft: number) => {
+    let cachedAtAdmission = 0;
+    const onDecodeFinish = (reason: string, ft: number, info?: { cachedPromptTokens: number }) => {
       account(decode, -1, tokenIds.length, blocks);
       if (firstTokenAt < 0 && decode.inflight.pendingPrefillTokens !== undefined && !prefill) decode.inflight.pendingPrefillTokens -= uncached;
       scheduler.onComplete?.(req, decode.id, ft);
       if (reason === 'rejected') result.failed++;
       else {
         result.completed++;
+        result.promptTokens += tokenIds.length;
+        result.cachedPromptTokens += prefill ? cachedAtAdmission : (info?.cachedPromptTokens ?? 0);
         result.e2e.push(ft - t);
         result.makespan = Math.max(result.makespan, ft - firstArrival);
       }
@@ -189,11 +199,12 @@ export function runCluster(o: ClusterOptions): ClusterResult {
       { id: pid, promptTokenIds: tokenIds, maxTokens: 1, arrivalTime: t, holdBlocksAfterFinish: true },
       {
         onToken: () => {},
-        onFinish: (reason, pt) => {
+        onFinish: (reason, pt, info) => {
+          cachedAtAdmission = info.cachedPromptTokens;
           account(prefill, -1, tokenIds.length, Math.ceil(tokenIds.length / bs));
           prefill.inflight.pendingPrefillTokens! -= uncached;
           if (reason === 'rejected') {
-            onDecodeFinish('rejected', pt);
+            onDecodeFinish('rejected', pt, info);
             return;
           }
           const transfer = 0.001 + (tokenIds.length * kvBytesPerToken) / bandwidth;

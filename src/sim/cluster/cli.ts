@@ -1,0 +1,138 @@
+// `inferstack sim --trace FILE ...`: replays a request trace over a virtual cluster of simulated
+// replicas, routed by the real scheduler, for one policy or several side by side.
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { TraceFormatError } from '../../bench/traces/types.ts';
+import { CliError } from '../../cli/cli-error.ts';
+import { PhysicsInputError } from '../../physics/errors.ts';
+import { policyNames } from '../../scheduler/index.ts';
+import { runPolicies } from './compare.ts';
+import { formatTable, type PolicyReport } from './report.ts';
+import type { TraceSimSpec } from './run-spec.ts';
+
+const USAGE = `usage: inferstack sim --trace FILE --replicas N --model MODEL --gpu GPU [options]
+
+Replays a request trace over N simulated replicas (engine twins) on one virtual clock, routed by
+the real scheduler with signals delivered as they would be live (metrics scraped every 50 ms, KV
+events 20 ms after the engine stores blocks). Results are simulated, not measured.
+
+  --trace FILE           Mooncake JSONL, Azure CSV, ShareGPT token-id JSONL or a length-only CSV (.gz ok)
+  --replicas N           number of replicas
+  --model ID, --gpu ID   catalog model and accelerator (e.g. llama-3.1-8b, h100)
+  --tp N                 tensor parallel degree per replica (default 1)
+  --pd P:D               prefill/decode disaggregation, replicas split in this ratio
+  --rate-scale X         multiply the trace's request rate by X (default 1)
+  --policy NAME          one policy (default inferstack)
+  --compare A,B,...|all  several policies side by side
+  --seed N               seed for arrival jitter and tie-breaks (default 1)
+  --jitter SECONDS       Mooncake: spread arrivals inside each timestamp slot (default 3; 0 = bursts)
+  --poisson-rate R       length-only traces: arrival rate before --rate-scale (default 5/s)
+  --max-requests N       replay only the first N requests
+  --jobs N               policies simulated in parallel (default: CPU count)
+  --json                 print one JSON object keyed by policy
+
+policies: ${policyNames().join(', ')}
+`;
+
+function num(name: string, v: string | undefined, min: number, integer: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < min || (integer && !Number.isInteger(x))) {
+    throw new CliError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got '${v}'`);
+  }
+  return x;
+}
+
+export function parsePd(v: string | undefined): { prefill: number; decode: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+):(\d+)$/.exec(v);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new CliError(`--pd must be P:D with positive integers, got '${v}'`);
+  return { prefill: Number(m[1]), decode: Number(m[2]) };
+}
+
+export async function runTraceSim(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      trace: { type: 'string' }, replicas: { type: 'string' }, model: { type: 'string' }, gpu: { type: 'string' },
+      tp: { type: 'string' }, pd: { type: 'string' }, 'rate-scale': { type: 'string' }, policy: { type: 'string' },
+      compare: { type: 'string' }, seed: { type: 'string' }, jitter: { type: 'string' }, 'poisson-rate': { type: 'string' },
+      'max-requests': { type: 'string' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (!v.trace) throw new CliError('--trace is required (see inferstack sim --help)');
+  if (!v.model || !v.gpu) throw new CliError('--model and --gpu are required with --trace');
+  const replicas = num('replicas', v.replicas, 1, true);
+  if (replicas === undefined) throw new CliError('--replicas is required with --trace');
+  if (replicas > 1024) throw new CliError('--replicas must be at most 1024');
+  if (v.policy && v.compare) throw new CliError('give --policy or --compare, not both');
+  const known = policyNames();
+  const policies = v.compare ? (v.compare === 'all' ? known : v.compare.split(',').map((s) => s.trim())) : [v.policy ?? 'inferstack'];
+  for (const p of policies) if (!known.includes(p)) throw new CliError(`unknown policy '${p}' (known: ${known.join(', ')})`);
+  if (new Set(policies).size !== policies.length) throw new CliError('--compare lists a policy twice');
+  const pd = parsePd(v.pd);
+  if (pd && replicas < 2) throw new CliError('--pd needs at least 2 replicas');
+  const spec: TraceSimSpec = {
+    trace: v.trace,
+    model: v.model,
+    gpu: v.gpu,
+    tp: num('tp', v.tp, 1, true),
+    replicas,
+    pd,
+    rateScale: num('rate-scale', v['rate-scale'], Number.MIN_VALUE, false) ?? 1,
+    seed: num('seed', v.seed, 0, true) ?? 1,
+    jitterSlotSeconds: num('jitter', v.jitter, 0, false),
+    poissonRate: num('poisson-rate', v['poisson-rate'], Number.MIN_VALUE, false),
+    maxRequests: num('max-requests', v['max-requests'], 1, true),
+  };
+  const jobs = num('jobs', v.jobs, 1, true) ?? availableParallelism();
+
+  const bar = process.stderr.isTTY ? progressBar(policies) : undefined;
+  let outcomes;
+  try {
+    outcomes = await runPolicies(spec, policies, jobs, bar?.update);
+  } catch (err) {
+    if (err instanceof TraceFormatError || err instanceof PhysicsInputError) throw new CliError(err.message);
+    // Errors from worker threads arrive as plain Errors carrying the original message.
+    if (err instanceof Error && /trace|model|gpu|tp |fit/i.test(err.message)) throw new CliError(err.message);
+    throw err;
+  } finally {
+    bar?.done();
+  }
+  if (v.json) {
+    const out: Record<string, PolicyReport> = {};
+    for (const o of outcomes) out[o.policy] = o.report;
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return;
+  }
+  const mode = pd ? `, P/D ${pd.prefill}:${pd.decode}` : '';
+  process.stdout.write(`simulated: ${spec.trace} on ${replicas} x ${spec.model} / ${spec.gpu}${spec.tp ? ` TP${spec.tp}` : ''}${mode}, rate x${spec.rateScale}\n`);
+  process.stdout.write(formatTable(outcomes));
+}
+
+/** One line on stderr, redrawn in place: each policy's share of settled requests. */
+function progressBar(policies: string[]) {
+  const state = new Map(policies.map((p) => [p, 0]));
+  let last = 0;
+  const draw = () => {
+    const parts = [...state].map(([p, f]) => `${p} ${'#'.repeat(Math.round(f * 10)).padEnd(10, '.')}`);
+    process.stderr.write(`\r${parts.join('  ')}`.slice(0, (process.stderr.columns ?? 120) - 1));
+  };
+  return {
+    update: (policy: string, done: number, total: number) => {
+      state.set(policy, total > 0 ? done / total : 1);
+      const now = Date.now();
+      if (now - last > 100) {
+        last = now;
+        draw();
+      }
+    },
+    done: () => process.stderr.write('\r\x1b[K'),
+  };
+}

@@ -1,0 +1,31 @@
+// Runs several policies over the same trace and cluster, side by side: in worker threads when
+// more than one job is allowed (each policy is an independent, deterministic simulation).
+import { Worker } from 'node:worker_threads';
+import { runSpec, type PolicyOutcome, type TraceSimSpec } from './run-spec.ts';
+
+export type ProgressFn = (policy: string, done: number, total: number) => void;
+
+export async function runPolicies(spec: TraceSimSpec, policies: string[], jobs: number, onProgress?: ProgressFn): Promise<PolicyOutcome[]> {
+  if (jobs <= 1 || policies.length === 1) {
+    return policies.map((p) => runSpec(spec, p, onProgress && ((d, t) => onProgress(p, d, t))));
+  }
+  const results = new Array<PolicyOutcome>(policies.length);
+  let next = 0;
+  const runOne = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const policy = policies[i]!;
+      const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: { spec, policy } });
+      w.on('message', (m: { type: string; done?: number; total?: number; outcome?: PolicyOutcome; message?: string }) => {
+        if (m.type === 'progress') onProgress?.(policy, m.done!, m.total!);
+        else if (m.type === 'done') results[i] = m.outcome!;
+        else if (m.type === 'error') reject(new Error(m.message));
+      });
+      w.on('error', reject);
+      w.on('exit', (code) => (code === 0 && results[i] ? resolve() : reject(new Error(`simulation of ${policy} exited with code ${code}`))));
+    });
+  const lane = async () => {
+    while (next < policies.length) await runOne(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, policies.length) }, lane));
+  return results;
+}

@@ -1,0 +1,75 @@
+// Turns a cluster run into the per-policy report: latency summaries in ms, output throughput,
+// prefix hit rate next to the trace's infinite-cache ceiling, shed requests and load spread.
+import { scaleSummary, type LatencySummary } from '../../bench/stats.ts';
+import type { ClusterResult } from './cluster.ts';
+
+/** The --json shape, exactly the keys the issue names. */
+export interface PolicyReport {
+  ttft_ms: LatencySummary;
+  itl_ms: LatencySummary;
+  e2e_ms: LatencySummary;
+  throughput_tok_s: number;
+  prefix_hit_rate: number;
+  ceiling_hit_rate: number;
+  shed: number;
+}
+
+/** Extra facts for the human-readable table. */
+export interface PolicyDetails {
+  completed: number;
+  failed: number;
+  preemptions: number;
+  /** The engines' own counters (hits / queries), which count a preempted request again. */
+  engineHitRate: number;
+  /** Busiest replica's request count over the mean (1 = perfectly even). */
+  spread: number;
+  requestsPerReplica: number[];
+  wallSeconds: number;
+}
+
+export function toReport(r: ClusterResult, ceiling: number): PolicyReport {
+  return {
+    ttft_ms: scaleSummary(r.ttft.summary(), 1000),
+    itl_ms: scaleSummary(r.itl.summary(), 1000),
+    e2e_ms: scaleSummary(r.e2e.summary(), 1000),
+    throughput_tok_s: r.makespan > 0 ? r.outputTokens / r.makespan : 0,
+    prefix_hit_rate: r.promptTokens > 0 ? r.cachedPromptTokens / r.promptTokens : 0,
+    ceiling_hit_rate: ceiling,
+    shed: r.shed,
+  };
+}
+
+export function toDetails(r: ClusterResult, wallSeconds: number): PolicyDetails {
+  const n = r.requestsPerReplica;
+  const mean = n.reduce((a, b) => a + b, 0) / Math.max(1, n.length);
+  return {
+    completed: r.completed,
+    failed: r.failed,
+    preemptions: r.preemptions,
+    engineHitRate: r.prefixQueriedTokens > 0 ? r.prefixHitTokens / r.prefixQueriedTokens : 0,
+    spread: mean > 0 ? Math.max(...n) / mean : 1,
+    requestsPerReplica: n,
+    wallSeconds,
+  };
+}
+
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** A fixed-width table, one row per policy. */
+export function formatTable(rows: Array<{ policy: string; report: PolicyReport; details: PolicyDetails }>): string {
+  const header = ['policy', 'TTFT mean/p50/p90/p99 ms', 'ITL mean/p50/p90/p99 ms', 'E2E mean/p50/p90/p99 ms', 'out tok/s', 'hit rate (ceiling)', 'shed', 'spread'];
+  const lines = rows.map(({ policy, report: r, details: d }) => [
+    policy,
+    [r.ttft_ms.mean, r.ttft_ms.p50, r.ttft_ms.p90, r.ttft_ms.p99].map(f0).join('/'),
+    [r.itl_ms.mean, r.itl_ms.p50, r.itl_ms.p90, r.itl_ms.p99].map((x) => (Number.isFinite(x) ? x.toFixed(1) : '-')).join('/'),
+    [r.e2e_ms.mean, r.e2e_ms.p50, r.e2e_ms.p90, r.e2e_ms.p99].map(f0).join('/'),
+    f0(r.throughput_tok_s),
+    `${pct(r.prefix_hit_rate)} (${pct(r.ceiling_hit_rate)})`,
+    String(r.shed + (d.failed ? ` +${d.failed} failed` : '')),
+    `${d.spread.toFixed(2)}x`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cols: string[]) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [fmt(header), ...lines.map(fmt)].join('\n') + '\n';
+}

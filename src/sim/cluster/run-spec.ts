@@ -1,0 +1,47 @@
+// A trace simulation described by plain data, so it can run here or in a worker thread.
+import { ceilingHitRate } from '../../bench/traces/ceiling.ts';
+import { readTrace } from '../../bench/traces/index.ts';
+import { resolveDeployment } from '../../physics/deployment.ts';
+import { runCluster } from './cluster.ts';
+import { toDetails, toReport, type PolicyDetails, type PolicyReport } from './report.ts';
+
+export interface TraceSimSpec {
+  trace: string;
+  model: string;
+  gpu: string;
+  tp?: number;
+  replicas: number;
+  pd?: { prefill: number; decode: number };
+  rateScale: number;
+  seed: number;
+  /** Mooncake slot jitter in seconds (default 3; 0 = bursts). */
+  jitterSlotSeconds?: number;
+  /** Poisson rate for length-only traces (requests/s before --rate-scale). */
+  poissonRate?: number;
+  maxRequests?: number;
+}
+
+export interface PolicyOutcome {
+  policy: string;
+  report: PolicyReport;
+  details: PolicyDetails;
+}
+
+export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: number, total: number) => void): PolicyOutcome {
+  const started = performance.now();
+  const trace = readTrace(spec.trace, { jitterSlotSeconds: spec.jitterSlotSeconds, poissonRate: spec.poissonRate, seed: spec.seed, maxRequests: spec.maxRequests });
+  const deployment = resolveDeployment({ model: spec.model, gpu: spec.gpu, tp: spec.tp });
+  const result = runCluster({
+    requests: trace.requests,
+    deployment,
+    modelName: spec.model,
+    replicas: spec.replicas,
+    policy,
+    seed: spec.seed,
+    pd: spec.pd,
+    rateScale: spec.rateScale,
+    onProgress,
+  });
+  const ceiling = ceilingHitRate(trace.requests, deployment.kv.blockSize);
+  return { policy, report: toReport(result, ceiling), details: toDetails(result, (performance.now() - started) / 1000) };
+}
