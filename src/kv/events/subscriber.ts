@@ -13,6 +13,8 @@ export interface KvBatchInfo {
   replayed: boolean;
   /** Events in the batch that could not be decoded and were left out. */
   skippedEvents: number;
+  /** First batch after the publisher restarted (its seq went back): drop what you knew of its cache. */
+  publisherRestarted: boolean;
 }
 
 export interface KvEventSubscriberOptions {
@@ -36,7 +38,6 @@ export interface KvSubscriberStats {
   replayed: number;
   undecodable: number;
   skippedEvents: number;
-  duplicates: number;
   gaps: number;
   /** Batches known missing that replay could not supply. */
   lost: number;
@@ -58,8 +59,10 @@ export function subscribeKvEvents(options: KvEventSubscriberOptions): KvEventSub
 
   let closed = false;
   let lastSeq: bigint | undefined;
+  /** Set when the publisher's seq went back; the next batch handed to onBatch carries the flag. */
+  let pendingRestart = false;
   let replayDealer: zmq.Dealer | undefined;
-  const s: KvSubscriberStats = { delivered: 0, replayed: 0, undecodable: 0, skippedEvents: 0, duplicates: 0, gaps: 0, lost: 0, restarts: 0, lastSeq: undefined };
+  const s: KvSubscriberStats = { delivered: 0, replayed: 0, undecodable: 0, skippedEvents: 0, gaps: 0, lost: 0, restarts: 0, lastSeq: undefined };
 
   function report(message: string): void {
     if (closed || !options.onError) return;
@@ -80,9 +83,11 @@ export function subscribeKvEvents(options: KvEventSubscriberOptions): KvEventSub
     }
     s.delivered++;
     if (replayed) s.replayed++;
+    const publisherRestarted = pendingRestart;
+    pendingRestart = false;
     s.skippedEvents += result.skippedEvents;
     try {
-      options.onBatch(result.batch, { seq, topic, replayed, skippedEvents: result.skippedEvents });
+      options.onBatch(result.batch, { seq, topic, replayed, publisherRestarted, skippedEvents: result.skippedEvents });
     } catch (err) {
       report(`onBatch threw: ${(err as Error).message}`);
     }
@@ -136,18 +141,18 @@ export function subscribeKvEvents(options: KvEventSubscriberOptions): KvEventSub
     }
     if (options.dropLive?.(seq)) return;
     const topic = frames[0]!.toString('utf8');
-    if (lastSeq !== undefined) {
-      if (seq <= lastSeq) {
-        // A publisher that restarts counts from 0 again; anything else at or below lastSeq was already delivered.
-        if (seq !== 0n) {
-          s.duplicates++;
-          return;
-        }
-        s.restarts++;
-      } else if (seq > lastSeq + 1n) {
-        s.gaps++;
-        await recover(lastSeq + 1n, seq, topic);
-      }
+    if (lastSeq !== undefined && seq <= lastSeq) {
+      // Live messages never repeat (replay only fills seqs below the live one), so a seq that goes
+      // back means the publisher restarted and counts from 0 again: its cache is empty, and the
+      // batches before this one (from 0) are worth replaying.
+      pendingRestart = true;
+      s.restarts++;
+      report(`publisher restarted (seq went from ${lastSeq} to ${seq})`);
+      lastSeq = -1n;
+    }
+    if (lastSeq !== undefined && seq > lastSeq + 1n) {
+      s.gaps++;
+      await recover(lastSeq + 1n, seq, topic);
     }
     deliver(seq, topic, frames[2]!, false);
   }

@@ -96,6 +96,10 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
   const prompts = tokenizePrompts(deps, input);
   for (const p of prompts) checkContext(p.length, params.maxTokens, deps.maxModelLen);
 
+  // vLLM (--enable-request-id-headers) echoes the caller's request id, which P/D proxies set on both legs.
+  const requestId = req.headers['x-request-id'];
+  if (typeof requestId === 'string') res.setHeader('x-request-id', requestId);
+
   const disconnected = new AbortController();
   res.on('close', () => { if (!res.writableFinished) disconnected.abort(); });
   const disagg = await prepareDisagg(deps, res, params.kvTransfer, params.stream, prompts[0]!.length, disconnected.signal);
@@ -124,7 +128,8 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
       onDelta: (i, text) => {
         if (!streaming) return;
         writeSse(res, deltaChunk(meta, i, text, false));
-        if (res.writableLength > deps.maxBufferedStreamBytes) disconnected.abort(); // the reader is too slow: stop producing
+        // A reader this far behind would make us buffer without bound: drop it (this aborts its runs).
+        if (res.writableLength > deps.maxBufferedStreamBytes) res.destroy();
       },
       onFirstToken: (ttft) => deps.metrics.observeFirstToken(ttft),
       onInterToken: (gap) => deps.metrics.observeInterToken(gap),

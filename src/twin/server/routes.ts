@@ -92,6 +92,7 @@ const ROUTES: Record<string, Record<string, Handler>> = {
       s.end();
     },
   },
+  '/version': { GET: (_d, _q, s) => sendJson(s, 200, { version: 'inferstack-twin-simulated' }) },
   '/tokenize': { POST: tokenize },
   '/detokenize': { POST: detokenize },
   '/metrics': { GET: async (d, _q, s) => sendText(s, 200, await d.metrics.render(), d.metrics.registry.contentType) },

@@ -180,3 +180,32 @@ test('malformed live messages are counted and the subscription keeps going', asy
     raw.close();
   }
 });
+
+test('a restarted publisher (seq back to 0) is flagged, and its early batches are replayed from 0', async () => {
+  const first = await createKvEventPublisher({ endpoint: 'tcp://127.0.0.1:*', replayEndpoint: 'tcp://127.0.0.1:*' });
+  const { endpoint, replayEndpoint } = first;
+  const got: KvBatchInfo[] = [];
+  const sub = subscribeKvEvents({ endpoint, replayEndpoint, onBatch: (_b, info) => got.push(info), onError: () => {} });
+  let second: Awaited<ReturnType<typeof createKvEventPublisher>> | undefined;
+  try {
+    await warmUp(() => first.publish({ ts: 1, events: [] }), () => got.length);
+    // Far enough ahead that the new publisher's seq is still below it when the subscriber reconnects
+    // (a restart is recognisable only while the new seq is below the last one seen).
+    for (let i = 0; i < 300; i++) first.publish(batch(i));
+    await until(() => got.length >= 301, 'the first publisher batches');
+    await first.close();
+    second = await createKvEventPublisher({ endpoint, replayEndpoint: replayEndpoint! });
+    const pub2 = second;
+    // Publish while the subscriber reconnects: the batches it misses come back by replay from 0.
+    await warmUp(() => pub2.publish(batch(0)), () => got.filter((i) => i.publisherRestarted).length);
+    const since = got.findIndex((i) => i.publisherRestarted);
+    assert.equal(got[since]!.seq, 0n);
+    const after = got.slice(since).map((i) => i.seq);
+    assert.deepEqual(after, after.map((_, k) => BigInt(k)));
+    assert.equal(sub.stats().restarts, 1);
+  } finally {
+    await sub.close();
+    await first.close();
+    await second?.close();
+  }
+});
