@@ -9,7 +9,7 @@
 // separates this use from any other use of the same keys; keyId binds the components together, so a
 // signature cannot be lifted into a different composite key.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readBounded, TooLargeError } from './bounded-read.ts';
 import { canonicalLockBytes, type ModelsLock } from './lockfile.ts';
 import { TrustError } from './errors.ts';
 import { sha256Hex } from './hash.ts';
@@ -56,11 +56,9 @@ export function generateHybridKey(algorithms: readonly string[] = DEFAULT_ALGORI
 export async function readHybridKey(path: string, kind: 'private' | 'public'): Promise<HybridKey> {
   let text: string;
   try {
-    const bytes = await readFile(path);
-    if (bytes.length > MAX_KEY_FILE_BYTES) throw new TrustError('bad-key', `${path}: larger than ${MAX_KEY_FILE_BYTES} bytes`);
-    text = bytes.toString('utf8');
+    text = (await readBounded(path, MAX_KEY_FILE_BYTES)).toString('utf8');
   } catch (err) {
-    if (err instanceof TrustError) throw err;
+    if (err instanceof TooLargeError) throw new TrustError('bad-key', err.message);
     throw new TrustError('bad-key', `cannot read key ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseHybridKey(text, kind, path);
@@ -160,8 +158,9 @@ export function parseSignature(bytes: Buffer | string, where = 'signature'): Loc
 export async function readSignature(path: string): Promise<LockSignature> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readBounded(path, MAX_SIG_FILE_BYTES);
   } catch (err) {
+    if (err instanceof TooLargeError) throw new TrustError('bad-signature', err.message);
     throw new TrustError('bad-signature', `cannot read signature ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseSignature(bytes, path);

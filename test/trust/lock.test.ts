@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrustError } from '../../src/trust/errors.ts';
 import { lockModel } from '../../src/trust/lock-create.ts';
@@ -89,6 +89,10 @@ test('an unreadable lock file is a bad-lock error, not a crash', async () => {
     await assert.rejects(readLock(join(dir, 'none.lock')), /cannot read lock .*ENOENT/);
     writeFileSync(join(dir, 'bin.lock'), Buffer.from([0xff, 0xfe, 0x00]));
     await assert.rejects(readLock(join(dir, 'bin.lock')), /not valid JSON/);
+    // A path at a huge file is refused from its size, before it is read (sparse: costs no disk).
+    writeFileSync(join(dir, 'huge.lock'), '');
+    truncateSync(join(dir, 'huge.lock'), 4 * 1024 ** 3);
+    await assert.rejects(readLock(join(dir, 'huge.lock')), /larger than the 67108864-byte limit/);
   } finally {
     cleanup();
   }
