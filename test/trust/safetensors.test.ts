@@ -52,6 +52,11 @@ test('each rule is enforced with a message naming the problem', () => {
   refused(header({ __metadata__: { n: 1 } }, 0), /__metadata__\["n"\] is not a string/);
   refused(header({ __metadata__: 'x' }, 0), /__metadata__ is not an object/);
   refused(header({ t: { dtype: 'F4', shape: [3], data_offsets: [0, 2] } }, 2), /not a whole number of bytes/);
+  // A repeated key, at the top level or inside a tensor, escaped or not: readers could disagree.
+  refused(withHeader('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', Buffer.alloc(1)), /repeats the key "a"/);
+  refused(withHeader('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"data_offsets":[0,1]}}', Buffer.alloc(1)), /repeats the key "data_offsets"/);
+  refused(withHeader('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"\\u0061":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', Buffer.alloc(1)), /repeats the key "a"/);
+  assert.doesNotThrow(() => validate(withHeader('{"__metadata__":{"a":"\\":\\"a\\""},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', Buffer.alloc(1))));
   // huge shapes do not overflow: BigInt arithmetic
   refused(header({ t: { dtype: 'F64', shape: [2 ** 53 - 1, 2 ** 53 - 1], data_offsets: [0, 8] } }, 8), /data_offsets span 8/);
 });

@@ -122,6 +122,14 @@ export function mutateSafetensors(valid: Buffer, rand: () => number): Buffer {
     }
     default: { // splice junk JSON tokens into the header text
       let text = json;
+      if (rand() < 0.3) {
+        // repeat an existing key (first occurrence differs from the last): a parser-differential probe
+        const header = JSON.parse(json) as Record<string, unknown>;
+        const names = Object.keys(header);
+        const name = names[pick(names.length)]!;
+        const decoy = { dtype: 'U8', shape: [pick(4)], data_offsets: [0, pick(4)] };
+        return withHeader(`{${JSON.stringify(name)}:${JSON.stringify(decoy)},${text.trimEnd().slice(1)}`, data);
+      }
       for (let e = 1 + pick(3); e > 0; e--) {
         const at = pick(text.length + 1);
         const junk = rand() < 0.05 ? '['.repeat(1 + pick(100_000)) : JUNK_JSON[pick(JUNK_JSON.length)]!;

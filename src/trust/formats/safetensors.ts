@@ -4,6 +4,7 @@
 // data section exactly covered, and __metadata__ a map of strings to strings.
 import { open } from 'node:fs/promises';
 import { TrustError } from '../errors.ts';
+import { findDuplicateKey } from './json-duplicates.ts';
 
 export const MAX_HEADER_BYTES = 100_000_000; // the limit of the reference (Rust) implementation
 
@@ -39,12 +40,16 @@ export function validateSafetensorsHeader(head: Uint8Array, fileSize: number, wh
   if (raw[0] !== 0x7b) fail('header does not start with "{"');
 
   let header: unknown;
+  let text = '';
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    header = JSON.parse(text);
   } catch (err) {
     fail(`header is not valid UTF-8 JSON (${(err as Error).message.slice(0, 120)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) fail(`header repeats the key "${duplicate.slice(0, 128)}" (readers may disagree on which one counts)`);
 
   const dataBytes = fileSize - 8 - headerBytes;
   const ranges: { name: string; begin: number; end: number }[] = [];
