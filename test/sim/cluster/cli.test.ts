@@ -1,0 +1,51 @@
+// `inferstack sim --trace`: the --json shape and one-line errors, through the real CLI entry.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { writeConversationTrace } from './fixtures.ts';
+
+const { path, dir } = writeConversationTrace({ conversations: 5, turns: 3, gapMs: 200 });
+after(() => rmSync(dir, { recursive: true, force: true }));
+const cli = (...args: string[]) => spawnSync(process.execPath, ['src/cli/main.ts', 'sim', ...args], { encoding: 'utf8', timeout: 60_000 });
+const base = ['--trace', path, '--replicas', '3', '--model', 'llama-3.1-8b', '--gpu', 'h100'];
+
+test('--compare --json prints an object keyed by policy with exactly the documented keys', () => {
+  const r = cli(...base, '--compare', 'round-robin,inferstack', '--json', '--jobs', '2');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(out), ['round-robin', 'inferstack']);
+  for (const rep of Object.values(out) as Record<string, unknown>[]) {
+    assert.deepEqual(Object.keys(rep).sort(), ['ceiling_hit_rate', 'e2e_ms', 'itl_ms', 'prefix_hit_rate', 'shed', 'throughput_tok_s', 'ttft_ms']);
+    for (const k of ['ttft_ms', 'itl_ms', 'e2e_ms']) assert.deepEqual(Object.keys(rep[k] as object), ['mean', 'p50', 'p90', 'p99']);
+    assert.ok((rep.ceiling_hit_rate as number) > 0.3);
+  }
+  assert.equal(r.stderr.includes('#'), false, 'no progress bar when stderr is not a terminal');
+});
+
+test('the table names the run as simulated', () => {
+  const r = cli(...base, '--policy', 'llm-d', '--pd', '1:2');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^simulated: .* P\/D 1:2/);
+  assert.match(r.stdout, /llm-d/);
+});
+
+test('bad input: one line on stderr and exit 2', () => {
+  const bad = join(dir, 'bad.csv');
+  writeFileSync(bad, 'what,is,this\n1,2,3\n');
+  for (const args of [
+    [...base, '--policy', 'nope'],
+    ['--trace', path, '--replicas', '0', '--model', 'llama-3.1-8b', '--gpu', 'h100'],
+    [...base, '--pd', '3'],
+    ['--trace', bad, '--replicas', '2', '--model', 'llama-3.1-8b', '--gpu', 'h100'],
+    ['--trace', join(dir, 'missing.jsonl'), '--replicas', '2', '--model', 'llama-3.1-8b', '--gpu', 'h100'],
+    [...base.slice(0, 6), '--gpu', 'no-such-gpu'],
+    [...base, '--rate-scale=-1'],
+  ]) {
+    const r = cli(...args);
+    assert.equal(r.status, 2, `${args.join(' ')} -> ${r.status} ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^inferstack: /);
+  }
+});
