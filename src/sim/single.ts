@@ -61,16 +61,16 @@ interface Track {
 
 /** Distinct, deterministic prompt tokens (an LCG), after an optional prefix shared by all requests. */
 function makePrompt(index: number, isl: number, shared: number, seed: number): number[] {
-  const out = new Array<number>(isl);
+  const out: number[] = [];
   let x = (seed * 0x9e3779b1) >>> 0;
   for (let i = 0; i < Math.min(shared, isl); i++) {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = x % 32_000;
+    out.push(x % 32_000);
   }
   x = (x ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
   for (let i = shared; i < isl; i++) {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = x % 32_000;
+    out.push(x % 32_000);
   }
   return out;
 }

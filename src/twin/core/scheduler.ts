@@ -72,13 +72,15 @@ export class BatchScheduler {
     out.numTokens.length = 0;
     let budget = this.maxNumBatchedTokens;
     let preempted = false;
+    const blockSize = this.bm.blockSize;
 
     // 1. Running requests, oldest first.
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const req = this.running[i]!;
       const n = Math.min(req.tokens.length - req.numComputed, budget);
       if (n <= 0) continue;
-      let ok = this.bm.allocate(req, req.numComputed + n);
+      // Most decode steps fit in the last block already: skip the call.
+      let ok = req.blocks.length * blockSize >= req.numComputed + n || this.bm.allocate(req, req.numComputed + n);
       while (!ok) {
         const victim = this.running.pop()!;
         this.preempt(victim);

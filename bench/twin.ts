@@ -1,0 +1,132 @@
+// npm run bench:twin -- the engine twin through the event-level simulator (src/sim/single.ts):
+//   1. error on the calibration set (../shared/reference/calibration.md, via src/physics/calibration-data.ts),
+//      each row simulated step by step, next to the physics module's closed-form estimate of the same row;
+//   2. the NIM 70B concurrency sweep: simulated vs measured TTFT knee;
+//   3. simulator speed at concurrency 64 (simulated seconds per wall second, and per CPU second of
+//      this thread, which the machine's other load disturbs less).
+// Options: --quick (fewer requests per row), --only calibration|knee|speed
+import { parseArgs } from 'node:util';
+import { CALIBRATION, type CalibrationRow } from '../src/physics/calibration-data.ts';
+import { resolveDeployment } from '../src/physics/deployment.ts';
+import { evaluateRow, type Metric } from '../src/physics/fit.ts';
+import { ENGINE_LIMITS } from '../src/physics/serving-model.ts';
+import { runSingleSim, type SingleSimResult } from '../src/sim/single.ts';
+import { percentile } from '../src/bench/stats.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
+const quick = values.quick ?? false;
+const only = values.only;
+
+/** Requests per closed-loop row: enough rounds that the cold start and the drain are a small part. */
+function requestsFor(concurrency: number): number {
+  return quick ? Math.max(3 * concurrency, 30) : Math.min(Math.max(10 * concurrency, 100), 2500);
+}
+/** Unlimited-rate rows (trtllm-bench throughput): this many requests all submitted at t = 0. */
+const OFFLINE_REQUESTS = quick ? 300 : 1000;
+
+function simulateRow(row: CalibrationRow): SingleSimResult {
+  const dep = resolveDeployment({ model: row.model, gpu: row.gpu, tp: row.tp, dtype: row.dtype, kvDtype: row.kvDtype, engine: row.engine });
+  const limits = ENGINE_LIMITS[row.engine];
+  const offline = !Number.isFinite(row.concurrency);
+  const concurrency = offline ? OFFLINE_REQUESTS : row.concurrency;
+  const requests = offline ? OFFLINE_REQUESTS : requestsFor(row.concurrency);
+  return runSingleSim({
+    stepTime: dep.stepTime,
+    numGpuBlocks: dep.kv.numGpuBlocks,
+    blockSize: dep.kv.blockSize,
+    maxNumSeqs: limits.maxNumSeqs,
+    maxNumBatchedTokens: limits.maxNumBatchedTokens,
+    kvReservation: limits.kvReservation,
+    isl: row.isl,
+    osl: row.osl,
+    concurrency,
+    requests,
+    warmupRequests: offline ? 0 : concurrency,
+  });
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`);
+const num = (x: number | undefined) => (x === undefined ? '' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+function calibration(): void {
+  console.log('## 1. Calibration set through the event-level simulator\n');
+  console.log('Per row: measured, simulated (sim) and the physics closed-form estimate (est); errors are predicted / measured - 1.\n');
+  console.log('| table | model | GPU x TP | ISL/OSL | conc. | tok/s meas | sim | err | est err | TTFT ms meas | sim | err | est err | TPOT ms meas | sim | err | est err | preempt |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const errs: Record<'sim' | 'est', Record<Metric, number[]>> = {
+    sim: { throughputTokS: [], ttftMs: [], tpotMs: [] },
+    est: { throughputTokS: [], ttftMs: [], tpotMs: [] },
+  };
+  const t0 = performance.now();
+  for (const row of CALIBRATION) {
+    const r = simulateRow(row);
+    const est = evaluateRow(row);
+    const sim: Record<Metric, number> = { throughputTokS: r.throughput_tok_s, ttftMs: r.ttft_ms.mean, tpotMs: r.tpot_ms.mean };
+    const cells: string[] = [];
+    for (const m of ['throughputTokS', 'ttftMs', 'tpotMs'] as Metric[]) {
+      const measured = row.measured[m];
+      const e = measured === undefined ? undefined : sim[m] / measured - 1;
+      if (e !== undefined) errs.sim[m].push(Math.abs(e));
+      const ee = est.errors[m];
+      if (ee !== undefined) errs.est[m].push(Math.abs(ee));
+      cells.push(num(measured), measured === undefined ? '' : num(sim[m]), pct(e), pct(ee));
+    }
+    const conc = Number.isFinite(row.concurrency) ? String(row.concurrency) : 'max';
+    console.log(`| ${row.table[0]} | ${row.model} | ${row.gpu} x ${row.tp} | ${row.isl}/${row.osl} | ${conc} | ${cells.join(' | ')} | ${r.preemptions} |`);
+  }
+  console.log(`\n(${CALIBRATION.length} rows simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s wall)\n`);
+  console.log('| metric | rows | median abs error, event-level sim | median abs error, closed-form estimate |');
+  console.log('|---|---|---|---|');
+  for (const m of ['tpotMs', 'ttftMs', 'throughputTokS'] as Metric[]) {
+    const med = (xs: number[]) => `${(100 * percentile(Float64Array.from(xs).sort(), 50)).toFixed(1)}%`;
+    console.log(`| ${m} | ${errs.sim[m].length} | ${med(errs.sim[m])} | ${med(errs.est[m])} |`);
+  }
+  console.log('');
+}
+
+function knee(): void {
+  console.log('## 2. NIM 70B sweep (Llama-3.3-70B FP8, 2 x H100 TP2, 5000/500, closed loop): the TTFT knee\n');
+  console.log('| concurrency | TTFT ms measured | TTFT ms simulated | ITL ms measured | ITL ms simulated | tok/s measured | tok/s simulated | preemptions |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const row of CALIBRATION.filter((r) => r.table.startsWith('B'))) {
+    const r = simulateRow(row);
+    const m = row.measured;
+    console.log(`| ${row.concurrency} | ${num(m.ttftMs)} | ${num(r.ttft_ms.mean)} | ${num(m.tpotMs)} | ${num(r.itl_ms.mean)} | ${num(m.throughputTokS)} | ${num(r.throughput_tok_s)} | ${r.preemptions} |`);
+  }
+  console.log('');
+}
+
+function threadCpuSeconds(): number {
+  const usage = (process as unknown as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage?.() ?? process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+function speed(): void {
+  console.log('## 3. Simulator speed at concurrency 64\n');
+  console.log('| workload | steps | simulated s | wall s | sim s / wall s | sim s / CPU s |');
+  console.log('|---|---|---|---|---|---|');
+  const cases = [
+    { name: 'llama-3.1-8b fp8, 1 x h100, vllm, 1000/1000', model: 'llama-3.1-8b', gpu: 'h100', tp: 1, engine: 'vllm' as const, isl: 1000, osl: 1000 },
+    { name: 'llama-3.1-8b fp8, 1 x h100, vllm, 128/128', model: 'llama-3.1-8b', gpu: 'h100', tp: 1, engine: 'vllm' as const, isl: 128, osl: 128 },
+    { name: 'llama-3.3-70b fp8, 2 x h100, trtllm, 5000/500', model: 'llama-3.3-70b', gpu: 'h100', tp: 2, engine: 'trtllm' as const, isl: 5000, osl: 500 },
+  ];
+  for (const c of cases) {
+    const dep = resolveDeployment({ model: c.model, gpu: c.gpu, tp: c.tp, dtype: 'fp8', kvDtype: c.engine === 'trtllm' ? 'fp8' : 'bf16', engine: c.engine });
+    const limits = ENGINE_LIMITS[c.engine];
+    const run = () => runSingleSim({
+      stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, maxNumSeqs: limits.maxNumSeqs, kvReservation: limits.kvReservation,
+      isl: c.isl, osl: c.osl, concurrency: 64, requests: quick ? 256 : 1280,
+    });
+    run(); // warm the JIT
+    const cpu0 = threadCpuSeconds();
+    const r = run();
+    const cpu = threadCpuSeconds() - cpu0;
+    console.log(`| ${c.name} | ${r.steps} | ${r.simulated_seconds.toFixed(1)} | ${r.wall_seconds.toFixed(3)} | ${Math.round(r.simulated_seconds / r.wall_seconds)}x | ${Math.round(r.simulated_seconds / cpu)}x |`);
+  }
+  console.log('');
+}
+
+console.log(`# bench:twin (${quick ? 'quick' : 'full'}; simulated results compared with published measurements)\n`);
+if (!only || only === 'calibration') calibration();
+if (!only || only === 'knee') knee();
+if (!only || only === 'speed') speed();
