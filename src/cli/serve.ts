@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { isEngineType, ENGINE_TYPES, type EngineType } from '../engines/engine-types.ts';
 import { ConfigError, DEFAULT_POLICY, loadConfigFile, validateConfig, type GatewayConfig, type LogLevel, type PoolConfig } from '../gateway/config.ts';
-import { startEmbeddedTwins, type EmbeddedTwins } from '../gateway/embedded-default.ts';
+import type { EmbeddedTwins } from '../gateway/embedded-default.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { startGateway } from '../gateway/server.ts';
 import { poolsFromUpstreams } from '../gateway/upstream-pools.ts';
@@ -118,6 +118,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     config = fromPools(pools);
   } else {
+    // Loaded only here: the twin pulls in physics, the tokenizer and ZMQ, which other modes never need.
+    const { startEmbeddedTwins } = await import('../gateway/embedded-default.ts');
     twins = await startEmbeddedTwins({ count: positiveInt('twins', values.twins) ?? 4, timing: (values.timing ?? 'model') as 'model' | 'instant', policy });
     config = fromPools([twins.pool]);
   }

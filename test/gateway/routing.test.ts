@@ -1,0 +1,53 @@
+// The gateway feeds the scheduler a view built from scraped engine metrics and its own in-flight
+// accounting, and asks it for every request.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startFakeEngine } from './fixtures/fake-engine.ts';
+import { gatewayFor, postJson } from './fixtures/helpers.ts';
+
+const chat = { model: 'fake-model', messages: [{ role: 'user', content: 'hello' }] };
+
+test('least-load routes away from an engine whose scraped metrics say it is busy', async (t) => {
+  const busy = await startFakeEngine({ metrics: { waiting: 40, running: 60, kvUsage: 0.5 } });
+  const idle = await startFakeEngine({ metrics: { waiting: 0, running: 0, kvUsage: 0.1 } });
+  const gw = await gatewayFor([busy.url, idle.url], { policy: 'least-load' });
+  t.after(async () => { await gw.close(); await busy.close(); await idle.close(); });
+  const views = gw.state().pools[0]!.endpoints.map((e) => e.view);
+  for (let i = 0; i < 100 && views.some((v) => v.metrics.scrapedAt === undefined); i++) await sleep(20);
+  assert.deepEqual(views[0]!.metrics.waiting, 40);
+  assert.deepEqual(views[0]!.metrics.numGpuBlocks, 1000);
+  for (let i = 0; i < 10; i++) assert.equal((await postJson(`${gw.url}/v1/chat/completions`, chat)).status, 200);
+  assert.equal(busy.seen.length, 0);
+  assert.equal(idle.seen.length, 10);
+});
+
+test('round-robin spreads requests; in-flight accounting returns to zero', async (t) => {
+  const a = await startFakeEngine();
+  const b = await startFakeEngine();
+  const gw = await gatewayFor([a.url, b.url], { policy: 'round-robin' });
+  t.after(async () => { await gw.close(); await a.close(); await b.close(); });
+  await Promise.all(Array.from({ length: 10 }, () => postJson(`${gw.url}/v1/chat/completions`, { ...chat, stream: true })));
+  assert.deepEqual([a.seen.length, b.seen.length], [5, 5]);
+  for (const e of gw.state().pools[0]!.endpoints) assert.deepEqual(e.view.inflight, { requests: 0, promptTokens: 0, predictedBlocks: 0 });
+});
+
+test('the scheduler sees the rendered prompt, token estimate, session token, cache salt and priority', async (t) => {
+  const engine = await startFakeEngine();
+  const gw = await gatewayFor([engine.url]);
+  t.after(async () => { await gw.close(); await engine.close(); });
+  const pool = gw.state().pools[0]!;
+  const seen: import('../../src/scheduler/types.ts').SchedulingRequest[] = [];
+  const original = pool.scheduler.schedule.bind(pool.scheduler);
+  (pool.scheduler as { schedule: typeof original }).schedule = (req, view, now) => {
+    seen.push(req);
+    return original(req, view, now);
+  };
+  await postJson(`${gw.url}/v1/chat/completions`, { ...chat, cache_salt: 'tenant-1', priority: -2, max_tokens: 9 }, { 'x-session-token': 'sess-9', 'x-request-id': 'r-1' });
+  const r = seen[0]!;
+  assert.equal(r.id, 'r-1');
+  assert.equal(r.promptText, '<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n');
+  assert.equal(r.promptTokens, r.promptTokenIds!.length);
+  assert.ok(r.promptTokens > 0);
+  assert.deepEqual([r.sessionToken, r.cacheSalt, r.priority, r.maxTokens], ['sess-9', 'tenant-1', -2, 9]);
+});

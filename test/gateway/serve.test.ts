@@ -1,0 +1,89 @@
+// `inferstack serve` as a process: the embedded simulated default, command-line errors, and SIGHUP
+// reload without dropping a stream in flight.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startFakeEngine } from './fixtures/fake-engine.ts';
+import { postJson, readSse, spawnServe } from './fixtures/helpers.ts';
+
+const cli = fileURLToPath(new URL('../../bin/inferstack.js', import.meta.url));
+
+function run(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { encoding: 'utf8', timeout: 30_000 }, (err, _stdout, stderr) => {
+      resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stderr });
+    });
+  });
+}
+
+test('with no config: simulated twins behind the gateway, and it says so', async (t) => {
+  const s = await spawnServe(['--twins', '2', '--timing', 'instant']);
+  t.after(async () => { s.child.kill('SIGTERM'); await s.exited; });
+  assert.match(s.stdout, /SIMULATED/);
+  assert.match(s.stdout, /models: llama-3\.1-8b/);
+  assert.match(s.stdout, /curl http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/);
+  const r = await postJson(`${s.url}/v1/chat/completions`, { model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.usage.completion_tokens, 4);
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  assert.match(metrics, /process_cpu_seconds_total/);
+});
+
+test('command-line mistakes: one line on stderr, exit 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'inferstack-serve-'));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'pools: [{name: a, models: [m], endpoints: [{url: "http://127.0.0.1:1", engine: vllm, weight: 2}]}]\n');
+  const cases: [string[], RegExp][] = [
+    [['--engine-type', 'tgi', '--upstream', 'http://127.0.0.1:1'], /--engine-type must be one of/],
+    [['--config', bad], /pools\[0\]\.endpoints\[0\]\.weight: unknown key/],
+    [['--config', join(dir, 'missing.yaml')], /cannot read config/],
+    [['--upstream', 'http://127.0.0.1:1'], /cannot list models of http:\/\/127\.0\.0\.1:1/],
+    [['--port', 'eighty'], /--port must be an integer/],
+    [['--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
+    [['--bogus'], /Unknown option '--bogus'/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => run([cli, 'serve', ...args])));
+  cases.forEach(([args, re], i) => {
+    const r = results[i]!;
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, re);
+  });
+});
+
+test('SIGHUP reloads the config without dropping a stream in flight; a bad config is refused', async (t) => {
+  const a = await startFakeEngine({ models: ['model-a'], tokens: 30, chunkDelayMs: 20 });
+  const b = await startFakeEngine({ models: ['model-b'] });
+  const dir = mkdtempSync(join(tmpdir(), 'inferstack-serve-'));
+  const file = join(dir, 'inferstack.yaml');
+  const pool = (name: string, url: string) => `  - {name: ${name}, models: [${name}], endpoints: [{url: "${url}", engine: vllm}]}\n`;
+  writeFileSync(file, `pools:\n${pool('model-a', a.url)}`);
+  const s = await spawnServe(['--config', file]);
+  t.after(async () => { s.child.kill('SIGTERM'); await s.exited; await a.close(); await b.close(); });
+
+  const stream = fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'model-a', messages: [{ role: 'user', content: 'x' }], stream: true }) });
+  const response = await stream;
+  // Reload to a config that drops model-a and adds model-b while model-a's stream is running.
+  writeFileSync(file, `pools:\n${pool('model-b', b.url)}`);
+  s.child.kill('SIGHUP');
+  let served = 0;
+  for (let i = 0; i < 100 && served !== 200; i++) {
+    await sleep(20);
+    served = (await postJson(`${s.url}/v1/chat/completions`, { model: 'model-b', messages: [{ role: 'user', content: 'x' }] })).status;
+  }
+  assert.equal(served, 200, 'model-b is served after the reload');
+  assert.equal((await postJson(`${s.url}/v1/chat/completions`, { model: 'model-a', messages: [{ role: 'user', content: 'x' }] })).status, 404);
+  const events = await readSse(response);
+  assert.equal(events.at(-1), '[DONE]');
+  assert.equal(events.filter((e) => e.includes('"content":"tok')).length, 30, 'every chunk of the old stream arrived');
+
+  writeFileSync(file, 'pools: [{name: broken}]\n');
+  s.child.kill('SIGHUP');
+  await sleep(300);
+  assert.equal((await postJson(`${s.url}/v1/chat/completions`, { model: 'model-b', messages: [{ role: 'user', content: 'x' }] })).status, 200, 'the running config stays');
+});
