@@ -1,6 +1,152 @@
-// Placeholder until the 'plan' command lands; replaced by its own implementation.
+// inferstack plan: capacity planner and cost model on the physics module.
+//   inferstack plan --model M --gpu G [--tp N] [--dtype D] [--kv-dtype D] --isl I --osl O
+//     [--concurrency C | --rate R] [--ttft-slo MS] [--tpot-slo MS] [--gpu-hour-price USD]
+//     [--energy-price USD_PER_KWH] [--pue X] [--engine vllm|trtllm] [--hardware-file F] [--json]
+//   inferstack plan --search --model M (--isl I --osl O --rate R | --trace F) [--gpus a,b] [--max-gpus N] [--html F]
+//   inferstack plan --compare --model M --isl I --osl O [--gpu G] [--vs wse3|groq-lpu]
+import { parseArgs } from 'node:util';
 import { CliError } from './cli-error.ts';
+import { PhysicsInputError } from '../physics/errors.ts';
+import { loadHardwareFile } from '../physics/hardware.ts';
+import type { EngineKind } from '../physics/step-time.ts';
+import { plan, planToJson } from '../physics/planner/plan.ts';
+import { formatPlan } from '../physics/planner/format-plan.ts';
+import { DoesNotFitError } from '../physics/kv-capacity.ts';
 
-export async function main(_argv: string[]): Promise<void> {
-  throw new CliError("'plan' is not built yet");
+const USAGE = `usage: inferstack plan --model M --gpu G --isl I --osl O [--tp N] [--dtype D] [--kv-dtype D]
+         [--concurrency C | --rate R] [--ttft-slo MS] [--tpot-slo MS] [--gpu-hour-price USD]
+         [--energy-price USD_PER_KWH] [--pue X] [--engine vllm|trtllm] [--hardware-file F] [--json]
+       inferstack plan --search --model M (--isl I --osl O --rate R | --trace F) [--ttft-slo MS] [--tpot-slo MS]
+         [--gpus h100,h200,...] [--max-gpus N] [--html report.html] [--top N] [--json]
+       inferstack plan --compare --model M --isl I --osl O [--gpu G] [--vs wse3|groq-lpu] [--json]
+(all numbers are estimates from the calibrated physics model; see docs/physics.md and docs/planner.md)
+`;
+
+const options = {
+  model: { type: 'string' },
+  gpu: { type: 'string' },
+  tp: { type: 'string' },
+  dtype: { type: 'string' },
+  'kv-dtype': { type: 'string' },
+  engine: { type: 'string' },
+  isl: { type: 'string' },
+  osl: { type: 'string' },
+  concurrency: { type: 'string' },
+  rate: { type: 'string' },
+  'ttft-slo': { type: 'string' },
+  'tpot-slo': { type: 'string' },
+  'gpu-hour-price': { type: 'string' },
+  'energy-price': { type: 'string' },
+  pue: { type: 'string' },
+  'hardware-file': { type: 'string' },
+  json: { type: 'boolean' },
+  search: { type: 'boolean' },
+  compare: { type: 'boolean' },
+  gpus: { type: 'string' },
+  'max-gpus': { type: 'string' },
+  html: { type: 'string' },
+  top: { type: 'string' },
+  trace: { type: 'string' },
+  vs: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export type PlanArgs = ReturnType<typeof parseArgs<{ options: typeof options; strict: true; allowPositionals: false }>>['values'];
+
+/** Parse a numeric flag strictly: '12x', '', 'NaN' and out-of-range values are user errors. */
+export function numberFlag(name: string, value: string | undefined, opts: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new CliError(`--${name} must be a number, got '${value}'`);
+  if (opts.integer && !Number.isInteger(n)) throw new CliError(`--${name} must be an integer, got '${value}'`);
+  if (opts.min !== undefined && n < opts.min) throw new CliError(`--${name} must be at least ${opts.min}, got ${value}`);
+  if (opts.max !== undefined && n > opts.max) throw new CliError(`--${name} must be at most ${opts.max}, got ${value}`);
+  return n;
+}
+
+export function required(name: string, value: string | undefined): string {
+  if (value === undefined || value === '') throw new CliError(`--${name} is required (see inferstack plan --help)`);
+  return value;
+}
+
+function engineFlag(value: string | undefined): EngineKind | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'vllm' && value !== 'trtllm') throw new CliError(`--engine must be vllm or trtllm, got '${value}'`);
+  return value;
+}
+
+const MAX_TOKENS = 10_000_000;
+
+export function workloadFlags(v: PlanArgs): { isl: number; osl: number } {
+  return {
+    isl: numberFlag('isl', required('isl', v.isl), { integer: true, min: 1, max: MAX_TOKENS })!,
+    osl: numberFlag('osl', required('osl', v.osl), { integer: true, min: 1, max: MAX_TOKENS })!,
+  };
+}
+
+export function priceFlags(v: PlanArgs): { gpuHourUsd?: number; energyUsdPerKwh?: number; pue?: number } {
+  return {
+    gpuHourUsd: numberFlag('gpu-hour-price', v['gpu-hour-price'], { min: 0, max: 10_000 }),
+    energyUsdPerKwh: numberFlag('energy-price', v['energy-price'], { min: 0, max: 100 }),
+    pue: numberFlag('pue', v.pue, { min: 1, max: 5 }),
+  };
+}
+
+export function sloFlags(v: PlanArgs): { ttftMs?: number; tpotMs?: number } {
+  return {
+    ttftMs: numberFlag('ttft-slo', v['ttft-slo'], { min: 0.001 }),
+    tpotMs: numberFlag('tpot-slo', v['tpot-slo'], { min: 0.001 }),
+  };
+}
+
+function runSearch(_v: PlanArgs): void {
+  throw new CliError('--search is not built yet');
+}
+
+function runCompare(_v: PlanArgs): void {
+  throw new CliError('--compare is not built yet');
+}
+
+function runPlan(v: PlanArgs): void {
+  const { isl, osl } = workloadFlags(v);
+  const concurrency = numberFlag('concurrency', v.concurrency, { integer: true, min: 1, max: 1_000_000 });
+  const rate = numberFlag('rate', v.rate, { min: 1e-9, max: 1e9 });
+  if (concurrency !== undefined && rate !== undefined) throw new CliError('give --concurrency or --rate, not both');
+  try {
+    const p = plan({
+      model: required('model', v.model), gpu: required('gpu', v.gpu), tp: numberFlag('tp', v.tp, { integer: true, min: 1, max: 4096 }),
+      dtype: v.dtype, kvDtype: v['kv-dtype'], engine: engineFlag(v.engine), isl, osl, concurrency, rate, slo: sloFlags(v), prices: priceFlags(v),
+    });
+    process.stdout.write(v.json ? JSON.stringify(planToJson(p), null, 2) + '\n' : formatPlan(p));
+  } catch (err) {
+    // Not fitting is an answer worth a JSON object too; the exit status still says it failed.
+    if (err instanceof DoesNotFitError && v.json) {
+      process.stdout.write(JSON.stringify({ fits: false, short_gib_per_gpu: Number((err.shortBytes / 1024 ** 3).toFixed(3)), error: err.message }) + '\n');
+      throw new CliError(err.message, 1);
+    }
+    throw err;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  try {
+    if (v['hardware-file']) loadHardwareFile(v['hardware-file']);
+    if (v.search && v.compare) throw new CliError('give --search or --compare, not both');
+    if (v.search) {
+      runSearch(v);
+    } else if (v.compare) {
+      runCompare(v);
+    } else {
+      runPlan(v);
+    }
+  } catch (err) {
+    // Every physics input error (unknown id, impossible configuration) becomes one line, exit 2.
+    if (err instanceof PhysicsInputError) throw new CliError(err.message, err instanceof DoesNotFitError ? 1 : 2);
+    throw err;
+  }
 }

@@ -58,6 +58,11 @@ export interface OperatingPoint {
   requestsPerSec: number;
   outputTokS: number;
   inputTokS: number;
+  /** Fraction of GPU time spent on prompt work (what prefill adds to the steps that carry it); splits cost between input and output. */
+  prefillTimeFraction: number;
+  /** Mean achieved FLOP/s and memory traffic per GPU: the power model's utilisation. */
+  flopsPerSecPerGpu: number;
+  bytesPerSecPerGpu: number;
   /** True when an open-loop rate exceeds what the deployment can serve (latencies unbounded). */
   saturated: boolean;
 }
@@ -73,6 +78,9 @@ interface Phase {
   decodeStep: number;
   prefillStep: number;
   ttftEngine: number; // prefill phase, excluding the admission queue
+  prefillShare: number; // fraction of steps that carry a prefill chunk
+  meanFlops: number; // per GPU per mean step
+  meanBytes: number; // per GPU per mean step
 }
 
 function limitsFor(dep: Deployment, opts?: EstimateOptions): EngineLimits {
@@ -111,8 +119,10 @@ function phaseAt(dep: Deployment, w: { isl: number; osl: number }, nd: number, l
   // A prefill-carrying step takes one prompt (or a budget-sized chunk), or more when prefill is dense.
   const chunk = Math.min(budget, Math.max(Math.min(w.isl, budget), prefillPerStep));
   const share = Math.min(1, prefillPerStep / chunk); // fraction of steps that carry prefill
-  const decodeStep = nd > 0 ? st.breakdownWeighted({ prefill: [], decode }).totalSec : 0;
-  const prefillStep = st.breakdownWeighted({ prefill: prefillChunks(chunk, w.isl), decode }).totalSec;
+  const decodeCost = nd > 0 ? st.breakdownWeighted({ prefill: [], decode }) : undefined;
+  const prefillCost = st.breakdownWeighted({ prefill: prefillChunks(chunk, w.isl), decode });
+  const decodeStep = decodeCost?.totalSec ?? 0;
+  const prefillStep = prefillCost.totalSec;
   const meanStep = share * prefillStep + (1 - share) * decodeStep;
   // A prompt needs ceil(ISL / budget) prefill steps; it first waits for the current step (half a
   // step on average) and then, M/D/1-style, for the prompt tokens ahead of it. The prefill "server"
@@ -122,7 +132,11 @@ function phaseAt(dep: Deployment, w: { isl: number; osl: number }, nd: number, l
   const rho = Math.min(meanStep > 0 ? (prefillPerStep * fullStep) / (budget * meanStep) : 0, 0.999);
   const jobService = (w.isl * fullStep) / budget;
   const ttftEngine = meanStep / 2 + Math.ceil(w.isl / budget) * prefillStep + (rho / (2 * (1 - rho))) * jobService;
-  return { decodeBatch: nd, prefillPerStep, meanStep, decodeStep, prefillStep, ttftEngine };
+  return {
+    decodeBatch: nd, prefillPerStep, meanStep, decodeStep, prefillStep, ttftEngine, prefillShare: share,
+    meanFlops: share * prefillCost.flops + (1 - share) * (decodeCost?.flops ?? 0),
+    meanBytes: share * prefillCost.bytes + (1 - share) * (decodeCost?.bytes ?? 0),
+  };
 }
 
 /** Solve the closed loop for N admitted requests: find n_d where Little's law holds. */
@@ -166,6 +180,9 @@ function pointFrom(dep: Deployment, w: Workload, ph: Phase, max: number, running
     requestsPerSec,
     outputTokS: requestsPerSec * w.osl,
     inputTokS: requestsPerSec * w.isl,
+    prefillTimeFraction: ph.meanStep > 0 ? Math.min(1, (ph.prefillShare * (ph.prefillStep - ph.decodeStep)) / ph.meanStep) : 1,
+    flopsPerSecPerGpu: ph.meanStep > 0 ? ph.meanFlops / ph.meanStep : 0,
+    bytesPerSecPerGpu: ph.meanStep > 0 ? ph.meanBytes / ph.meanStep : 0,
     saturated,
   };
 }
