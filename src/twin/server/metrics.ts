@@ -72,10 +72,11 @@ export function createTwinMetrics(opts: TwinMetricsOptions): TwinMetrics {
     labelNames: ['model_name', 'engine', 'finished_reason'] as const,
     registers,
   });
+  // Bound to this server's labels once: observe() is on the per-token path.
   const histogram = (name: string, help: string, buckets: number[]) => {
     const h = new Histogram({ name, help, labelNames, buckets, registers });
     h.zero(labels);
-    return h;
+    return h.labels(labels);
   };
   const ttft = histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', TTFT_BUCKETS);
   const itl = histogram('vllm:inter_token_latency_seconds', 'Histogram of inter-token latency in seconds.', ITL_BUCKETS);
@@ -87,15 +88,15 @@ export function createTwinMetrics(opts: TwinMetricsOptions): TwinMetrics {
   return {
     registry,
     observeFirstToken(seconds) {
-      ttft.observe(labels, seconds);
+      ttft.observe(seconds);
     },
     observeInterToken(gap) {
-      itl.observe(labels, gap);
+      itl.observe(gap);
     },
     observeFinish(seconds, reason, queueTime) {
       success.inc({ ...labels, finished_reason: reason });
-      e2e.observe(labels, seconds);
-      if (queueTime !== undefined) queue.observe(labels, Math.max(0, queueTime));
+      e2e.observe(seconds);
+      if (queueTime !== undefined) queue.observe(Math.max(0, queueTime));
     },
     render: () => registry.metrics(),
   };
