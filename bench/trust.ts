@@ -9,7 +9,7 @@
 //    configs), i.e. hash every locked file, then run the format guards.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, openSync, closeSync, writeSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, writeSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,7 +66,10 @@ try {
   const t0 = performance.now();
   writeFileSync(join(dir, 'weights.lock'), formatLock(newLock([await lockModel(weights)]))); // also warms the page cache
   const lockSeconds = (performance.now() - t0) / 1000;
-  timed('sha256sum', [weights], dir); // warm-up
+  // Warm-up, and a correctness check on a many-chunk file: both tools must agree on the digest.
+  const reference = spawnSync('sha256sum', [weights], { encoding: 'utf8' }).stdout.split(' ')[0];
+  const locked = JSON.parse(readFileSync(join(dir, 'weights.lock'), 'utf8')).models[0].files[0].sha256;
+  if (reference !== locked) throw new Error(`digest disagreement: sha256sum ${reference}, models lock ${locked}`);
 
   const sha: number[] = [];
   const ossl: number[] = [];
