@@ -4,9 +4,13 @@
 // is kept only as an opaque id mapped to our key when BlockStored arrives (the dual key), to
 // resolve BlockRemoved and parent hashes later. Between a routing decision and the engine's event,
 // speculative entries with a TTL stand in for the blocks the request is about to store.
+//
+// Hot path layout (the simulator pushes millions of events through it): each endpoint gets a small
+// integer slot; a key's holders are one number `slot * 4 + tierBits` in the common single-holder
+// case, or an array of them. Speculative entries are whole decisions (the request's key array),
+// since chained keys make "holds block i" imply "holds blocks 0..i".
 import { chainBlockHash, rootHash } from '../twin/core/block-hash.ts';
 import type { KvEvent } from './events/types.ts';
-import { LruMap } from './lru.ts';
 import type { PrefixIndex } from './prefix-index.ts';
 
 const GPU = 1;
@@ -19,6 +23,7 @@ export interface PreciseIndexOptions {
   speculativeTtlSeconds?: number;
   /** Bound on engine blocks remembered per endpoint (a lost BlockRemoved must not leak forever). */
   maxBlocksPerEndpoint?: number;
+  /** Bound on speculative decisions remembered per endpoint. */
   maxSpeculativePerEndpoint?: number;
   maxEndpoints?: number;
   /**
@@ -28,10 +33,19 @@ export interface PreciseIndexOptions {
   engineHashesAreKeys?: boolean;
 }
 
+interface Speculation {
+  keys: readonly bigint[];
+  expires: number;
+}
+
 interface EndpointState {
-  /** engine hash -> our key, oldest first (bounded). */
-  engineToKey: LruMap<bigint, bigint>;
-  speculative: LruMap<bigint, number>; // our key -> expiry time
+  slot: number;
+  /** Distinct blocks this endpoint holds in the index (any tier). */
+  blocks: number;
+  /** engine hash -> our key, oldest first; bounded (oldest dropped). Unused when engine hashes are our keys. */
+  engineToKey: Map<bigint, bigint>;
+  /** Recent decisions, oldest first; bounded. */
+  speculative: Speculation[];
 }
 
 export interface PreciseIndexStats {
@@ -41,20 +55,26 @@ export interface PreciseIndexStats {
   clears: number;
 }
 
+type Holders = number | number[]; // slot * 4 + tier bits
+
 export class PreciseIndex implements PrefixIndex {
   readonly kind = 'precise';
   readonly stats: PreciseIndexStats = { storedBlocks: 0, removedBlocks: 0, unknownRemovals: 0, clears: 0 };
-  /** our key -> endpoint -> tier bits (GPU | CPU). */
-  private readonly holders = new Map<bigint, Map<string, number>>();
+  private readonly holders = new Map<bigint, Holders>();
   private readonly endpoints = new Map<string, EndpointState>();
+  private readonly freeSlots: number[] = [];
   private readonly cpuWeight: number;
   private readonly ttl: number;
+  private readonly maxBlocks: number;
+  private readonly maxSpeculative: number;
   private readonly options: PreciseIndexOptions;
 
   constructor(options: PreciseIndexOptions = {}) {
     this.options = options;
     this.cpuWeight = options.cpuWeight ?? 0.8;
     this.ttl = options.speculativeTtlSeconds ?? 2;
+    this.maxBlocks = options.maxBlocksPerEndpoint ?? 1_000_000;
+    this.maxSpeculative = options.maxSpeculativePerEndpoint ?? 1024;
   }
 
   /** Apply one engine event from `endpointId`, in publish order. */
@@ -63,20 +83,26 @@ export class PreciseIndex implements PrefixIndex {
     if (!st) return;
     if (event.type === 'AllBlocksCleared') {
       this.stats.clears++;
-      this.clearEndpoint(endpointId, st);
+      this.clearEndpoint(st);
       return;
     }
     const tier = event.medium == null || event.medium === 'GPU' ? GPU : CPU;
+    const trusted = this.options.engineHashesAreKeys === true;
     if (event.type === 'BlockRemoved') {
       for (const h of event.blockHashes) {
-        const key = st.engineToKey.peek(h);
+        if (trusted) {
+          if (this.holds(h, st.slot)) this.stats.removedBlocks++;
+          else this.stats.unknownRemovals++;
+          this.unsetTier(h, st, tier);
+          continue;
+        }
+        const key = st.engineToKey.get(h);
         if (key === undefined) {
           this.stats.unknownRemovals++;
           continue;
         }
         this.stats.removedBlocks++;
-        const bits = this.unsetTier(key, endpointId, tier);
-        if (bits === 0) st.engineToKey.delete(h);
+        if (this.unsetTier(key, st, tier) === 0) st.engineToKey.delete(h);
       }
       return;
     }
@@ -85,63 +111,78 @@ export class PreciseIndex implements PrefixIndex {
     // for engines that hash like we do (the twin) and merely unmatched for others.
     let parent: bigint;
     if (event.parentBlockHash === null) parent = rootHash(saltOf(event.extraKeys));
-    else parent = st.engineToKey.peek(event.parentBlockHash) ?? event.parentBlockHash;
+    else parent = st.engineToKey.get(event.parentBlockHash) ?? event.parentBlockHash;
     const bs = event.blockSize;
-    const trusted = this.options.engineHashesAreKeys === true;
+    // Bounded. With a mapping kept, the oldest mappings are dropped below; with trusted hashes there
+    // is no age order, so an endpoint about to exceed its bound is cleared and rebuilt by new events.
+    if (trusted && st.blocks + event.blockHashes.length > this.maxBlocks) this.clearEndpoint(st);
     for (let i = 0; i < event.blockHashes.length; i++) {
       if ((i + 1) * bs > event.tokenIds.length) break; // malformed: fewer tokens than blocks
-      const key = trusted ? event.blockHashes[i]! : chainBlockHash(parent, event.tokenIds, i * bs, bs);
-      st.engineToKey.set(event.blockHashes[i]!, key);
-      this.setTier(key, endpointId, tier);
-      st.speculative.delete(key);
+      const h = event.blockHashes[i]!;
+      const key = trusted ? h : chainBlockHash(parent, event.tokenIds, i * bs, bs);
+      if (!trusted) st.engineToKey.set(h, key);
+      this.setTier(key, st, tier);
       this.stats.storedBlocks++;
       parent = key;
+    }
+    while (st.engineToKey.size > this.maxBlocks) {
+      const [h, key] = st.engineToKey.entries().next().value as [bigint, bigint];
+      st.engineToKey.delete(h);
+      this.unsetTier(key, st, GPU | CPU);
     }
   }
 
   matchedBlocks(keys: readonly bigint[], endpointIds: readonly string[], now: number): number[] {
-    const out = new Array<number>(endpointIds.length).fill(0);
-    const alive = new Array<boolean>(endpointIds.length).fill(true);
-    let aliveCount = endpointIds.length;
+    const n = endpointIds.length;
+    const out = new Array<number>(n).fill(0);
+    const slots = endpointIds.map((id) => this.endpoints.get(id)?.slot ?? -1);
+    const alive = slots.map((s) => s >= 0);
+    let aliveCount = alive.filter(Boolean).length;
+    const confirmedRun = new Array<number>(n).fill(0);
     for (let b = 0; b < keys.length && aliveCount > 0; b++) {
-      const holders = this.holders.get(keys[b]!);
-      for (let i = 0; i < endpointIds.length; i++) {
+      const v = this.holders.get(keys[b]!);
+      for (let i = 0; i < n; i++) {
         if (!alive[i]) continue;
-        const id = endpointIds[i]!;
-        const bits = holders?.get(id) ?? 0;
-        let w = bits & GPU ? 1 : bits & CPU ? this.cpuWeight : 0;
-        if (w === 0) {
-          const exp = this.endpoints.get(id)?.speculative.peek(keys[b]!);
-          if (exp !== undefined && exp > now) w = 1;
-        }
-        if (w === 0) {
+        const bits = v === undefined ? 0 : bitsOf(v, slots[i]!);
+        if (bits === 0) {
           alive[i] = false;
           aliveCount--;
-        } else out[i]! += w;
+          continue;
+        }
+        out[i]! += bits & GPU ? 1 : this.cpuWeight;
+        confirmedRun[i] = b + 1;
       }
+    }
+    // A recent decision covers a prefix too; chained keys make the longer run the match.
+    for (let i = 0; i < n; i++) {
+      const st = this.endpoints.get(endpointIds[i]!);
+      if (!st) continue;
+      let best = 0;
+      for (const s of st.speculative) if (s.expires > now) best = Math.max(best, commonPrefix(s.keys, keys));
+      if (best > confirmedRun[i]!) out[i] = out[i]! + (best - confirmedRun[i]!);
     }
     return out;
   }
 
   recordDecision(endpointId: string, keys: readonly bigint[], now: number): void {
     const st = this.state(endpointId);
-    if (!st) return;
-    for (const k of keys) {
-      if (this.holders.get(k)?.has(endpointId)) continue;
-      st.speculative.set(k, now + this.ttl);
-    }
+    if (!st || keys.length === 0) return;
+    const spec = st.speculative;
+    while (spec.length > 0 && (spec[0]!.expires <= now || spec.length >= this.maxSpeculative)) spec.shift();
+    spec.push({ keys, expires: now + this.ttl });
   }
 
   removeEndpoint(endpointId: string): void {
     const st = this.endpoints.get(endpointId);
     if (!st) return;
-    this.clearEndpoint(endpointId, st);
+    this.clearEndpoint(st);
     this.endpoints.delete(endpointId);
+    this.freeSlots.push(st.slot);
   }
 
   size(): number {
     let n = 0;
-    for (const st of this.endpoints.values()) n += st.engineToKey.size;
+    for (const st of this.endpoints.values()) n += st.blocks;
     return n;
   }
 
@@ -149,39 +190,90 @@ export class PreciseIndex implements PrefixIndex {
     let st = this.endpoints.get(endpointId);
     if (st) return st;
     if (this.endpoints.size >= (this.options.maxEndpoints ?? 4096)) return undefined;
-    const engineToKey = new LruMap<bigint, bigint>(this.options.maxBlocksPerEndpoint ?? 1_000_000);
-    engineToKey.onEvict = (_h, key) => this.unsetTier(key, endpointId, GPU | CPU);
-    st = { engineToKey, speculative: new LruMap(this.options.maxSpeculativePerEndpoint ?? 100_000) };
+    const slot = this.freeSlots.pop() ?? this.endpoints.size;
+    st = { slot, blocks: 0, engineToKey: new Map(), speculative: [] };
     this.endpoints.set(endpointId, st);
     return st;
   }
 
-  private clearEndpoint(endpointId: string, st: EndpointState): void {
-    for (const key of st.engineToKey.keys()) {
-      const k = st.engineToKey.peek(key)!;
-      this.unsetTier(k, endpointId, GPU | CPU);
-    }
+  private clearEndpoint(st: EndpointState): void {
+    if (this.options.engineHashesAreKeys) {
+      const slot = st.slot;
+      for (const key of [...this.holders.keys()]) if (bitsOf(this.holders.get(key)!, slot)) this.unsetTier(key, st, GPU | CPU);
+    } else for (const key of st.engineToKey.values()) this.unsetTier(key, st, GPU | CPU);
     st.engineToKey.clear();
-    st.speculative.clear();
+    st.blocks = 0;
+    st.speculative.length = 0;
   }
 
-  private setTier(key: bigint, endpointId: string, tier: number): void {
-    let m = this.holders.get(key);
-    if (!m) this.holders.set(key, (m = new Map()));
-    m.set(endpointId, (m.get(endpointId) ?? 0) | tier);
+  private holds(key: bigint, slot: number): boolean {
+    const v = this.holders.get(key);
+    return v !== undefined && bitsOf(v, slot) !== 0;
   }
 
-  /** Clears tier bits; returns the bits left. */
-  private unsetTier(key: bigint, endpointId: string, tier: number): number {
-    const m = this.holders.get(key);
-    if (!m) return 0;
-    const bits = (m.get(endpointId) ?? 0) & ~tier;
-    if (bits === 0) {
-      m.delete(endpointId);
-      if (m.size === 0) this.holders.delete(key);
-    } else m.set(endpointId, bits);
-    return bits;
+  private setTier(key: bigint, st: EndpointState, tier: number): void {
+    const slot = st.slot;
+    const v = this.holders.get(key);
+    const mine = slot * 4 + tier;
+    if (v === undefined) this.holders.set(key, mine);
+    else if (typeof v === 'number') {
+      if (v >> 2 === slot) {
+        this.holders.set(key, v | tier);
+        return;
+      }
+      this.holders.set(key, [v, mine]);
+    } else {
+      for (let i = 0; i < v.length; i++) {
+        if (v[i]! >> 2 === slot) {
+          v[i] = v[i]! | tier;
+          return;
+        }
+      }
+      v.push(mine);
+    }
+    st.blocks++;
   }
+
+  /** Clears tier bits of the endpoint on `key`; returns the bits it has left there. */
+  private unsetTier(key: bigint, st: EndpointState, tier: number): number {
+    const slot = st.slot;
+    const v = this.holders.get(key);
+    if (v === undefined) return 0;
+    if (typeof v === 'number') {
+      if (v >> 2 !== slot) return 0;
+      const bits = v & 3 & ~tier;
+      if (bits === 0) {
+        this.holders.delete(key);
+        st.blocks--;
+      } else this.holders.set(key, slot * 4 + bits);
+      return bits;
+    }
+    for (let i = 0; i < v.length; i++) {
+      if (v[i]! >> 2 !== slot) continue;
+      const bits = v[i]! & 3 & ~tier;
+      if (bits !== 0) v[i] = slot * 4 + bits;
+      else {
+        v.splice(i, 1);
+        if (v.length === 1) this.holders.set(key, v[0]!);
+        st.blocks--;
+      }
+      return bits;
+    }
+    return 0;
+  }
+}
+
+function bitsOf(v: Holders, slot: number): number {
+  if (typeof v === 'number') return v >> 2 === slot ? v & 3 : 0;
+  for (const x of v) if (x >> 2 === slot) return x & 3;
+  return 0;
+}
+
+function commonPrefix(a: readonly bigint[], b: readonly bigint[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
 }
 
 /** vLLM puts cache_salt among the first block's extra keys; take the first string found there. */

@@ -37,6 +37,15 @@ const subjects: Subject[] = [
       (ix as PreciseIndex).applyEvent(ep, { type: 'BlockStored', blockHashes: engineHashes, parentBlockHash: null, tokenIds: t.slice(0, n * BS), blockSize: BS });
     },
   },
+  {
+    name: 'precise, engine hashes are our keys (the twin)',
+    make: (capacity) => new PreciseIndex({ maxBlocksPerEndpoint: capacity, engineHashesAreKeys: true }),
+    keys: (t) => hashBlocks(t, BS),
+    place: (ix, ep, t) => {
+      const n = Math.floor(t.length / BS);
+      (ix as PreciseIndex).applyEvent(ep, { type: 'BlockStored', blockHashes: hashBlocks(t, BS), parentBlockHash: null, tokenIds: t.slice(0, n * BS), blockSize: BS });
+    },
+  },
 ];
 
 function tokens(seed: number, n: number): number[] {
