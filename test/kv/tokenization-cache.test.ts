@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TokenizationCache } from '../../src/kv/tokenization-cache.ts';
+
+const encode = (t: string) => [...t].map((c) => c.charCodeAt(0));
+
+test('caches per (model, text) and counts hits', () => {
+  const c = new TokenizationCache();
+  let calls = 0;
+  const enc = (t: string) => (calls++, encode(t));
+  assert.deepEqual(c.get('m', 'abc', enc), [97, 98, 99]);
+  assert.deepEqual(c.get('m', 'abc', enc), [97, 98, 99]);
+  c.get('other-model', 'abc', enc);
+  assert.equal(calls, 2);
+  assert.equal(c.hits, 1);
+});
+
+test('bounded by entries and by total tokens', () => {
+  const byEntries = new TokenizationCache({ maxEntries: 2 });
+  for (const t of ['a', 'b', 'c']) byEntries.get('m', t, encode);
+  assert.equal(byEntries.size, 2);
+  const byTokens = new TokenizationCache({ maxTokens: 10 });
+  for (const t of ['aaaa', 'bbbb', 'cccc']) byTokens.get('m', t, encode);
+  assert.ok(byTokens.heldTokens <= 10);
+  assert.equal(byTokens.size, 2);
+  const huge = byTokens.get('m', 'x'.repeat(50), encode);
+  assert.equal(huge.length, 50, 'an oversized prompt is encoded but not cached');
+  assert.ok(byTokens.heldTokens <= 10);
+});
