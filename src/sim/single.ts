@@ -4,7 +4,7 @@
 // its step-time model; results are simulated, not measured.
 import { performance } from 'node:perf_hooks';
 import type { StepTimeModel } from '../physics/types.ts';
-import { createTwinCore } from '../twin/core/engine.ts';
+import { createTwinCore, DEFAULT_BLOCK_SIZE } from '../twin/core/engine.ts';
 import type { FinishReason, TwinRequestObserver } from '../twin/core/types.ts';
 import { SampleBuffer, scaleSummary, type LatencySummary } from '../bench/stats.ts';
 
@@ -52,6 +52,9 @@ export interface SingleSimResult {
   steps: number;
 }
 
+/** Token ids held by the requests in flight at most (about 8 bytes each). */
+const MAX_TOKENS_IN_FLIGHT = 32_000_000;
+
 interface Track {
   arrival: number;
   first: number;
@@ -84,6 +87,14 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
   positiveInt('osl', opts.osl);
   positiveInt('concurrency', opts.concurrency);
   positiveInt('requests', opts.requests);
+  const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (opts.isl + opts.osl > opts.numGpuBlocks * blockSize) {
+    throw new RangeError(`no request could run: isl ${opts.isl} + osl ${opts.osl} tokens does not fit the KV cache (${opts.numGpuBlocks} blocks of ${blockSize})`);
+  }
+  // Every request in flight holds its token ids: bound the memory that takes.
+  if (Math.min(opts.concurrency, opts.requests) * (opts.isl + opts.osl) > MAX_TOKENS_IN_FLIGHT) {
+    throw new RangeError(`concurrency x (isl + osl) must be at most ${MAX_TOKENS_IN_FLIGHT.toLocaleString('en')} tokens`);
+  }
   const shared = opts.sharedPrefixTokens ?? 0;
   const warmup = opts.warmupRequests ?? 0;
   if (!Number.isInteger(warmup) || warmup < 0 || warmup >= opts.requests) {
@@ -93,7 +104,7 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
   const core = createTwinCore({
     stepTime: opts.stepTime,
     numGpuBlocks: opts.numGpuBlocks,
-    blockSize: opts.blockSize,
+    blockSize,
     maxNumSeqs: opts.maxNumSeqs,
     maxNumBatchedTokens: opts.maxNumBatchedTokens,
     kvReservation: opts.kvReservation,

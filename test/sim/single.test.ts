@@ -124,3 +124,10 @@ test('warm-up requests are left out of the latency statistics only', () => {
   assert.ok(warm.ttft_ms.p99 < cold.ttft_ms.p99);
   assert.throws(() => runSingleSim({ ...opts, warmupRequests: 40 }), /warm-up/);
 });
+
+test('memory for prompts in flight is bounded', () => {
+  assert.throws(
+    () => runSingleSim({ stepTime: linear, numGpuBlocks: 10_000_000, isl: 100_000, osl: 1, concurrency: 1000, requests: 1000 }),
+    /concurrency x \(isl \+ osl\) must be at most/,
+  );
+});
