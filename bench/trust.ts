@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { admitModel } from '../src/trust/admit.ts';
+import { admitModel, createModelGate } from '../src/trust/admit.ts';
 import { lockModel } from '../src/trust/lock-create.ts';
 import { formatLock, newLock } from '../src/trust/lockfile.ts';
 
@@ -106,6 +106,17 @@ try {
   console.log(`\n## serve: verify before ready (admitModel, ${lock.models[0]!.files.length} files, ${(totalBytes / 1e9).toFixed(2)} GB, like Llama-3.2-1B bf16)\n`);
   console.log(`median ${admitS.toFixed(2)} s (${(totalBytes / 1e9 / admitS).toFixed(2)} GB/s); rounds: ${admit.map((s) => s.toFixed(2)).join(', ')}`);
   console.log(`at this rate an 8B bf16 model (16.1 GB) would take about ${(16.1 / (totalBytes / 1e9 / admitS)).toFixed(1)} s (extrapolated, not measured)`);
+
+  // A model loaded again later (scale to zero, then a request): the gate skips files unchanged since it hashed them.
+  writeFileSync(join(dir, 'model.lock'), formatLock(lock));
+  const gate = await createModelGate({ lock: join(dir, 'model.lock') });
+  const g0 = performance.now();
+  const first = await gate(modelDir);
+  const g1 = performance.now();
+  const again = await gate(modelDir);
+  const g2 = performance.now();
+  console.log(`\nmodel gate (createModelGate): first load ${((g1 - g0) / 1000).toFixed(2)} s (${(first.hashedBytes / 1e9).toFixed(2)} GB hashed), ` +
+    `reload of the unchanged model ${((g2 - g1) * 1).toFixed(1)} ms (${again.hashedBytes} bytes hashed; format guards still run)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -17,22 +17,61 @@ export function lockedFilePath(model: LockedModel, file: LockedFile): string {
   return join(model.source, ...file.path.split('/'));
 }
 
-/** Check one file against its lock entry: size first (cheap), then a streaming SHA-256. */
-export async function verifyFile(path: string, expected: LockedFile, label = path): Promise<void> {
-  let size: number;
-  try {
-    const info = await stat(path);
+/**
+ * Files this process has fully hashed and found matching, by path: identity (device, inode, size,
+ * mtime and ctime in nanoseconds) plus the digest. Any write, truncate, rename-over or chmod changes
+ * ctime, which user space cannot set back, so an unchanged identity means unchanged bytes and a
+ * model reloaded after scale-to-zero need not be hashed again.
+ * Racy files (git's term) are not remembered: the kernel stamps ctime from a coarse clock, so a file
+ * changed within `racyMs` of its last change might keep the same ctime; only settled files are cached.
+ */
+export class VerifiedCache {
+  static readonly MAX_ENTRIES = 100_000;
+  readonly racyMs: number;
+  readonly entries = new Map<string, string>();
+  constructor(racyMs = 2_000) {
+    this.racyMs = racyMs;
+  }
+  has(path: string, key: string): boolean {
+    return this.entries.get(path) === key;
+  }
+  remember(path: string, key: string, ctimeMs: number, now = Date.now()): void {
+    if (now - ctimeMs < this.racyMs) return;
+    if (this.entries.size >= VerifiedCache.MAX_ENTRIES) this.entries.clear();
+    this.entries.set(path, key);
+  }
+  forget(path: string): void {
+    this.entries.delete(path);
+  }
+}
+
+/** Check one file against its lock entry: size first (cheap), then a streaming SHA-256. Returns bytes hashed. */
+export async function verifyFile(path: string, expected: LockedFile, label = path, cache?: VerifiedCache): Promise<number> {
+  const identity = async () => {
+    const info = await stat(path, { bigint: true });
     if (!info.isFile()) throw new TrustError('missing-file', `${label}: not a regular file`);
-    size = info.size;
+    return { size: Number(info.size), ctimeMs: Number(info.ctimeMs), key: `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}:${expected.sha256}` };
+  };
+  let before: { size: number; ctimeMs: number; key: string };
+  try {
+    before = await identity();
   } catch (err) {
     if (err instanceof TrustError) throw err;
     throw new TrustError('missing-file', `${label}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message}`);
   }
-  if (size !== expected.size) throw new TrustError('hash-mismatch', `${label}: ${size} bytes, the lock says ${expected.size}`);
+  if (before.size !== expected.size) throw new TrustError('hash-mismatch', `${label}: ${before.size} bytes, the lock says ${expected.size}`);
+  if (cache?.has(path, before.key)) return 0;
   const actual = await hashFile(path);
   if (actual.size !== expected.size || actual.sha256 !== expected.sha256) {
+    cache?.forget(path);
     throw new TrustError('hash-mismatch', `${label}: sha256 ${actual.sha256} does not match the lock (${expected.sha256})`);
   }
+  if (cache) {
+    // Remember only if nothing changed while we were hashing.
+    const after = await identity().catch(() => undefined);
+    if (after?.key === before.key) cache.remember(path, before.key, before.ctimeMs);
+  }
+  return actual.size;
 }
 
 /**
@@ -60,6 +99,7 @@ export async function verifyLock(lock: ModelsLock, opts: { mirror?: string; mode
 export interface ArtifactVerdict {
   pinned: boolean; // false: not in the lock, admitted only because unpinned models were allowed
   files: string[]; // absolute paths that were verified (or that an unpinned directory holds)
+  hashedBytes: number; // bytes hashed now (files unchanged since a cached verification are not re-hashed)
 }
 
 /**
@@ -71,7 +111,7 @@ export interface ArtifactVerdict {
 export async function verifyArtifact(
   path: string,
   lockOrPath: ModelsLock | string,
-  opts: { allowUnpinned?: boolean } = {},
+  opts: { allowUnpinned?: boolean; cache?: VerifiedCache } = {},
 ): Promise<ArtifactVerdict> {
   const lock = typeof lockOrPath === 'string' ? await readLock(lockOrPath) : lockOrPath;
   const target = resolve(path);
@@ -80,7 +120,7 @@ export async function verifyArtifact(
 
   if (info.isDirectory()) {
     const models = lock.models.filter((m) => m.source === target);
-    if (models.length > 0) return { pinned: true, files: await verifyDirectory(target, models) };
+    if (models.length > 0) return { pinned: true, ...(await verifyDirectory(target, models, opts.cache)) };
     return unpinned(target, opts, (await listModelFiles(target)).map((r) => join(target, r)));
   }
 
@@ -90,8 +130,8 @@ export async function verifyArtifact(
     const rel = target.slice(model.source.length + 1).split(sep).join('/');
     const file = model.files.find((f) => f.path === rel);
     if (file) {
-      await verifyFile(target, file, `${model.name}/${file.path}`);
-      return { pinned: true, files: [target] };
+      const hashedBytes = await verifyFile(target, file, `${model.name}/${file.path}`, opts.cache);
+      return { pinned: true, files: [target], hashedBytes };
     }
   }
   // A mirror blob is named by its digest: it is pinned when the lock lists that digest.
@@ -100,33 +140,34 @@ export async function verifyArtifact(
     for (const model of lock.models) {
       const file = model.files.find((f) => f.sha256 === name);
       if (file) {
-        await verifyFile(target, file, `${model.name}/${file.path} (${target})`);
-        return { pinned: true, files: [target] };
+        const hashedBytes = await verifyFile(target, file, `${model.name}/${file.path} (${target})`, opts.cache);
+        return { pinned: true, files: [target], hashedBytes };
       }
     }
   }
   return unpinned(target, opts, [target]);
 }
 
-async function verifyDirectory(dir: string, models: LockedModel[]): Promise<string[]> {
+async function verifyDirectory(dir: string, models: LockedModel[], cache?: VerifiedCache): Promise<{ files: string[]; hashedBytes: number }> {
   const listed = new Map<string, { model: LockedModel; file: LockedFile }>();
   for (const model of models) for (const file of model.files) listed.set(file.path, { model, file });
   // Extra files first: cheap, and a planted file (code, a second weights file) is a refusal too.
   for (const rel of await listModelFiles(dir)) {
     if (!listed.has(rel)) throw new TrustError('unpinned', `${join(dir, rel)} is not in the lock (a locked model directory may hold only locked files)`);
   }
-  const verified: string[] = [];
+  const files: string[] = [];
+  let hashedBytes = 0;
   for (const { model, file } of listed.values()) {
     const path = lockedFilePath(model, file);
-    await verifyFile(path, file, `${model.name}/${file.path}`);
-    verified.push(path);
+    hashedBytes += await verifyFile(path, file, `${model.name}/${file.path}`, cache);
+    files.push(path);
   }
-  return verified;
+  return { files, hashedBytes };
 }
 
 function unpinned(target: string, opts: { allowUnpinned?: boolean }, files: string[]): ArtifactVerdict {
   if (!opts.allowUnpinned) {
     throw new TrustError('unpinned', `${target} is not in the lock; lock it with 'inferstack models lock' or allow unpinned models explicitly`);
   }
-  return { pinned: false, files };
+  return { pinned: false, files, hashedBytes: 0 };
 }

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { admitModel } from '../../src/trust/admit.ts';
+import { admitModel, createModelGate } from '../../src/trust/admit.ts';
 import { TrustError } from '../../src/trust/errors.ts';
 import { lockModel } from '../../src/trust/lock-create.ts';
 import { newLock, formatLock } from '../../src/trust/lockfile.ts';
 import { blobPath, pullLock } from '../../src/trust/mirror.ts';
-import { verifyArtifact, verifyLock } from '../../src/trust/verify.ts';
+import { VerifiedCache, verifyArtifact, verifyLock } from '../../src/trust/verify.ts';
 import { writeTinyLlama } from '../../src/engines/local/tiny-model.ts';
 import { makeModel, tempDir } from './fixtures.ts';
 
@@ -71,7 +71,8 @@ test('verifyArtifact: pinned directories, files and mirror blobs must match; unp
 
     assert.deepEqual((await verifyArtifact(model, lock)).pinned, true);
     assert.equal((await verifyArtifact(model, lockPath)).files.length, 4); // lock given as a path
-    assert.deepEqual(await verifyArtifact(join(model, 'model.safetensors'), lock), { pinned: true, files: [join(model, 'model.safetensors')] });
+    const weightsSize = readFileSync(join(model, 'model.safetensors')).length;
+    assert.deepEqual(await verifyArtifact(join(model, 'model.safetensors'), lock), { pinned: true, files: [join(model, 'model.safetensors')], hashedBytes: weightsSize });
 
     const mirror = join(dir, 'mirror');
     await pullLock(lock, { mirror });
@@ -140,6 +141,39 @@ test('GGUF files go through the embedded engine validator', async () => {
     assert.equal(admitted.pinned, true);
     writeFileSync(join(dir, 'broken.gguf'), Buffer.from('GGUF\x03\x00\x00\x00garbage'));
     await assert.rejects(admitModel(join(dir, 'broken.gguf'), undefined, { allowUnpinned: true }), code('bad-format', /invalid GGUF/));
+  } finally {
+    cleanup();
+  }
+});
+
+test('a model gate reads the lock once, re-hashes only changed files, and catches a change hidden behind a restored mtime', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const model = makeModel(dir);
+    const lockPath = join(dir, 'models.lock');
+    writeFileSync(lockPath, formatLock(newLock([await lockModel(model)])));
+    const total = (await verifyLock(newLock([await lockModel(model)]))).bytes;
+    // Files written moments ago are "racy" (ctime comes from a coarse clock): not cached by default.
+    const fresh = await createModelGate({ lock: lockPath });
+    assert.equal((await fresh(model)).hashedBytes, total);
+    assert.equal((await fresh(model)).hashedBytes, total);
+    // With the racy window at 0 (as if the files had settled), unchanged files are not hashed again.
+    const gate = await createModelGate({ lock: lockPath, cache: new VerifiedCache(0) });
+    assert.equal((await gate(model)).hashedBytes, total);
+    assert.equal((await gate(model)).hashedBytes, 0);
+    // Tamper with the weights keeping size and mtime: ctime still moves, so the gate hashes and refuses.
+    const weights = join(model, 'model.safetensors');
+    const { mtime, atime } = statSync(weights);
+    const bytes = readFileSync(weights);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(weights, bytes);
+    utimesSync(weights, atime, mtime);
+    await assert.rejects(gate(model), code('hash-mismatch', /model\.safetensors/));
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(weights, bytes);
+    assert.equal((await gate(model)).hashedBytes, bytes.length); // only the changed file is hashed again
+    await assert.rejects(createModelGate({}), code('unpinned', /no lock given/));
+    await assert.rejects(createModelGate({ lock: join(dir, 'absent.lock') }), code('bad-lock'));
   } finally {
     cleanup();
   }
