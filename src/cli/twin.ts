@@ -1,7 +1,8 @@
 // inferstack twin: one simulated vLLM engine on the real clock (see src/twin/server).
 import { parseArgs } from 'node:util';
+import { KvEventBindError } from '../kv/events/index.ts';
 import { PhysicsInputError } from '../physics/errors.ts';
-import { startTwinServer, type TwinRole } from '../twin/server/index.ts';
+import { TwinConfigError, startTwinServer, type TwinRole } from '../twin/server/index.ts';
 import { CliError } from './cli-error.ts';
 
 const USAGE = `usage: inferstack twin --model MODEL --gpu GPU [options]
@@ -31,9 +32,11 @@ prefix cache and step times from the physics model. Generated text is filler.
   --tokenizer PATH           a tokenizer.json (default: the built-in approximate tokenizer)
 `;
 
-function int(name: string, value: string | undefined, min: number): number | undefined {
+function int(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new CliError(`--${name} must be an integer >= ${min}, got '${value}'`);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new CliError(`--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got '${value}'`);
+  }
   return Number(value);
 }
 
@@ -83,7 +86,7 @@ export async function main(argv: string[]): Promise<void> {
       dtype: v.dtype,
       kvDtype: v['kv-dtype'],
       host: v.host ?? '127.0.0.1',
-      port: int('port', v.port, 0) ?? 8000,
+      port: int('port', v.port, 0, 65535) ?? 8000,
       servedModelName: v['served-model-name'],
       timing: oneOf('timing', v.timing, ['model', 'instant'] as const),
       blockSize: int('block-size', v['block-size'], 1),
@@ -98,9 +101,8 @@ export async function main(argv: string[]): Promise<void> {
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (err instanceof PhysicsInputError || err instanceof RangeError) throw new CliError(e.message);
+    if (err instanceof PhysicsInputError || err instanceof TwinConfigError || err instanceof KvEventBindError) throw new CliError(e.message);
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen: ${e.message}`);
-    if (/KV event sockets|tokenizer|ENOENT/i.test(e.message ?? '')) throw new CliError(e.message);
     throw err;
   }
 

@@ -3,5 +3,5 @@ export type { AllBlocksClearedEvent, BlockRemovedEvent, BlockStoredEvent, EventB
 export { encodeEventBatch, eventToWire } from './encode.ts';
 export { decodeEventBatch, type DecodeResult } from './decode.ts';
 export { normalizeBlockHash } from './hash.ts';
-export { createKvEventPublisher, type KvEventPublisher, type KvEventPublisherOptions, type KvEventPublisherStats } from './publisher.ts';
+export { KvEventBindError, createKvEventPublisher, type KvEventPublisher, type KvEventPublisherOptions, type KvEventPublisherStats } from './publisher.ts';
 export { subscribeKvEvents, type KvBatchInfo, type KvEventSubscriberOptions, type KvEventSubscription, type KvSubscriberStats } from './subscriber.ts';

@@ -5,6 +5,14 @@ import { encodeEventBatch } from './encode.ts';
 import type { EventBatch, KvEventEncoding } from './types.ts';
 import { DEFAULT_BUFFER_STEPS, DEFAULT_HWM, END_SEQ, decodeSeq, encodeSeq } from './wire.ts';
 
+/** The endpoints could not be bound (bad address, port in use): a configuration mistake, not a bug. */
+export class KvEventBindError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KvEventBindError';
+  }
+}
+
 export interface KvEventPublisherOptions {
   /** e.g. tcp://127.0.0.1:5557; `tcp://127.0.0.1:*` picks a free port. */
   endpoint: string;
@@ -54,7 +62,7 @@ export async function createKvEventPublisher(options: KvEventPublisherOptions): 
   } catch (err) {
     pub.close();
     router?.close();
-    throw new Error(`cannot bind KV event sockets (${options.endpoint}${options.replayEndpoint ? `, ${options.replayEndpoint}` : ''}): ${(err as Error).message}`);
+    throw new KvEventBindError(`cannot bind KV event sockets (${options.endpoint}${options.replayEndpoint ? `, ${options.replayEndpoint}` : ''}): ${(err as Error).message}`);
   }
 
   let nextSeq = 0n;

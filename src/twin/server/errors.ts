@@ -32,3 +32,11 @@ export function asApiError(err: unknown): TwinApiError {
   if (err instanceof TwinApiError) return err;
   return new TwinApiError(500, `internal error in the simulated engine: ${(err as Error)?.message ?? String(err)}`);
 }
+
+/** startTwinServer was given options it cannot run with (bad tokenizer file, block counts...). */
+export class TwinConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TwinConfigError';
+  }
+}

@@ -108,6 +108,8 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
   const meta: ResponseMeta = { kind, id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: input.model };
   const outcomes: ChoiceOutcome[] = [];
   let rejected: string | undefined;
+  // Set from the run callbacks (an object, so TypeScript does not narrow it to its initial null).
+  const prefillResult: { kvTransferParams: KvTransferParams | null } = { kvTransferParams: null };
   let streaming = false;
   let settle!: () => void;
   const allDone = new Promise<void>((resolve) => { settle = resolve; });
@@ -138,6 +140,11 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
           : outcome.ttftSeconds - deps.ownPrefillSeconds(promptTokenIds.length, outcome.cachedPromptTokens);
         deps.metrics.observeFinish(e2e, outcome.finishReason, queueTime);
         outcomes.push(outcome);
+        // As vLLM's NixlConnector: only a prefill that ran to its length cap keeps its blocks for a
+        // decode peer. Registered here, at once, so the hold always has its timeout.
+        if (disagg?.holdBlocksAfterFinish && outcome.finishReason === 'length') {
+          prefillResult.kvTransferParams = deps.prefillHolds.hold(`${meta.id}-${outcome.index}`, promptTokenIds.length);
+        }
         if (streaming) writeSse(res, finishChunk(meta, outcome));
         if (outcomes.length === runs.length) settle();
       },
@@ -165,7 +172,12 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
     if (kind === 'chat') for (const r of runs) writeSse(res, deltaChunk(meta, r.index, '', true));
   }
   await allDone;
-  if (disconnected.signal.aborted) return;
+  if (disconnected.signal.aborted) {
+    // Nobody will learn where the KV is: free it now rather than at the hold timeout.
+    const held = prefillResult.kvTransferParams?.remote_request_id;
+    if (held) deps.prefillHolds.release(held);
+    return;
+  }
   if (rejected) {
     for (const r of runs) r.abort();
     throw badRequest(rejected);
@@ -180,10 +192,5 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
     endSse(res);
     return;
   }
-  let kvTransferParams: KvTransferParams | null = null;
-  // As vLLM's NixlConnector: only a prefill that ran to its length cap keeps its blocks for a decode peer.
-  if (disagg?.holdBlocksAfterFinish && outcomes[0]!.finishReason === 'length') {
-    kvTransferParams = deps.prefillHolds.hold(runs[0]!.id, prompts[0]!.length);
-  }
-  sendJson(res, 200, fullResponse(meta, outcomes, usage, kvTransferParams));
+  sendJson(res, 200, fullResponse(meta, outcomes, usage, prefillResult.kvTransferParams));
 }

@@ -7,17 +7,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolveDeployment } from '../../physics/deployment.ts';
 import { kvBytesPerToken } from '../../physics/models.ts';
-import { createTokenizer } from '../../tokenizer/index.ts';
+import { createTokenizer, type Tokenizer } from '../../tokenizer/index.ts';
 import { createKvEventPublisher, type KvEventEncoding, type KvEventPublisher } from '../../kv/events/index.ts';
 import { createTwinCore } from '../core/engine.ts';
 import type { TwinStats } from '../core/types.ts';
 import { createRealtimeTwin, type TwinTiming } from '../realtime.ts';
+import { TwinConfigError } from './errors.ts';
 import type { DisaggCounters, TwinRole } from './generate.ts';
 import { PrefillHolds, type PrefillHoldStats } from './kv-transfer.ts';
 import { createTwinMetrics } from './metrics.ts';
 import { route, type RouteDeps } from './routes.ts';
 
 export type { TwinRole } from './generate.ts';
+export { TwinConfigError } from './errors.ts';
 
 export interface TwinServerOptions {
   /** Catalog id (llama-3.1-8b, ...) or a path to a Hugging Face config.json. */
@@ -87,10 +89,15 @@ export async function startTwinServer(options: TwinServerOptions): Promise<TwinS
   });
   const blockSize = options.blockSize ?? deployment.kv.blockSize;
   const numGpuBlocks = options.numGpuBlocks ?? deployment.kv.numGpuBlocks;
-  if (!Number.isInteger(numGpuBlocks) || numGpuBlocks < 1) throw new RangeError(`numGpuBlocks must be a positive integer, got ${numGpuBlocks}`);
+  if (!Number.isInteger(numGpuBlocks) || numGpuBlocks < 1) throw new TwinConfigError(`numGpuBlocks must be a positive integer, got ${numGpuBlocks}`);
   // As vLLM at startup: the context window never exceeds what the KV cache can hold.
   const maxModelLen = Math.min(options.maxModelLen ?? Infinity, deployment.model.contextLength, numGpuBlocks * blockSize);
-  const tokenizer = createTokenizer({ tokenizerJsonPath: options.tokenizerJsonPath, chatTemplate: options.chatTemplate });
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = createTokenizer({ tokenizerJsonPath: options.tokenizerJsonPath, chatTemplate: options.chatTemplate });
+  } catch (err) {
+    throw new TwinConfigError(`tokenizer: ${(err as Error).message}`);
+  }
   const core = createTwinCore({ stepTime: deployment.stepTime, numGpuBlocks, blockSize, fillerTokenIds: tokenizer.fillerTokenIds, vocabSize: tokenizer.vocabSize });
   const twin = createRealtimeTwin({ core, timing: options.timing ?? 'model' });
   const host = options.host ?? '127.0.0.1';
