@@ -40,13 +40,19 @@ test('the array encoding is positional with vLLM field order; the map encoding u
   assert.deepEqual(stored[3], [1, 2, 3, 4]); // token_ids third after the tag
   assert.equal(stored[4], 2); // block_size
   assert.equal(stored[6], 'GPU'); // medium
-  assert.equal(stored.length, 12);
+  // omit_defaults: trailing None fields (kv_cache_spec_kind, sliding window) are left out, but the
+  // None extra_keys before group_idx must stay to keep positions.
+  assert.deepEqual(stored.slice(5), [null, 'GPU', null, null, 0]);
+  assert.equal(arr.length, 2, 'data_parallel_rank None is omitted');
   const map = decode(encodeEventBatch(sample, 'map'), { useBigInt64: true }) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(map), ['ts', 'events', 'data_parallel_rank']);
+  assert.deepEqual(Object.keys(map), ['ts', 'events']);
   const ev = (map.events as Record<string, unknown>[])[1]!;
+  assert.deepEqual(Object.keys(ev), ['type', 'block_hashes', 'parent_block_hash', 'token_ids', 'block_size', 'lora_id', 'medium', 'lora_name', 'group_idx']);
   assert.equal(ev.type, 'BlockStored');
   assert.deepEqual(ev.block_hashes, [3n]);
   assert.equal(ev.parent_block_hash, 0xffff_ffff_ffff_fff0n);
+  const ranked = decode(encodeEventBatch({ ...sample, dataParallelRank: 2 }, 'map'), { useBigInt64: true }) as Record<string, unknown>;
+  assert.equal(ranked.data_parallel_rank, 2);
 });
 
 test('decodes a hand-assembled positional batch with trailing fields omitted (golden bytes)', () => {
