@@ -34,6 +34,18 @@ export class Deque<T> {
     return item;
   }
 
+  /** Drops every item matching `pred`, keeping the order of the rest. O(length). */
+  removeIf(pred: (item: T) => boolean): void {
+    const kept: (T | undefined)[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const item = this.buf[(this.head + i) % this.buf.length] as T;
+      if (!pred(item)) kept.push(item);
+    }
+    this.buf = kept.concat(new Array(Math.max(16, kept.length)).fill(undefined));
+    this.head = 0;
+    this.count = kept.length;
+  }
+
   private grow(): void {
     const next: (T | undefined)[] = new Array(this.buf.length * 2);
     for (let i = 0; i < this.count; i++) next[i] = this.buf[(this.head + i) % this.buf.length];

@@ -115,9 +115,10 @@ class Core implements TwinCore {
       this.release(id);
       return;
     }
-    if (req.status === 'waiting') this.sched.numWaiting--; // it stays in the deque, skipped when reached
+    const wasWaiting = req.status === 'waiting';
     if (req.status === 'running') this.sched.removeRunning(req);
     this.finish(req, 'abort', time, false, message);
+    if (wasWaiting) this.sched.forgetWaiting(); // after finish: the deque sweep looks for status 'finished'
   }
 
   release(id: string): void {

@@ -129,6 +129,12 @@ export class BatchScheduler {
     return out;
   }
 
+  /** A waiting request was aborted: it stays in the deque until it reaches the front, unless aborted ones pile up. */
+  forgetWaiting(): void {
+    this.numWaiting--;
+    if (this.waiting.length > 2 * this.numWaiting + 64) this.waiting.removeIf((r) => r.status === 'finished');
+  }
+
   /** The plan made by the last schedule(). */
   lastScheduled(): ScheduledBatch {
     return this.out;

@@ -239,3 +239,22 @@ test('random workload: no leaked block once all requests end, counters add up', 
   assert.ok(s.prefixHitTokens > 0);
   assert.ok(s.preemptions > 0, 'the workload exercised preemption');
 });
+
+test('requests aborted while queued behind a blocked head do not pile up', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 8, blockSize: 4, maxWaiting: 10 });
+  core.add({ id: 'held', promptTokenIds: range(28), maxTokens: 1, arrivalTime: 0, holdBlocksAfterFinish: true }, recorder());
+  runToIdle(core);
+  core.add({ id: 'head', promptTokenIds: range(12, 100), maxTokens: 4, arrivalTime: 1 }, recorder());
+  assert.equal(core.planStep(1), null); // the head waits for the held blocks
+  for (let i = 0; i < 5000; i++) {
+    core.add({ id: `x${i}`, promptTokenIds: [1, 2, 3], maxTokens: 1, arrivalTime: 1 }, recorder());
+    core.abort(`x${i}`, 1);
+  }
+  assert.equal(core.stats().waiting, 1);
+  const tail = recorder();
+  core.add({ id: 'tail', promptTokenIds: [1, 2, 3], maxTokens: 1, arrivalTime: 1 }, tail);
+  core.release('held');
+  runToIdle(core, 1);
+  assert.equal(tail.finish?.reason, 'length');
+  assert.equal(core.stats().kvUsage, 0);
+});
