@@ -33,6 +33,7 @@ at once. Results are simulated, not measured.
   --num-gpu-blocks N           override the KV capacity physics computes
   --max-num-seqs N             most sequences per step (default 256 vllm, 2048 trtllm)
   --max-num-batched-tokens N   token budget per step (default 8192)
+  --no-prefix-caching          do not reuse computed blocks (vLLM --no-enable-prefix-caching)
   --json                       print one JSON object
 `;
 
@@ -63,7 +64,7 @@ export async function main(argv: string[]): Promise<void> {
       'kv-dtype': { type: 'string' }, engine: { type: 'string' }, isl: { type: 'string' }, osl: { type: 'string' },
       concurrency: { type: 'string' }, requests: { type: 'string' }, 'shared-prefix': { type: 'string' }, warmup: { type: 'string' },
       'block-size': { type: 'string' }, 'num-gpu-blocks': { type: 'string' }, 'max-num-seqs': { type: 'string' },
-      'max-num-batched-tokens': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-num-batched-tokens': { type: 'string' }, 'no-prefix-caching': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -101,6 +102,7 @@ export async function main(argv: string[]): Promise<void> {
       maxNumSeqs: int('max-num-seqs', v['max-num-seqs'], 1) ?? limits.maxNumSeqs,
       maxNumBatchedTokens: int('max-num-batched-tokens', v['max-num-batched-tokens'], 1) ?? limits.maxNumBatchedTokens,
       kvReservation: limits.kvReservation,
+      enablePrefixCaching: !v['no-prefix-caching'],
       isl,
       osl,
       concurrency,

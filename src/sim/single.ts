@@ -14,6 +14,8 @@ export interface SingleSimOptions {
   blockSize?: number;
   maxNumSeqs?: number;
   maxNumBatchedTokens?: number;
+  /** Default true (vLLM's default). */
+  enablePrefixCaching?: boolean;
   /** 'on-demand' (vLLM, default) or 'full' (TensorRT-LLM reserves prompt + output at admission). */
   kvReservation?: 'on-demand' | 'full';
   /** Prompt tokens per request. */
@@ -108,6 +110,7 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
     maxNumSeqs: opts.maxNumSeqs,
     maxNumBatchedTokens: opts.maxNumBatchedTokens,
     kvReservation: opts.kvReservation,
+    enablePrefixCaching: opts.enablePrefixCaching,
     recordKvEvents: false,
     maxWaiting: opts.concurrency,
   });

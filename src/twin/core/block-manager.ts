@@ -29,6 +29,8 @@ export interface BlockManagerOptions {
   recordEvents?: boolean;
   /** At most this many events are kept between drains; older ones are dropped. Default 10,000. */
   maxBufferedEvents?: number;
+  /** Register computed blocks for reuse (vLLM --enable-prefix-caching). Default true. */
+  enablePrefixCaching?: boolean;
 }
 
 const NONE = -1;
@@ -52,6 +54,7 @@ export class BlockManager {
 
   private readonly recordEvents: boolean;
   private readonly maxBufferedEvents: number;
+  readonly prefixCaching: boolean;
   private events: KvCacheEvent[] = [];
   droppedEvents = 0;
 
@@ -68,7 +71,8 @@ export class BlockManager {
     this.inLru = new Uint8Array(numBlocks);
     // Pop from the end: block 0 is handed out first.
     for (let b = numBlocks - 1; b >= 0; b--) this.uncachedFree.push(b);
-    this.recordEvents = opts.recordEvents ?? true;
+    this.prefixCaching = opts.enablePrefixCaching ?? true;
+    this.recordEvents = (opts.recordEvents ?? true) && this.prefixCaching;
     this.maxBufferedEvents = opts.maxBufferedEvents ?? 10_000;
   }
 
@@ -109,6 +113,7 @@ export class BlockManager {
    * token is always left to compute (as vLLM does), so a fully cached prompt still runs one token.
    */
   findCachedPrefix(seq: CacheSequence): number {
+    if (!this.prefixCaching) return 0;
     const maxBlocks = Math.floor((seq.tokens.length - 1) / this.blockSize);
     this.ensureHashes(seq, maxBlocks);
     let hits = 0;
@@ -160,6 +165,7 @@ export class BlockManager {
 
   /** The first `numComputedTokens` tokens now have KV: register the full blocks among them in the cache. */
   cacheComputed(seq: CacheSequence, numComputedTokens: number): void {
+    if (!this.prefixCaching) return;
     const bs = this.blockSize;
     const full = Math.min(Math.floor(numComputedTokens / bs), seq.blocks.length);
     if (full <= seq.numRegisteredBlocks) return;

@@ -29,6 +29,8 @@ export interface TwinCoreOptions extends BatchSchedulerOptions {
   fillerTokenIds?: readonly number[];
   /** ...otherwise from [0, vocabSize). Default 32,000. */
   vocabSize?: number;
+  /** Reuse computed blocks across requests (vLLM --enable-prefix-caching). Default true. */
+  enablePrefixCaching?: boolean;
   /** Record KV cache events for drainKvEvents(). Default true; the simulator turns it off. */
   recordKvEvents?: boolean;
   /** Bound of the KV event buffer between drains. Default 10,000 (oldest dropped, counted). */
@@ -68,6 +70,7 @@ class Core implements TwinCore {
       blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE,
       recordEvents: opts.recordKvEvents ?? true,
       maxBufferedEvents: opts.maxBufferedKvEvents,
+      enablePrefixCaching: opts.enablePrefixCaching,
     });
     this.blockSize = this.bm.blockSize;
     this.sched = new BatchScheduler(this.bm, opts);

@@ -258,3 +258,17 @@ test('requests aborted while queued behind a blocked head do not pile up', () =>
   assert.equal(tail.finish?.reason, 'length');
   assert.equal(core.stats().kvUsage, 0);
 });
+
+test('prefix caching can be turned off: no hits, no events, nothing leaks', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 16, blockSize: 4, enablePrefixCaching: false });
+  const a = recorder();
+  core.add({ id: 'a', promptTokenIds: range(20), maxTokens: 3, arrivalTime: 0 }, a);
+  const t = runToIdle(core);
+  const b = recorder();
+  core.add({ id: 'b', promptTokenIds: range(20), maxTokens: 3, arrivalTime: t }, b);
+  runToIdle(core, t);
+  assert.equal(b.finish?.cachedPromptTokens, 0);
+  assert.equal(core.stats().prefixHitTokens, 0);
+  assert.deepEqual(core.drainKvEvents(), []);
+  assert.equal(core.stats().kvUsage, 0);
+});
