@@ -16,9 +16,13 @@ export function prng(seed: number): () => number {
 
 const INTERESTING_U64 = [0n, 1n, 2n, 31n, 32n, 33n, 255n, 0xffffn, 0x7fffffffn, 0xffffffffn, 1n << 32n, 1n << 53n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n];
 
-/** One mutated copy of `valid`; `valid` is never modified. */
-export function mutateGguf(valid: Uint8Array, rand: () => number): Uint8Array {
+/**
+ * One mutated copy of `valid`; `valid` is never modified. `hotBytes` (e.g. the header length) makes
+ * nine edits in ten land in the first `hotBytes` bytes, where the structure is.
+ */
+export function mutateGguf(valid: Uint8Array, rand: () => number, hotBytes = valid.length): Uint8Array {
   const pick = (n: number) => Math.floor(rand() * n);
+  const where = (len: number) => (rand() < 0.9 ? pick(Math.min(hotBytes, len)) : pick(len));
   const kind = pick(8);
   if (kind === 0) {
     // random bytes, sometimes behind a valid magic + version
@@ -31,7 +35,7 @@ export function mutateGguf(valid: Uint8Array, rand: () => number): Uint8Array {
   const out = Buffer.from(valid);
   const edits = 1 + pick(4);
   for (let e = 0; e < edits; e++) {
-    const at = pick(out.length);
+    const at = where(out.length);
     switch (kind) {
       case 2: out[at] = pick(256); break; // byte
       case 3: out[at] = out[at]! ^ (1 << pick(8)); break; // bit flip

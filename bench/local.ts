@@ -1,0 +1,160 @@
+// npm run bench:local [-- --tokens 64 --rounds 5 --threads 1 --embd 512 --layers 8]
+// The embedded llama.cpp engine on a generated random model (nothing downloaded), CPU only:
+// 1. Overhead: output tokens/s for one request at a time, measured alternately in the same rounds
+//    (a) node-llama-cpp called directly (sequence.evaluate, same sampling settings), (b) through the
+//    local engine's HTTP server (streaming), (c) through the gateway in front of it. Reported as
+//    ratios to (a); target >= 0.95 (overhead <= 5 %).
+// 2. Cold start: a fresh server's first request (GGUF validation + model load + context creation).
+// 3. Aggregate output tokens/s with 1..4 concurrent requests on 4 parallel sequences of one context.
+// The machine is shared and noisy, so every number comes with its CPU-time twin: output tokens per
+// CPU-second of this whole process (llama.cpp threads, server, gateway and client together), which
+// other processes' load does not change.
+// Prompts differ per request so no run benefits from a cached prefix. ignore_eos keeps every
+// request at exactly --tokens output tokens.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { TokenBias, type Token } from 'node-llama-cpp';
+import { writeTinyLlama } from '../src/engines/local/tiny-model.ts';
+import { getLlamaRuntime } from '../src/engines/local/llama-runtime.ts';
+import { startLocalEngineServer } from '../src/engines/local/index.ts';
+import { validateGgufFile } from '../src/trust/gguf.ts';
+import { validateConfig } from '../src/gateway/config.ts';
+import { startGateway } from '../src/gateway/server.ts';
+import { silentLogger } from '../src/gateway/logger.ts';
+
+const { values } = parseArgs({
+  options: {
+    tokens: { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '5' },
+    threads: { type: 'string', default: '1' },
+    embd: { type: 'string', default: '512' },
+    layers: { type: 'string', default: '8' },
+  },
+});
+const TOKENS = Number(values.tokens);
+const ROUNDS = Number(values.rounds);
+const THREADS = Number(values.threads);
+const CONTEXT = 512;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (x: number, d = 1) => x.toFixed(d);
+/** Runs fn; returns output tokens per wall-second and per CPU-second of this process. */
+async function measure(tokens: number, fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { wall: tokens / ((performance.now() - t0) / 1000), cpu: tokens / ((c.user + c.system) / 1e6) };
+}
+let promptCounter = 0;
+/** A fresh prompt each time: a leading counter defeats prefix reuse. */
+const nextPrompt = () => `${++promptCounter} the benchmark prompt asks for some text about inference engines`;
+
+const dir = await mkdtemp(join(tmpdir(), 'bench-local-'));
+const path = join(dir, 'bench.gguf');
+const info = await writeTinyLlama(path, { nEmbd: Number(values.embd), nLayer: Number(values.layers), nHead: 8, nFf: Number(values.embd) * 2, weightType: 'F16', contextLength: 2048, merges: 400 });
+const sampling = { temperature: 1, topP: 1, topK: 0, seed: 1 };
+
+try {
+  console.log(`model: random llama, n_embd ${info.nEmbd}, ${info.nLayer} layers, vocab ${info.vocabSize}, F16; ${THREADS} thread(s); ${TOKENS} output tokens per request; CPU only`);
+
+  // ---- (a) node-llama-cpp directly ----
+  const llama = await getLlamaRuntime();
+  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  const context = await model.createContext({ sequences: 1, contextSize: CONTEXT, threads: THREADS });
+  const sequence = context.getSequence();
+  const noEog = new TokenBias(model.tokenizer);
+  const biasMap = (noEog as unknown as { _biases: Map<Token, number> })._biases; // same as the engine's ignore_eos
+  for (const t of model.iterateAllTokens()) if (model.isEogToken(t)) biasMap.set(t, Number.NEGATIVE_INFINITY);
+  async function direct(): Promise<void> {
+    await sequence.clearHistory();
+    const prompt = model.tokenize(nextPrompt());
+    let n = 0;
+    for await (const token of sequence.evaluate(prompt, { ...sampling, tokenBias: noEog })) {
+      model.detokenize([token]); // the server turns tokens into text too
+      if (++n >= TOKENS) break;
+    }
+  }
+
+  // ---- (b) the local engine's HTTP server, (c) the gateway in front of it ----
+  const server = await startLocalEngineServer({ models: [{ name: 'bench', path }], parallelSequences: 1, contextSize: CONTEXT, threads: THREADS });
+  const gateway = await startGateway({
+    config: validateConfig({ listeners: [{ host: '127.0.0.1', port: 0 }], logLevel: 'error', pools: [{ name: 'local', models: ['bench'], endpoints: [{ url: server.url, engine: 'local' }] }] }),
+    logger: silentLogger(),
+  });
+  async function viaHttp(base: string): Promise<void> {
+    const r = await fetch(`${base}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'bench', prompt: nextPrompt(), max_tokens: TOKENS, ignore_eos: true, stream: true, stream_options: { include_usage: true }, temperature: 1, top_p: 1, seed: 1 }),
+    });
+    const text = await r.text();
+    const usage = text.split('\n\n').map((e) => e.slice(6)).filter((d) => d.startsWith('{')).map((d) => JSON.parse(d)).find((c) => c.usage)?.usage;
+    if (r.status !== 200 || usage?.completion_tokens !== TOKENS) throw new Error(`${base}: HTTP ${r.status}, usage ${JSON.stringify(usage)}: ${text.slice(0, 300)}`);
+  }
+  await direct(); // warm-up: loads weights into cache, first-call costs
+  await viaHttp(server.url);
+  await viaHttp(gateway.url);
+  const rows = { direct: [] as { wall: number; cpu: number }[], server: [] as { wall: number; cpu: number }[], gateway: [] as { wall: number; cpu: number }[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    rows.direct.push(await measure(TOKENS, direct));
+    rows.server.push(await measure(TOKENS, () => viaHttp(server.url)));
+    rows.gateway.push(await measure(TOKENS, () => viaHttp(gateway.url)));
+  }
+  const wall = (k: keyof typeof rows) => median(rows[k].map((r) => r.wall));
+  const cpu = (k: keyof typeof rows) => median(rows[k].map((r) => r.cpu));
+  console.log(`\n## 1. Overhead, one request at a time (median of ${ROUNDS} alternating rounds)\n`);
+  console.log('| path | output tokens/s (wall) | ratio | output tokens per CPU-second | ratio |');
+  console.log('|---|---|---|---|---|');
+  for (const [label, k] of [['node-llama-cpp directly', 'direct'], ['local engine HTTP server', 'server'], ['gateway -> local engine', 'gateway']] as const) {
+    console.log(`| ${label} | ${fmt(wall(k))} | ${fmt(wall(k) / wall('direct'), 3)} | ${fmt(cpu(k))} | ${fmt(cpu(k) / cpu('direct'), 3)} |`);
+  }
+  for (const k of ['direct', 'server', 'gateway'] as const) console.log(`(${k} per round, wall: ${rows[k].map((x) => fmt(x.wall)).join(' ')})`);
+  await gateway.close();
+  await server.close();
+  await context.dispose();
+  await model.dispose();
+
+  // ---- 2. cold start ----
+  const validations: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await validateGgufFile(path);
+    validations.push(performance.now() - t0);
+  }
+  const colds: number[] = [];
+  const firsts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const s = await startLocalEngineServer({ models: [{ name: 'bench', path }], parallelSequences: 4, contextSize: CONTEXT, threads: THREADS });
+    const t0 = performance.now();
+    const r = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'bench', prompt: nextPrompt(), max_tokens: 1 }) });
+    await r.text();
+    firsts.push(performance.now() - t0);
+    const m = (await (await fetch(`${s.url}/metrics`)).text()).match(/inferstack_local_model_cold_start_seconds_sum\{model_name="bench"\} ([\d.e-]+)/);
+    colds.push(Number(m?.[1]) * 1000);
+    await s.close();
+  }
+  console.log(`\n## 2. Cold start (3 fresh servers, 4 sequences x ${CONTEXT} tokens)\n`);
+  console.log(`- GGUF validation alone: median ${fmt(median(validations), 2)} ms`);
+  console.log(`- cold start metric (validate + load + context): median ${fmt(median(colds))} ms (${colds.map((x) => fmt(x)).join(', ')})`);
+  console.log(`- first request end to end (1 output token): median ${fmt(median(firsts))} ms`);
+
+  // ---- 3. parallel sequences ----
+  const par = await startLocalEngineServer({ models: [{ name: 'bench', path }], parallelSequences: 4, contextSize: CONTEXT, threads: THREADS });
+  await viaHttp(par.url);
+  console.log(`\n## 3. Aggregate throughput, k concurrent requests on 4 parallel sequences (median of ${ROUNDS})\n`);
+  console.log('| concurrent requests | aggregate output tokens/s (wall) | per request | speed-up vs 1 | tokens per CPU-second | speed-up vs 1 |');
+  console.log('|---|---|---|---|---|---|');
+  let base = { wall: 0, cpu: 0 };
+  for (let k = 1; k <= 4; k++) {
+    const samples: { wall: number; cpu: number }[] = [];
+    for (let i = 0; i < ROUNDS; i++) samples.push(await measure(k * TOKENS, () => Promise.all(Array.from({ length: k }, () => viaHttp(par.url)))));
+    const agg = { wall: median(samples.map((x) => x.wall)), cpu: median(samples.map((x) => x.cpu)) };
+    if (k === 1) base = agg;
+    console.log(`| ${k} | ${fmt(agg.wall)} | ${fmt(agg.wall / k)} | ${fmt(agg.wall / base.wall, 2)} | ${fmt(agg.cpu)} | ${fmt(agg.cpu / base.cpu, 2)} |`);
+  }
+  await par.close();
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
