@@ -131,3 +131,16 @@ test('memory for prompts in flight is bounded', () => {
     /concurrency x \(isl \+ osl\) must be at most/,
   );
 });
+
+test('inferstack sim --engine trtllm reserves KV up front: requests queue, nothing is preempted', () => {
+  const args = ['--model', 'llama-3.1-8b', '--gpu', 'h100', '--dtype', 'fp8', '--isl', '256', '--osl', '64', '--concurrency', '8', '--requests', '16', '--num-gpu-blocks', '48', '--json'];
+  const trt = sim([...args, '--engine', 'trtllm', '--kv-dtype', 'fp8']);
+  assert.equal(trt.status, 0, trt.stderr);
+  const vllm = sim(args);
+  assert.equal(vllm.status, 0, vllm.stderr);
+  const t = JSON.parse(trt.stdout);
+  const v = JSON.parse(vllm.stdout);
+  assert.equal(t.requests, 16);
+  assert.equal(t.preemptions, 0);
+  assert.ok(v.preemptions > 0);
+});
