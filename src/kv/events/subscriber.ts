@@ -116,7 +116,10 @@ export function subscribeKvEvents(options: KvEventSubscriberOptions): KvEventSub
         }
         if (seq === END_SEQ || seq >= until) break;
         if (seq < expected) continue;
-        if (seq > expected) s.lost += Number(seq - expected); // already gone from the publisher's ring
+        if (seq > expected) {
+          s.lost += Number(seq - expected);
+          report(`gap: batches ${expected}..${seq - 1n} already gone from the publisher's replay buffer`);
+        }
         deliver(seq, topic, frames[2]!, true);
         expected = seq + 1n;
       }
