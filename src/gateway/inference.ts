@@ -26,9 +26,17 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
   let result: ForwardResult | undefined;
   metrics.inflight.inc();
   // Aborts queue waits and the prefill leg when the client leaves before the response starts.
-  const abort = new AbortController();
-  const onClose = () => abort.abort();
-  res.once('close', onClose);
+  // Made only when one of those needs it: most requests never wait.
+  let abort: AbortController | undefined;
+  const onClose = () => abort!.abort();
+  const clientGone = (): AbortSignal => {
+    if (!abort) {
+      abort = new AbortController();
+      if (res.destroyed) abort.abort();
+      else res.once('close', onClose);
+    }
+    return abort.signal;
+  };
   try {
     state.apiKeys.check(req);
     const raw = await readBody(req, state.config.limits.maxBodyBytes);
@@ -44,11 +52,11 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
       ...(cacheSalt ? { cacheSalt } : {}),
       ...(pool.adapters.has(parsed.model) ? { lora: parsed.model } : {}),
     });
-    const routed = await pool.route(scheduling, abort.signal);
+    const routed = await pool.route(scheduling, clientGone);
     const path = kind === 'chat' ? '/v1/chat/completions' : kind === 'completions' ? '/v1/completions' : '/v1/embeddings';
     const common = { pool, scheduling, path, res, requestId, startedAt, metrics };
     result = routed.prefill
-      ? await runDisaggregated({ ...common, body, rawBody: raw, decode: routed.endpoints, prefill: routed.prefill[0]!, logger, signal: abort.signal })
+      ? await runDisaggregated({ ...common, body, rawBody: raw, decode: routed.endpoints, prefill: routed.prefill[0]!, logger, signal: clientGone() })
       : await forward({ ...common, targets: routed.endpoints, body: raw });
   } catch (err) {
     const gatewayErr = err instanceof GatewayError ? err : new GatewayError(500, 'internal error');
@@ -56,7 +64,7 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
     if (!res.destroyed) sendError(res, gatewayErr, requestId);
     result = { status: gatewayErr.status, outcome: 'upstream_error', chunks: 0, attempts: 0 };
   } finally {
-    res.off('close', onClose);
+    if (abort) res.off('close', onClose);
     metrics.inflight.dec();
   }
   const status = result.outcome === 'client_abort' && !res.headersSent ? 499 : result.status;

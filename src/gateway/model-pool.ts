@@ -78,7 +78,7 @@ export class ModelPool {
    * scraped metrics or by the gateway's own concurrency limit). 503 when nothing is healthy,
    * 429 when the queue is full or the wait times out.
    */
-  async route(request: SchedulingRequest, signal: AbortSignal): Promise<Routed> {
+  async route(request: SchedulingRequest, clientGone: () => AbortSignal): Promise<Routed> {
     const deadline = performance.now() + this.queue.timeoutMs;
     for (;;) {
       const decision = this.scheduler.schedule(request, this.view, performance.now() / 1000);
@@ -90,7 +90,7 @@ export class ModelPool {
         const prefill = decision.prefill?.map((v) => this.byId.get(v.id)!).filter((e) => !e.saturated);
         return prefill && prefill.length > 0 ? { endpoints, prefill } : { endpoints };
       }
-      await this.queue.wait(request.priority ?? 0, deadline, QUEUE_POLL_MS, signal);
+      await this.queue.wait(request.priority ?? 0, deadline, QUEUE_POLL_MS, clientGone());
     }
   }
 

@@ -61,11 +61,22 @@ export function parseOpenAIRequest(kind: RouteKind, body: Record<string, unknown
 }
 
 export function schedulingRequest(id: string, parsed: ParsedRequest, extras: { sessionToken?: string; cacheSalt?: string; lora?: string }): SchedulingRequest {
-  const promptTokenIds = tokenizer.encode(parsed.promptText, { addSpecialTokens: false });
-  const r: SchedulingRequest = { id, model: parsed.model, promptText: parsed.promptText, promptTokenIds, promptTokens: promptTokenIds.length, priority: parsed.priority };
+  const r: SchedulingRequest = { id, model: parsed.model, promptText: parsed.promptText, promptTokens: estimateTokens(parsed.promptText), priority: parsed.priority };
+  // Token ids only when a policy asks (precise prefix matching): tokenizing every request would
+  // cost more than the rest of the routing for the policies that never read them.
+  let ids: number[] | undefined;
+  Object.defineProperty(r, 'promptTokenIds', {
+    enumerable: true,
+    get: () => (ids ??= tokenizer.encode(parsed.promptText, { addSpecialTokens: false })),
+  });
   if (parsed.maxTokens !== undefined) r.maxTokens = parsed.maxTokens;
   if (extras.sessionToken) r.sessionToken = extras.sessionToken;
   if (extras.cacheSalt) r.cacheSalt = extras.cacheSalt;
   if (extras.lora) r.lora = extras.lora;
   return r;
+}
+
+/** About 4 characters per token (llm-d's estimate when it does not tokenize). */
+export function estimateTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
 }

@@ -53,14 +53,10 @@ export class ClientRelay implements Dispatcher.DispatchHandler {
   private lastChunkAt = 0;
   private waitingForDrain = false;
   private finished = false;
-  private readonly ttft;
-  private readonly itl;
 
   constructor(ctx: RelayContext) {
     this.ctx = ctx;
     this.done = new Promise((r) => (this.resolve = r));
-    this.ttft = ctx.metrics.ttft.labels(ctx.model);
-    this.itl = ctx.metrics.itl.labels(ctx.model);
     ctx.res.on('close', this.onClientClose);
   }
 
@@ -117,8 +113,8 @@ export class ClientRelay implements Dispatcher.DispatchHandler {
     }
     const now = performance.now();
     if (this.sse) {
-      if (this.chunks === 0) this.ttft.observe((now - this.ctx.startedAt) / 1000);
-      else this.itl.observe((now - this.lastChunkAt) / 1000);
+      if (this.chunks === 0) this.ctx.metrics.ttft.labels(this.ctx.model).observe((now - this.ctx.startedAt) / 1000);
+      else this.ctx.metrics.itl.labels(this.ctx.model).observe((now - this.lastChunkAt) / 1000);
     }
     this.chunks++;
     this.lastChunkAt = now;

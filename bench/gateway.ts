@@ -1,0 +1,321 @@
+// npm run bench:gateway — what the gateway costs, measured side by side in one run.
+//
+// 1. Streaming: added TTFT (p50, p99) and added inter-token latency of the gateway in front of one
+//    simulated engine (`inferstack twin --timing instant`) against the same twin called directly,
+//    closed loop at 100 and 1,000 concurrent streams, direct and gateway runs interleaved.
+// 2. Throughput of small non-streaming requests through the gateway, through nginx (Debian
+//    package, one worker, keep-alive upstream) and through Portkey's open-source gateway, all in
+//    front of the same canned upstream (a second nginx), reported as ratios.
+// Every proxy under test is pinned to CPU 0 (one core); load generator and upstreams to CPU 1.
+// Everything binds to 127.0.0.1. Options: --seconds N per measurement (default 3), --rounds N (2).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool, type Dispatcher } from 'undici';
+import { summarize } from '../src/bench/stats.ts';
+
+const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' } } });
+const SECONDS = Number(args.seconds ?? 3);
+const ROUNDS = Number(args.rounds ?? 2);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = join(root, 'bin/inferstack.js');
+const tmp = mkdtempSync(join(tmpdir(), 'inferstack-bench-gateway-'));
+const children: ChildProcess[] = [];
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+function cleanup(): void {
+  // SIGTERM: nginx's master then stops its worker too (SIGKILL would orphan it).
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Starts a process on one CPU (when taskset exists); it is killed when the bench exits. */
+function launch(cpu: number, cmd: string, argv: string[]): ChildProcess {
+  const [file, list] = hasTaskset ? ['taskset', ['-c', String(cpu), cmd, ...argv]] : [cmd, argv];
+  const child = spawn(file, list, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+/** launch() and wait for its output to match `ready`. */
+function start(cpu: number, cmd: string, argv: string[], ready: RegExp, timeoutMs = 30_000): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = launch(cpu, cmd, argv);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${cmd} not ready in ${timeoutMs} ms: ${out.slice(-500)}`)), timeoutMs);
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      const m = out.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited (${code}): ${out.slice(-500)}`)));
+  });
+}
+
+async function waitHttp(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${url} never answered`);
+}
+
+// ---------- streaming latency ----------
+
+interface StreamSamples {
+  ttft: number[];
+  itl: number[]; // per-stream mean gap between SSE events, ms
+  errors: number;
+  streams: number;
+}
+
+const MAX_TOKENS = 16;
+const streamBody = JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'Say something about routers.' }], max_tokens: MAX_TOKENS, stream: true, ignore_eos: true });
+
+/** One streamed request with undici's handler API; resolves with per-event arrival times. */
+function oneStream(pool: Pool): Promise<number[] | null> {
+  return new Promise((resolve) => {
+    const times: number[] = [];
+    let status = 0;
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: () => {},
+      onResponseStart: (_c, code) => void (status = code),
+      onResponseData: (_c, chunk) => {
+        const now = performance.now();
+        let i = -1;
+        while ((i = chunk.indexOf('data: ', i + 1)) !== -1) times.push(now);
+      },
+      onResponseEnd: () => resolve(status === 200 ? times : null),
+      onResponseError: () => resolve(null),
+    };
+    pool.dispatch({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody }, handler);
+  });
+}
+
+async function streamLoad(url: string, concurrency: number, seconds: number): Promise<StreamSamples> {
+  const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
+  const s: StreamSamples = { ttft: [], itl: [], errors: 0, streams: 0 };
+  const end = performance.now() + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const times = await oneStream(pool);
+      s.streams++;
+      if (!times || times.length < 3) {
+        s.errors++;
+        continue;
+      }
+      s.ttft.push(times[0]! - t0);
+      // Events: role chunk, MAX_TOKENS-1 more content chunks, finish, [DONE]: mean gap over the content.
+      s.itl.push((times.at(-1)! - times[0]!) / (times.length - 1));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  await pool.close();
+  return s;
+}
+
+// ---------- throughput ----------
+
+/** CPU seconds (user + system) a process and its descendants have used, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let total = (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const kid of kids ? kids.split(' ') : []) total += cpuSeconds(Number(kid));
+    return total;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const smallBody = JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
+
+async function throughput(url: string, path: string, headers: Record<string, string>, connections: number, seconds: number, pid?: number): Promise<{ rps: number; errors: number; cpuSecondsPerKiloRequest: number }> {
+  const cpu0 = pid ? cpuSeconds(pid) : Number.NaN;
+  const pool = new Pool(url, { connections, pipelining: 1 });
+  let ok = 0;
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (performance.now() < end) {
+      try {
+        const r = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: smallBody });
+        await r.body.dump();
+        if (r.statusCode === 200) ok++;
+        else errors++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = pid ? cpuSeconds(pid) - cpu0 : Number.NaN;
+  await pool.close();
+  return { rps: ok / elapsed, errors, cpuSecondsPerKiloRequest: (cpu / ok) * 1000 };
+}
+
+const CANNED = JSON.stringify({ id: 'chatcmpl-canned', object: 'chat.completion', created: 1700000000, model: 'llama-3.1-8b', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
+
+function nginxConf(name: string, body: string): string {
+  const dir = join(tmp, name);
+  spawnSync('mkdir', ['-p', dir]);
+  const file = join(dir, 'nginx.conf');
+  writeFileSync(
+    file,
+    `worker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 4096; }\n` +
+      `http {\n access_log off;\n client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;\n keepalive_requests 1000000;\n${body}\n}\n`,
+  );
+  return file;
+}
+
+const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const median = (xs: number[]) => summarize(xs).p50;
+
+async function main(): Promise<void> {
+  const node = process.execPath;
+  console.log(`bench:gateway  ${new Date().toISOString()}  node ${process.version}  ${hasTaskset ? 'proxies pinned to CPU 0, load and upstreams to CPU 1' : 'no taskset: processes not pinned'}`);
+  console.log(`measurement ${SECONDS} s, ${ROUNDS} rounds interleaved\n`);
+
+  // ---- streaming: twin direct vs gateway -> twin
+  const twin = await start(1, node, [cli, 'twin', '--model', 'llama-3.1-8b', '--gpu', 'h100', '--timing', 'instant', '--port', '0'], /listening on (http:\/\/\S+)/);
+  const twinUrl = twin.match[1]!;
+  const gwConfig = join(tmp, 'gateway-twin.yaml');
+  writeFileSync(gwConfig, `logLevel: warn\nlimits: {queueSize: 4096}\npools:\n  - name: twin\n    models: [llama-3.1-8b]\n    policy: round-robin\n    saturation: null\n    endpoints: [{url: "${twinUrl}", engine: twin, maxConcurrency: 4096}]\n`);
+  const gw = await start(0, node, [cli, 'serve', '--config', gwConfig, '--port', '0'], /listening on (http:\/\/\S+)/);
+  const gwUrl = gw.match[1]!;
+
+  const streaming: Record<string, unknown>[] = [];
+  for (const c of [100, 1000]) {
+    await streamLoad(twinUrl, c, 1); // warm-up: connections, JIT
+    await streamLoad(gwUrl, c, 1);
+    const direct: StreamSamples[] = [];
+    const via: StreamSamples[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      direct.push(await streamLoad(twinUrl, c, SECONDS));
+      via.push(await streamLoad(gwUrl, c, SECONDS));
+    }
+    const d = { ttft: summarize(direct.flatMap((s) => s.ttft)), itl: summarize(direct.flatMap((s) => s.itl)) };
+    const g = { ttft: summarize(via.flatMap((s) => s.ttft)), itl: summarize(via.flatMap((s) => s.itl)) };
+    const row = {
+      concurrency: c,
+      streams: { direct: direct.reduce((a, s) => a + s.streams, 0), gateway: via.reduce((a, s) => a + s.streams, 0) },
+      errors: { direct: direct.reduce((a, s) => a + s.errors, 0), gateway: via.reduce((a, s) => a + s.errors, 0) },
+      ttftMs: { direct: { p50: d.ttft.p50, p99: d.ttft.p99 }, gateway: { p50: g.ttft.p50, p99: g.ttft.p99 } },
+      addedTtftMs: { p50: g.ttft.p50 - d.ttft.p50, p99: g.ttft.p99 - d.ttft.p99 },
+      itlMs: { direct: { mean: d.itl.mean, p50: d.itl.p50 }, gateway: { mean: g.itl.mean, p50: g.itl.p50 } },
+      addedItlMs: { mean: g.itl.mean - d.itl.mean, p50: g.itl.p50 - d.itl.p50 },
+    };
+    streaming.push(row);
+    console.log(
+      `streams c=${c}: TTFT p50 direct ${fmt(d.ttft.p50)} ms, gateway ${fmt(g.ttft.p50)} ms, added ${fmt(row.addedTtftMs.p50, 3)} ms | ` +
+        `p99 direct ${fmt(d.ttft.p99)} gateway ${fmt(g.ttft.p99)} added ${fmt(row.addedTtftMs.p99, 3)} ms | ` +
+        `ITL mean direct ${fmt(d.itl.mean, 3)} gateway ${fmt(g.itl.mean, 3)} added ${fmt(row.addedItlMs.mean, 3)} ms | ` +
+        `streams ${row.streams.direct}/${row.streams.gateway}, errors ${row.errors.direct}/${row.errors.gateway}`,
+    );
+  }
+  gw.child.kill('SIGTERM');
+  twin.child.kill('SIGTERM');
+
+  if (args['skip-throughput']) return printJson({ streaming });
+
+  // ---- throughput: canned upstream (nginx) behind nginx, Portkey and the gateway
+  const nginx = spawnSync('nginx', ['-v']).status === 0 ? 'nginx' : '/usr/sbin/nginx';
+  const upPort = await freePort();
+  const upConf = nginxConf('upstream', ` server {\n  listen 127.0.0.1:${upPort};\n  location / { default_type application/json; return 200 '${CANNED}'; }\n }`);
+  launch(1, nginx, ['-c', upConf, '-e', join(tmp, 'upstream', 'error.log')]);
+  await waitHttp(`http://127.0.0.1:${upPort}/health`);
+  const upUrl = `http://127.0.0.1:${upPort}`;
+
+  const proxyPort = await freePort();
+  const proxyConf = nginxConf('proxy', ` upstream engine { server 127.0.0.1:${upPort}; keepalive 256; }\n server {\n  listen 127.0.0.1:${proxyPort};\n  location / { proxy_pass http://engine; proxy_http_version 1.1; proxy_set_header Connection ""; }\n }`);
+  const nginxProxy = launch(0, nginx, ['-c', proxyConf, '-e', join(tmp, 'proxy', 'error.log')]);
+  await waitHttp(`http://127.0.0.1:${proxyPort}/health`);
+
+  // Portkey's server binds every interface; a preload pins it to loopback.
+  const portkeyPort = await freePort();
+  const loopback = `data:text/javascript,import net from 'node:net';const l=net.Server.prototype.listen;net.Server.prototype.listen=function(...a){if(typeof a[0]==='number'&&typeof a[1]!=='string')a.splice(1,0,'127.0.0.1');else if(a[0]&&typeof a[0]==='object'&&!a[0].host)a[0]={...a[0],host:'127.0.0.1'};return l.apply(this,a)}`;
+  const portkeyMain = join(root, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+  const portkey = await start(0, node, ['--import', loopback, portkeyMain, `--port=${portkeyPort}`, '--headless'], /Ready for connections/, 30_000);
+  const portkeyHeaders = { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upUrl}/v1`, authorization: 'Bearer sk-bench' };
+
+  const gw2Config = join(tmp, 'gateway-canned.yaml');
+  writeFileSync(gw2Config, `logLevel: warn\npools:\n  - name: canned\n    models: [llama-3.1-8b]\n    policy: round-robin\n    saturation: null\n    endpoints: [{url: "${upUrl}", engine: openai}]\n`);
+  const gw2 = await start(0, node, [cli, 'serve', '--config', gw2Config, '--port', '0'], /listening on (http:\/\/\S+)/);
+  const gw2Url = gw2.match[1]!;
+
+  const targets: [string, string, string, Record<string, string>, number | undefined][] = [
+    ['upstream direct', upUrl, '/v1/chat/completions', {}, undefined],
+    ['nginx', `http://127.0.0.1:${proxyPort}`, '/v1/chat/completions', {}, nginxProxy.pid],
+    ['inferstack gateway', gw2Url, '/v1/chat/completions', {}, gw2.child.pid],
+    ['portkey', `http://127.0.0.1:${portkeyPort}`, '/v1/chat/completions', portkeyHeaders, portkey.child.pid],
+  ];
+  const CONNECTIONS = 64;
+  for (const [, url, path, headers] of targets) await throughput(url, path, headers, CONNECTIONS, 1); // warm-up
+  const rps: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
+  const errors: Record<string, number> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, url, path, headers, pid] of targets) {
+      const t = await throughput(url, path, headers, CONNECTIONS, SECONDS, pid);
+      (rps[name] ??= []).push(t.rps);
+      (cpu[name] ??= []).push(t.cpuSecondsPerKiloRequest);
+      errors[name] = (errors[name] ?? 0) + t.errors;
+    }
+  }
+  const m = Object.fromEntries(Object.entries(rps).map(([k, v]) => [k, median(v)]));
+  // CPU per request of the proxy process itself: robust to other load on a shared machine.
+  const c = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]));
+  const perCore = (k: string) => 1000 / c[k]!; // requests per CPU-second
+  const ratios = {
+    gatewayOverNginx: m['inferstack gateway']! / m['nginx']!,
+    gatewayOverPortkey: m['inferstack gateway']! / m['portkey']!,
+    perCpuSecondGatewayOverNginx: perCore('inferstack gateway') / perCore('nginx'),
+    perCpuSecondGatewayOverPortkey: perCore('inferstack gateway') / perCore('portkey'),
+  };
+  console.log(`\nsmall non-streaming requests, ${CONNECTIONS} connections, median of ${ROUNDS} rounds:`);
+  console.log(`  ${'target'.padEnd(20)} ${'req/s'.padStart(8)}  ${'proxy CPU ms/req'.padStart(16)}  ${'req per CPU-s'.padStart(13)}  errors`);
+  for (const [name] of targets) console.log(`  ${name.padEnd(20)} ${fmt(m[name]!, 0).padStart(8)}  ${fmt(c[name]!, 3).padStart(16)}  ${fmt(perCore(name), 0).padStart(13)}  ${errors[name]}`);
+  console.log(`  gateway / nginx   = ${fmt(ratios.gatewayOverNginx)}x throughput, ${fmt(ratios.perCpuSecondGatewayOverNginx)}x per CPU-second   (bar: >= 0.4x)`);
+  console.log(`  gateway / portkey = ${fmt(ratios.gatewayOverPortkey)}x throughput, ${fmt(ratios.perCpuSecondGatewayOverPortkey)}x per CPU-second   (bar: >= 10x)`);
+  printJson({ streaming, throughput: { connections: CONNECTIONS, rps: m, cpuMsPerRequest: c, errors, ratios } });
+}
+
+function printJson(result: unknown): void {
+  console.log('\n' + JSON.stringify(result));
+}
+
+try {
+  await main();
+} finally {
+  cleanup();
+}
+process.exit(0);
