@@ -62,6 +62,9 @@ function positiveInt(body: Body, key: string): number | undefined {
   return v;
 }
 
+const MAX_STOP_STRINGS = 64;
+const MAX_STOP_LENGTH = 1024;
+
 /** Sampling knobs the twin accepts but does not simulate: type-checked so clients see the same 400s as on vLLM. */
 const NUMERIC_KNOBS = ['top_p', 'top_k', 'min_p', 'presence_penalty', 'frequency_penalty', 'repetition_penalty'];
 
@@ -78,6 +81,9 @@ function samplingParams(body: Body, kind: 'completion' | 'chat', limits: Validat
   else if (Array.isArray(rawStop) && rawStop.every(isString)) stop = rawStop;
   else if (rawStop !== undefined && rawStop !== null) throw badRequest("'stop' must be a string or a list of strings", 'stop');
   stop = stop.filter((s) => s.length > 0);
+  // Every generated token is checked against every stop string: bound the work.
+  if (stop.length > MAX_STOP_STRINGS) throw badRequest(`'stop' may hold at most ${MAX_STOP_STRINGS} strings, got ${stop.length}`, 'stop');
+  if (stop.some((s) => s.length > MAX_STOP_LENGTH)) throw badRequest(`each 'stop' string may be at most ${MAX_STOP_LENGTH} characters`, 'stop');
 
   const n = positiveInt(body, 'n') ?? 1;
   if (n > limits.maxN) throw badRequest(`'n' must be at most ${limits.maxN} on this server, got ${n}`, 'n');

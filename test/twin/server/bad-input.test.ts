@@ -41,6 +41,7 @@ test('wrong types name the parameter', async () => {
     ['/v1/completions', { model: MODEL, prompt: 'x', temperature: 'hot' }, /'temperature'/],
     ['/v1/completions', { model: MODEL, prompt: 'x', stream: 'yes' }, /'stream' must be a boolean/],
     ['/v1/completions', { model: MODEL, prompt: 'x', stop: [1] }, /'stop'/],
+    ['/v1/completions', { model: MODEL, prompt: 'x', stop: Array.from({ length: 65 }, (_, i) => `s${i}`) }, /at most 64 strings/],
     ['/v1/completions', { model: MODEL, prompt: 'x', n: 100 }, /'n' must be at most/],
     ['/v1/completions', { model: MODEL, prompt: 'x', stream_options: { include_usage: true } }, /stream=True/],
     ['/v1/completions', { model: MODEL, prompt: [1, -2] }, /'prompt'/],
