@@ -184,6 +184,11 @@ export class LocalModelEngine {
     };
   }
 
+  /** Per-sequence view, like llama.cpp server's GET /slots. */
+  slotsView(): { id: number; state: 'processing' | 'idle'; n_ctx: number; n_past: number }[] {
+    return this.slots.map((s) => ({ id: s.id, state: s.busy ? 'processing' : 'idle', n_ctx: s.sequence.contextSize, n_past: s.sequence.nextTokenIndex }));
+  }
+
   /** Approximate memory held (weights + context state), as node-llama-cpp reports it. */
   memoryBytes(): number {
     return this.model.size + this.context.stateSize;

@@ -3,3 +3,4 @@ export { startLocalEngineServer, type LocalEngineServer, type LocalEngineServerO
 export { ModelRegistry, type LocalModelConfig, type RegistryOptions } from './registry.ts';
 export { LocalModelEngine, type EngineStats } from './engine.ts';
 export { writeTinyLlama, encodeTinyLlama, type TinyModelOptions } from './tiny-model.ts';
+export { localModelsFromArgs } from './model-args.ts';

@@ -144,6 +144,11 @@ export class ModelRegistry {
     }));
   }
 
+  /** The sequences of every loaded model (GET /slots). */
+  slots(): { model: string; slots: ReturnType<LocalModelEngine['slotsView']> }[] {
+    return [...this.entries.values()].filter((e) => e.engine).map((e) => ({ model: e.config.name, slots: e.engine!.slotsView() }));
+  }
+
   /** requests waiting for `name` to load */
   loadWaiters(name: string): number {
     return this.entries.get(name)?.loadWaiters ?? 0;

@@ -42,6 +42,7 @@ export async function startLocalEngineServer(opts: LocalEngineServerOptions): Pr
         object: 'list',
         data: registry.status().map((m) => ({ id: m.name, object: 'model', created, owned_by: 'inferstack-local', status: m.state, loaded: m.state === 'loaded' })),
       }),
+    'GET /slots': (_req, res) => sendJson(res, 200, registry.slots()),
     'GET /metrics': async (_req, res) => {
       const { contentType, body } = await metrics.text();
       res.writeHead(200, { 'content-type': contentType });

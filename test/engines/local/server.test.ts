@@ -130,4 +130,7 @@ test('/v1/models says which models are loaded; /metrics uses vLLM names', async 
     assert.ok(text.includes(name), name);
   }
   assert.match(text, /vllm:cache_config_info\{model_name="tiny",block_size="1",num_gpu_blocks="512"\} 1/);
+  const slots = (await (await fetch(`${server.url}/slots`)).json()) as any;
+  assert.equal(slots[0].model, 'tiny');
+  assert.deepEqual(slots[0].slots.map((s: any) => [s.id, s.state, s.n_ctx]), [[0, 'idle', 256], [1, 'idle', 256]]);
 });
