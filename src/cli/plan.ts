@@ -5,6 +5,7 @@
 //   inferstack plan --search --model M (--isl I --osl O --rate R | --trace F) [--gpus a,b] [--max-gpus N] [--html F]
 //   inferstack plan --compare --model M --isl I --osl O [--gpu G] [--vs wse3|groq-lpu]
 import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
 import { CliError } from './cli-error.ts';
 import { PhysicsInputError } from '../physics/errors.ts';
 import { loadHardwareFile } from '../physics/hardware.ts';
@@ -12,6 +13,13 @@ import type { EngineKind } from '../physics/step-time.ts';
 import { plan, planToJson } from '../physics/planner/plan.ts';
 import { formatPlan } from '../physics/planner/format-plan.ts';
 import { DoesNotFitError } from '../physics/kv-capacity.ts';
+import { reportCurves, search, type OptionResult } from '../physics/planner/search.ts';
+import { formatSearch } from '../physics/planner/format-search.ts';
+import { searchReportHtml } from '../physics/planner/html-report.ts';
+import { loadTrace } from '../physics/planner/trace-workload.ts';
+import { compare, type Side } from '../physics/planner/compare.ts';
+import { formatCompare } from '../physics/planner/format-compare.ts';
+import { parseDtype } from '../physics/dtype.ts';
 
 const USAGE = `usage: inferstack plan --model M --gpu G --isl I --osl O [--tp N] [--dtype D] [--kv-dtype D]
          [--concurrency C | --rate R] [--ttft-slo MS] [--tpot-slo MS] [--gpu-hour-price USD]
@@ -99,12 +107,56 @@ export function sloFlags(v: PlanArgs): { ttftMs?: number; tpotMs?: number } {
   };
 }
 
-function runSearch(_v: PlanArgs): void {
-  throw new CliError('--search is not built yet');
+function runSearch(v: PlanArgs): void {
+  let workload: { isl: number; osl: number; rate: number };
+  if (v.trace) {
+    if (v.isl || v.osl || v.rate) throw new CliError('give --trace or --isl/--osl/--rate, not both');
+    const t = loadTrace(v.trace);
+    process.stderr.write(`trace: ${t.requests} requests over ${t.durationSec.toFixed(1)} s: mean ISL ${t.isl}, OSL ${t.osl}, ${t.rate.toFixed(3)} req/s\n`);
+    workload = t;
+  } else {
+    workload = { ...workloadFlags(v), rate: numberFlag('rate', required('rate', v.rate), { min: 1e-6, max: 1e7 })! };
+  }
+  const gpus = v.gpus?.split(',').map((g) => g.trim()).filter(Boolean);
+  const prices = priceFlags(v);
+  if (prices.gpuHourUsd !== undefined && gpus?.length !== 1) throw new CliError('--gpu-hour-price applies to one accelerator: add --gpus with a single id');
+  const top = numberFlag('top', v.top, { integer: true, min: 1, max: 1000 }) ?? 15;
+  const result = search({
+    model: required('model', v.model), ...workload, slo: sloFlags(v), gpus, engine: engineFlag(v.engine),
+    maxGpus: numberFlag('max-gpus', v['max-gpus'], { integer: true, min: 1, max: 4096 }),
+    energyUsdPerKwh: prices.energyUsdPerKwh, pue: prices.pue, gpuHourUsd: prices.gpuHourUsd,
+  });
+  if (v.json) {
+    const pick = (r: OptionResult) => ({ option: r.label, ...r.option, meets_slo: r.ok, reason: r.reason, usd_per_mtok: finite(r.usdPerMtok),
+      usd_per_mtok_out: finite(r.usdPerMtokOut), usd_per_hour: finite(r.usdPerHour), ttft_ms: finite(r.ttftMs), tpot_ms: finite(r.tpotMs),
+      joules_per_token: finite(r.joulesPerOutputToken), max_rate_within_slo_rps: finite(r.maxRateWithinSlo) });
+    process.stdout.write(JSON.stringify({ evaluated: result.evaluated, workload, best: result.best ? pick(result.best) : null,
+      options: result.ranked.slice(0, top).map(pick) }, null, 2) + '\n');
+  } else {
+    process.stdout.write(formatSearch(result, top));
+  }
+  if (v.html) {
+    writeFileSync(v.html, searchReportHtml(result, reportCurves(result)));
+    process.stderr.write(`wrote ${v.html}\n`);
+  }
 }
 
-function runCompare(_v: PlanArgs): void {
-  throw new CliError('--compare is not built yet');
+const finite = (x: number): number | null => (Number.isFinite(x) ? Number(x.toFixed(4)) : null);
+
+function runCompare(v: PlanArgs): void {
+  const r = compare({
+    model: required('model', v.model), ...workloadFlags(v), gpu: v.gpu ?? 'h100', sram: v.vs ?? 'groq-lpu',
+    dtype: v.dtype === undefined ? undefined : parseDtype(v.dtype), energyUsdPerKwh: priceFlags(v).energyUsdPerKwh, pue: priceFlags(v).pue,
+  });
+  if (!v.json) {
+    process.stdout.write(formatCompare(r));
+    return;
+  }
+  const sideJson = (s: Side | null) => s && { devices: s.devices, tpot_ms: finite(s.tpotMs), ttft_ms: finite(s.ttftMs), throughput_tok_s: finite(s.outputTokS), usd_per_mtok_out: finite(s.usdPerMtokOut) };
+  process.stdout.write(JSON.stringify({
+    model: r.request.model, dtype: r.dtype, hbm: r.hbm.id, sram: r.sram.id, hbm_cheaper_from_batch: r.hbmCheaperFromBatch,
+    tpot_floor_ms: r.tpotFloorMs, rows: r.rows.map((x) => ({ batch: x.batch, cheaper: x.cheaper, hbm: sideJson(x.hbm), sram: sideJson(x.sram) })), summary: r.summary,
+  }, null, 2) + '\n');
 }
 
 function runPlan(v: PlanArgs): void {

@@ -87,14 +87,14 @@ const builtin: Hardware[] = [
   {
     id: 'wse3', name: 'Cerebras WSE-3 (CS-3)', memoryBytes: 44 * GB, memBandwidthBytesPerSec: 21e15,
     flops: { bf16: 125e15, fp8: 125e15 }, tdpWatts: 23000,
-    scaleUpBandwidthBytesPerSec: 150 * GB, memoryKind: 'sram', hourlyUsd: 60, maxScaleUp: 64,
-    notes: '125 PF is the vendor sparse peak; CS-3 power ~23 kW (unverified); wafer-to-wafer link (12x100GbE) and price are estimates',
+    scaleUpBandwidthBytesPerSec: 150 * GB, memoryKind: 'sram', hourlyUsd: 100, maxScaleUp: 64,
+    notes: '125 PF is the vendor sparse peak; CS-3 power ~23 kW (unverified); wafer-to-wafer link (12x100GbE) is an estimate; price assumes a ~$2.5M system over 3 years',
   },
   {
     id: 'groq-lpu', name: 'Groq LPU (gen-1 TSP)', memoryBytes: 230e6, memBandwidthBytesPerSec: 80 * TB,
     flops: { bf16: 188 * T, fp8: 188 * T, int8: 750 * T }, tdpWatts: 375,
-    scaleUpBandwidthBytesPerSec: 240 * GB, memoryKind: 'sram', hourlyUsd: 0.6, maxScaleUp: 576,
-    notes: 'power 300-375 W (unverified); chip-to-chip bandwidth and price are estimates',
+    scaleUpBandwidthBytesPerSec: 240 * GB, memoryKind: 'sram', hourlyUsd: 0.6, maxScaleUp: 4096,
+    notes: 'power 300-375 W (unverified); chip-to-chip bandwidth is an estimate; racks of ~576 chips are linked into larger systems; price assumes a ~$20k card over 3 years plus hosting',
   },
 ];
 

@@ -82,7 +82,7 @@ export function kvCapacity(opts: KvCapacityOptions): KvCapacity {
     kvBytesPerGpu = budgetBytesPerGpu - weightBytesPerGpu - activationBytesPerGpu - nonTorchBytesPerGpu;
   }
 
-  const shard = kvShardFraction(model, tp);
+  const shard = kvShardFraction(model, tp, hw);
   const kvBytesPerTokenPerGpu = kvBytesPerToken(model, kvDtype) * shard;
   const fixedBytesPerSequencePerGpu = kvBytesPerSequenceFixed(model, kvDtype) * shard;
 

@@ -97,7 +97,7 @@ export function maxRunning(dep: Deployment, isl: number, osl: number, opts?: Est
 }
 
 /** Prefill work of `tokens` tokens spread over requests of `isl` tokens, as chunks with the right attention cost. */
-function prefillChunks(tokens: number, isl: number): WeightedBatch['prefill'] {
+export function prefillChunks(tokens: number, isl: number): WeightedBatch['prefill'] {
   if (tokens <= 0) return [];
   const whole = Math.floor(tokens / isl);
   const rest = tokens - whole * isl;
@@ -212,6 +212,18 @@ export function estimateAtConcurrency(dep: Deployment, w: Workload & { concurren
 /** Maximum output throughput: unlimited request rate (like `trtllm-bench throughput`). */
 export function estimateMaxThroughput(dep: Deployment, w: { isl: number; osl: number }, opts?: EstimateOptions): OperatingPoint {
   return estimateAtConcurrency(dep, { ...w, concurrency: Infinity }, opts);
+}
+
+/**
+ * Operating point with `running` requests admitted and no admission queue (the open-loop state at
+ * whatever rate it sustains). The planner tabulates this over `running` to answer many rates fast.
+ */
+export function estimateAtRunning(dep: Deployment, w: { isl: number; osl: number }, running: number, opts?: EstimateOptions): OperatingPoint {
+  checkWorkload(w);
+  const limits = limitsFor(dep, opts);
+  const max = maxRunning(dep, w.isl, w.osl, opts);
+  const n = Math.min(Math.max(running, 1e-6), max.n);
+  return pointFrom(dep, w, solveRunning(dep, w, n, limits), max.n, n, 0, 'rate', 0, false);
 }
 
 /** Operating point at an open-loop arrival rate (requests/s). */

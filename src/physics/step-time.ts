@@ -92,8 +92,13 @@ export function attendedTokens(from: number, count: number, cap: number): number
   return below * from + (below * (below + 1)) / 2 + (end - cap) * cap;
 }
 
-/** Fraction of the KV each GPU holds: heads split over TP, replicated when TP exceeds the KV heads; MLA's latent is replicated. */
-export function kvShardFraction(model: ModelSpec, tp: number): number {
+/**
+ * Fraction of the KV each device holds. GPUs split heads over TP (replicated when TP exceeds the KV
+ * heads; MLA's latent is replicated on every rank). SRAM parts shard layers across chips, so each
+ * chip holds only its layers' KV.
+ */
+export function kvShardFraction(model: ModelSpec, tp: number, hw?: Hardware): number {
+  if (hw?.memoryKind === 'sram') return 1 / tp;
   if (model.mla || model.kvHeads === 0) return 1;
   return Math.ceil(model.kvHeads / tp) / model.kvHeads;
 }
@@ -115,7 +120,7 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
   const denseBytes = (denseLayerParams * wBytes + lmHeadParams * 2) / tp;
   const expertBytes = (p.perExpert * wBytes) / tp;
   const moe = model.moe;
-  const kvShard = kvShardFraction(model, tp);
+  const kvShard = kvShardFraction(model, tp, hw);
   const kvLayerBytes = kvBytesPerTokenPerLayer(model, kvDtype) * kvShard;
   const mla = model.mla;
   // Per-head dims of QK and AV: MLA prefill runs uncompressed, MLA decode runs in the latent (absorbed) space.
@@ -124,6 +129,7 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
   const headsPerGpu = model.heads / tp;
   const allReducesPerStep = tp > 1 ? 2 * model.layers : 0;
   const linkBw = hw.scaleUpBandwidthBytesPerSec;
+  const layerSharded = hw.memoryKind === 'sram';
 
   // Layers grouped by how far attention reaches (full, a sliding window, sparse top-k) or SSM state.
   const groups = new Map<string, { cap: number; ssmElements: number; sliding: boolean; layers: number }>();
@@ -194,10 +200,12 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
     const attentionMemory = kvRead / bw;
     const attentionSec = Math.max(attentionCompute, attentionMemory);
 
-    // Two all-reduces per layer of tokens x hidden activations in 16 bits (ring: 2(n-1)/n of the data each way).
-    const allReduceSec = allReducesPerStep > 0
-      ? allReducesPerStep * (c.allReduceLatencySec + (2 * (tp - 1) / tp) * (tokens * model.hidden * 2) / linkBw)
-      : 0;
+    // GPUs: two all-reduces per layer of tokens x hidden activations in 16 bits (ring: 2(n-1)/n of
+    // the data each way). SRAM parts pipeline layers across chips: one activation hand-off per layer.
+    const activationBytes = tokens * model.hidden * 2;
+    const allReduceSec = tp <= 1 ? 0 : layerSharded
+      ? model.layers * (c.allReduceLatencySec + activationBytes / linkBw)
+      : allReducesPerStep * (c.allReduceLatencySec + (2 * (tp - 1) / tp) * activationBytes / linkBw);
 
     const overheadSec = c.stepOverheadSec + model.layers * c.layerOverheadSec + seqs * c.requestOverheadSec;
     const totalSec = overheadSec + linearSec + expertsSec + attentionSec + allReduceSec;

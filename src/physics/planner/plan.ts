@@ -42,7 +42,7 @@ export interface Plan {
   withinSlo: SloPoint | { reason: string };
 }
 
-export function meetsSlo(p: OperatingPoint, slo: Slo): string | null {
+export function meetsSlo(p: Pick<OperatingPoint, 'saturated' | 'ttftSec' | 'tpotSec'>, slo: Slo): string | null {
   if (p.saturated) return 'saturated';
   if (slo.ttftMs !== undefined && p.ttftSec * 1e3 > slo.ttftMs) return `TTFT ${(p.ttftSec * 1e3).toFixed(0)} ms > ${slo.ttftMs} ms`;
   if (slo.tpotMs !== undefined && p.tpotSec * 1e3 > slo.tpotMs) return `TPOT ${(p.tpotSec * 1e3).toFixed(1)} ms > ${slo.tpotMs} ms`;
