@@ -114,6 +114,9 @@ async function verify(argv: string[]): Promise<void> {
   }
   const report = await verifyLock(lockFile, { mirror: values.mirror, models: values.model });
   process.stdout.write(`verified ${report.files} files, ${report.bytes} bytes against ${values.lock}${signed}\n`);
+  if (values.pub === undefined && existsSync(`${values.lock}.sig`)) {
+    process.stdout.write(`note: ${values.lock}.sig was not checked; pass --pub PUB to verify the signature\n`);
+  }
 }
 
 async function keygen(argv: string[]): Promise<void> {
