@@ -1,5 +1,5 @@
 // Benchmark of the realtime twin server (not a test: run it by hand, numbers go to docs/twin-server.md).
-//   node test/twin/server/bench.ts
+//   npm run bench:twin-server
 // 1. timing fidelity: with --timing model, client-measured TTFT and ITL against the step-time model;
 // 2. HTTP overhead: tokens/s of the same workload through the driver directly, HTTP JSON and HTTP SSE,
 //    side by side in one run (instant timing, so the engine itself costs ~nothing);
@@ -9,14 +9,14 @@ import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import * as zmq from 'zeromq';
-import { parsePrometheusText } from '../../../src/engines/prometheus-text.ts';
-import { resolveDeployment } from '../../../src/physics/deployment.ts';
-import { createKvEventPublisher, subscribeKvEvents, type EventBatch } from '../../../src/kv/events/index.ts';
-import { decodeSeq, encodeSeq } from '../../../src/kv/events/wire.ts';
-import { createTwinCore } from '../../../src/twin/core/engine.ts';
-import { createRealtimeTwin } from '../../../src/twin/realtime.ts';
-import { createTokenizer } from '../../../src/tokenizer/index.ts';
-import { startTwinServer } from '../../../src/twin/server/index.ts';
+import { parsePrometheusText } from '../src/engines/prometheus-text.ts';
+import { resolveDeployment } from '../src/physics/deployment.ts';
+import { createKvEventPublisher, subscribeKvEvents, type EventBatch } from '../src/kv/events/index.ts';
+import { decodeSeq, encodeSeq } from '../src/kv/events/wire.ts';
+import { createTwinCore } from '../src/twin/core/engine.ts';
+import { createRealtimeTwin } from '../src/twin/realtime.ts';
+import { createTokenizer } from '../src/tokenizer/index.ts';
+import { startTwinServer } from '../src/twin/server/index.ts';
 
 const MODEL = 'llama-3.1-8b';
 const quiet = () => {};
