@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getHardware } from '../../src/physics/hardware.ts';
-import { plan, planToJson, meetsSlo } from '../../src/physics/planner/plan.ts';
+import { plan, planToJson, sloMiss } from '../../src/physics/planner/plan.ts';
 import { devicePower } from '../../src/physics/planner/power.ts';
 import { estimateAtConcurrency } from '../../src/physics/serving-model.ts';
 
@@ -55,10 +55,10 @@ test('the SLO-bounded maximum meets the SLO and one more client would break it',
   const p = plan({ model: 'llama-3.1-8b', gpu: 'h100', isl: 1000, osl: 300, slo });
   assert.ok('point' in p.withinSlo);
   const { concurrency, point } = p.withinSlo as { concurrency: number; point: typeof p.operating };
-  assert.equal(meetsSlo(point, slo), null);
+  assert.equal(sloMiss(point, slo), null);
   assert.ok(concurrency < p.maxThroughput.maxRunning);
   const next = estimateAtConcurrency(p.deployment, { isl: 1000, osl: 300, concurrency: concurrency + 1 });
-  assert.notEqual(meetsSlo(next, slo), null);
+  assert.notEqual(sloMiss(next, slo), null);
   const impossible = plan({ model: 'llama-3.1-8b', gpu: 'h100', isl: 1000, osl: 300, slo: { tpotMs: 1 } });
   assert.match((impossible.withinSlo as { reason: string }).reason, /even one request at a time misses the SLO \(TPOT/);
 });

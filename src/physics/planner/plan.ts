@@ -42,7 +42,8 @@ export interface Plan {
   withinSlo: SloPoint | { reason: string };
 }
 
-export function meetsSlo(p: Pick<OperatingPoint, 'saturated' | 'ttftSec' | 'tpotSec'>, slo: Slo): string | null {
+/** Why this point misses the SLOs, or null when it meets them. */
+export function sloMiss(p: Pick<OperatingPoint, 'saturated' | 'ttftSec' | 'tpotSec'>, slo: Slo): string | null {
   if (p.saturated) return 'saturated';
   if (slo.ttftMs !== undefined && p.ttftSec * 1e3 > slo.ttftMs) return `TTFT ${(p.ttftSec * 1e3).toFixed(0)} ms > ${slo.ttftMs} ms`;
   if (slo.tpotMs !== undefined && p.tpotSec * 1e3 > slo.tpotMs) return `TPOT ${(p.tpotSec * 1e3).toFixed(1)} ms > ${slo.tpotMs} ms`;
@@ -53,14 +54,14 @@ export function meetsSlo(p: Pick<OperatingPoint, 'saturated' | 'ttftSec' | 'tpot
 export function maxWithinSlo(dep: Deployment, isl: number, osl: number, slo: Slo, maxRunning: number): SloPoint | { reason: string } {
   const at = (c: number) => estimateAtConcurrency(dep, { isl, osl, concurrency: c });
   const first = at(1);
-  const miss = meetsSlo(first, slo);
+  const miss = sloMiss(first, slo);
   if (miss) return { reason: `even one request at a time misses the SLO (${miss})` };
   let lo = 1;
   let hi = Math.max(1, Math.floor(maxRunning));
-  if (!meetsSlo(at(hi), slo)) return { concurrency: hi, point: at(hi) };
+  if (!sloMiss(at(hi), slo)) return { concurrency: hi, point: at(hi) };
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (meetsSlo(at(mid), slo)) hi = mid;
+    if (sloMiss(at(mid), slo)) hi = mid;
     else lo = mid;
   }
   return { concurrency: lo, point: at(lo) };

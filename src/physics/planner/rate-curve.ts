@@ -4,7 +4,7 @@
 import type { Deployment } from '../deployment.ts';
 import { PhysicsInputError } from '../errors.ts';
 import { estimateAtRunning, maxRunning, type OperatingPoint } from '../serving-model.ts';
-import { meetsSlo, type Slo } from './plan.ts';
+import { sloMiss, type Slo } from './plan.ts';
 
 export interface RateCurve {
   /** Points in increasing throughput; the last is the deployment at capacity. */
@@ -63,8 +63,8 @@ export function pointAtRate(curve: RateCurve, rate: number): OperatingPoint {
 export function maxRateWithinSlo(curve: RateCurve, slo: Slo): number {
   let best = 0;
   for (const p of curve.points) {
-    if (meetsSlo(p, slo)) best = p.requestsPerSec;
-    else break;
+    if (sloMiss(p, slo)) break;
+    best = p.requestsPerSec;
   }
   return best;
 }

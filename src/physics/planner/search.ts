@@ -10,7 +10,7 @@ import type { EngineKind } from '../step-time.ts';
 import type { Dtype } from '../types.ts';
 import { disaggregatedAtRate } from './disaggregated.ts';
 import { DEFAULT_ENERGY_PRICE, DEFAULT_PUE, economicsAt, type Prices } from './economics.ts';
-import { meetsSlo, type Slo } from './plan.ts';
+import { sloMiss, type Slo } from './plan.ts';
 import { maxRateWithinSlo, pointAtRate, rateCurve, type RateCurve } from './rate-curve.ts';
 
 export interface SearchRequest {
@@ -129,7 +129,7 @@ function evaluate(option: SearchOption, solved: Solved, req: SearchRequest, pric
     const maxRate = replicas * solved.sloRate!;
     const e = economicsAt(dep, op, prices, replicas);
     const usdPerHour = e.gpuUsdPerHour + e.energyUsdPerHour;
-    const miss = meetsSlo(op, req.slo);
+    const miss = sloMiss(op, req.slo);
     const reason = op.saturated
       ? `saturated: ${replicas} replica(s) serve at most ${(replicas * solved.curve!.maxRequestsPerSec).toFixed(2)} req/s`
       : miss ? `misses the SLO: ${miss}` : '';
@@ -139,7 +139,7 @@ function evaluate(option: SearchOption, solved: Solved, req: SearchRequest, pric
   }
   const [p, d] = option.pd!;
   const r = disaggregatedAtRate(dep, w, req.rate, p, d, prices);
-  const miss = r.saturated ? null : meetsSlo({ saturated: false, ttftSec: r.ttftSec, tpotSec: r.tpotSec }, req.slo);
+  const miss = r.saturated ? null : sloMiss({ saturated: false, ttftSec: r.ttftSec, tpotSec: r.tpotSec }, req.slo);
   const reason = r.saturated
     ? `saturated: the ${r.saturated} pool serves at most ${r.maxRequestsPerSec.toFixed(2)} req/s`
     : miss ? `misses the SLO: ${miss}` : '';
