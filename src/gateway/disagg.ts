@@ -56,7 +56,7 @@ async function callPrefill(a: DisaggArgs, body: Record<string, unknown>): Promis
   const ep = a.prefill;
   const blocks = Math.ceil(a.scheduling.promptTokens / (ep.view.metrics.blockSize ?? 16));
   ep.begin(a.scheduling.promptTokens, blocks);
-  a.metrics.routed.labels(a.pool.name, ep.id, 'prefill').inc();
+  a.metrics.countRouted(a.pool.name, ep.id, 'prefill');
   try {
     const r = await ep.upstream.postJson(a.path, body, { 'x-request-id': a.requestId }, a.signal);
     ep.recordOutcome(r.status < 500);

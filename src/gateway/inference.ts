@@ -69,8 +69,8 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
   }
   const status = result.outcome === 'client_abort' && !res.headersSent ? 499 : result.status;
   const seconds = (performance.now() - startedAt) / 1000;
-  metrics.requests.labels(model, result.endpointId ?? 'none', String(status)).inc();
-  if (result.outcome === 'ok') metrics.e2e.labels(model).observe(seconds);
+  metrics.countRequest(model, result.endpointId ?? 'none', String(status));
+  if (result.outcome === 'ok') metrics.observeE2e(model, seconds);
   if (logger.enabled('info')) {
     logger.log(status >= 500 ? 'warn' : 'info', 'request', {
       requestId,

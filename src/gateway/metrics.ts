@@ -23,4 +23,38 @@ export class GatewayMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
+
+  // Hot-path helpers: prom-client's labels() hashes its arguments on every call; the children are
+  // cached by a joined key instead (bounded: label values are known models, endpoints, statuses).
+  private readonly children = new Map<string, { inc(): void } | { observe(v: number): void }>();
+
+  private child<T extends { inc(): void } | { observe(v: number): void }>(key: string, make: () => T): T {
+    let c = this.children.get(key) as T | undefined;
+    if (!c) {
+      if (this.children.size >= 10_000) this.children.clear();
+      c = make();
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
+  countRequest(model: string, endpoint: string, status: string): void {
+    this.child(`r\0${model}\0${endpoint}\0${status}`, () => this.requests.labels(model, endpoint, status)).inc();
+  }
+
+  countRouted(pool: string, endpoint: string, role: string): void {
+    this.child(`d\0${pool}\0${endpoint}\0${role}`, () => this.routed.labels(pool, endpoint, role)).inc();
+  }
+
+  observeE2e(model: string, seconds: number): void {
+    this.child(`e\0${model}`, () => this.e2e.labels(model)).observe(seconds);
+  }
+
+  observeTtft(model: string, seconds: number): void {
+    this.child(`t\0${model}`, () => this.ttft.labels(model)).observe(seconds);
+  }
+
+  observeItl(model: string, seconds: number): void {
+    this.child(`i\0${model}`, () => this.itl.labels(model)).observe(seconds);
+  }
 }

@@ -94,7 +94,10 @@ export class ClientRelay implements Dispatcher.DispatchHandler {
       return;
     }
     const out: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+    for (const k in headers) {
+      const v = headers[k];
+      if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+    }
     out['x-request-id'] = this.ctx.requestId;
     this.sse = String(headers['content-type'] ?? '').startsWith('text/event-stream');
     if (this.sse) {
@@ -113,8 +116,8 @@ export class ClientRelay implements Dispatcher.DispatchHandler {
     }
     const now = performance.now();
     if (this.sse) {
-      if (this.chunks === 0) this.ctx.metrics.ttft.labels(this.ctx.model).observe((now - this.ctx.startedAt) / 1000);
-      else this.ctx.metrics.itl.labels(this.ctx.model).observe((now - this.lastChunkAt) / 1000);
+      if (this.chunks === 0) this.ctx.metrics.observeTtft(this.ctx.model, (now - this.ctx.startedAt) / 1000);
+      else this.ctx.metrics.observeItl(this.ctx.model, (now - this.lastChunkAt) / 1000);
     }
     this.chunks++;
     this.lastChunkAt = now;

@@ -33,7 +33,7 @@ export function accounting(hooks: AccountingHooks): Interceptor {
     const blockSize = endpoint.view.metrics.blockSize ?? DEFAULT_BLOCK_SIZE;
     const predictedBlocks = Math.ceil((scheduling.promptTokens + (scheduling.maxTokens ?? 0)) / blockSize);
     endpoint.begin(scheduling.promptTokens, predictedBlocks);
-    hooks.metrics.routed.labels(hooks.poolName, endpoint.id, endpoint.view.role ?? 'both').inc();
+    hooks.metrics.countRouted(hooks.poolName, endpoint.id, endpoint.view.role ?? 'both');
     let done = false;
     let status = 0;
     // ok: true/false feeds the breaker; undefined (abandoned by the gateway) says nothing.
