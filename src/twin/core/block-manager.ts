@@ -6,6 +6,7 @@
 //   free blocks without a key are handed out first.
 // - Cache changes are recorded as KvCacheEvents in a bounded buffer (oldest dropped and counted).
 import { chainBlockHash } from './block-hash.ts';
+import { KeyTable } from './key-table.ts';
 import type { KvCacheEvent } from './types.ts';
 
 /** What the block manager needs to know about one request's tokens and blocks. */
@@ -41,7 +42,8 @@ export class BlockManager {
   private readonly refCount: Int32Array;
   /** Key of each block while it is registered in the cache. */
   private readonly blockKey: (bigint | undefined)[];
-  private readonly cached = new Map<bigint, number>();
+  /** Key -> block, for every block registered in the cache. */
+  private readonly cached: KeyTable;
   /** Free blocks without a key, used first. */
   private readonly uncachedFree: number[] = [];
   // Free blocks with a key, least recently freed at the head (evicted first): a doubly linked list.
@@ -66,6 +68,7 @@ export class BlockManager {
     this.blockSize = blockSize;
     this.refCount = new Int32Array(numBlocks);
     this.blockKey = new Array(numBlocks).fill(undefined);
+    this.cached = new KeyTable(numBlocks);
     this.lruPrev = new Int32Array(numBlocks).fill(NONE);
     this.lruNext = new Int32Array(numBlocks).fill(NONE);
     this.inLru = new Uint8Array(numBlocks);
@@ -133,12 +136,12 @@ export class BlockManager {
     // Hit blocks that are free now stop being free when we take them.
     let freeHits = 0;
     for (let i = 0; i < hits; i++) {
-      if (this.refCount[this.cached.get(seq.blockHashes[i]!)!] === 0) freeHits++;
+      if (this.refCount[this.cached.get(seq.blockHashes[i]!)] === 0) freeHits++;
     }
     if (needed > this.numFreeBlocks - freeHits) return false;
 
     for (let i = 0; i < hits; i++) {
-      const block = this.cached.get(seq.blockHashes[i]!)!;
+      const block = this.cached.get(seq.blockHashes[i]!);
       if (this.refCount[block] === 0) this.lruRemove(block);
       this.refCount[block]!++;
       seq.blocks.push(block);
@@ -177,7 +180,7 @@ export class BlockManager {
       const block = seq.blocks[i]!;
       // Another sequence computed the same block first: keep its copy, ours stays unregistered.
       if (this.cached.has(key)) continue;
-      this.cached.set(key, block);
+      this.cached.insert(key, block);
       this.blockKey[block] = key;
       if (!this.recordEvents) continue;
       if (stored && firstStored + stored.length !== i) {
