@@ -17,7 +17,7 @@ import { verifyLock } from '../trust/verify.ts';
 
 const USAGE = `usage: inferstack models <subcommand> [options]
 
-  lock PATH... [--lock FILE] [--name NAME]      hash every file of each model (directory or file) into the lock
+  lock PATH|URL... [--lock FILE] [--name NAME]  hash every file of each model (directory, file, or one file's http(s) URL) into the lock
   pull [--lock FILE] [--mirror DIR] [--from BASE]
                                                 copy locked files into the content-addressed mirror (resumable)
   verify [--lock FILE] [--mirror DIR] [--model NAME]... [--signature SIG] [--pub PUB]
@@ -54,7 +54,7 @@ async function lock(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: { lock: { type: 'string', default: DEFAULT_LOCK_FILE }, name: { type: 'string' } },
   });
-  if (positionals.length === 0) throw new CliError('models lock needs at least one PATH (a model directory or file)');
+  if (positionals.length === 0) throw new CliError('models lock needs at least one PATH (a model directory or file) or URL (one file)');
   if (values.name !== undefined && positionals.length !== 1) throw new CliError('--name applies to a single PATH');
   // An existing lock is updated: models with the same name are replaced, others kept.
   const existing: ModelsLock = existsSync(values.lock) ? await readLock(values.lock) : newLock([]);

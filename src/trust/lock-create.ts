@@ -3,7 +3,9 @@ import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hashFile } from './hash.ts';
 import { TrustError } from './errors.ts';
-import { MAX_FILES_PER_MODEL, modelDigest, type LockedFile, type LockedModel } from './lockfile.ts';
+import { createHash } from 'node:crypto';
+import { MAX_FILES_PER_MODEL, modelDigest, relativePathProblem, type LockedFile, type LockedModel } from './lockfile.ts';
+import { openSource } from './sources.ts';
 
 // Tool metadata that is not part of a model: never locked, never required.
 export const IGNORED_NAMES: ReadonlySet<string> = new Set(['.git', '.cache', '.DS_Store']);
@@ -41,6 +43,7 @@ async function walk(root: string, rel: string, depth: number, out: string[]): Pr
  * file paths are relative to).
  */
 export async function lockModel(path: string, opts: { name?: string; now?: Date } = {}): Promise<LockedModel> {
+  if (/^https?:\/\//i.test(path)) return lockUrl(path, opts);
   const target = resolve(path);
   const info = await statOrThrow(target);
   if (info.isSymbolicLink()) throw new TrustError('bad-lock', `${target} is a symbolic link; lock its target instead`);
@@ -67,6 +70,36 @@ export async function lockModel(path: string, opts: { name?: string; now?: Date 
     digest: modelDigest(files),
     files,
   };
+}
+
+/**
+ * Lock one file served over http(s) by streaming it through the hash (nothing is stored). The source is
+ * the URL's directory, so `models pull` fetches the same URL; verify such a model from the mirror.
+ */
+export async function lockUrl(url: string, opts: { name?: string; now?: Date } = {}): Promise<LockedModel> {
+  const parsed = new URL(url);
+  const slash = parsed.pathname.lastIndexOf('/');
+  const rel = decodeURIComponent(parsed.pathname.slice(slash + 1));
+  const problem = relativePathProblem(rel) ?? (rel.includes('/') ? 'must not contain an encoded "/"' : undefined);
+  if (problem) throw new TrustError('bad-lock', `${url}: a URL locks one file, and its name ${problem}`);
+  const source = new URL(parsed.pathname.slice(0, slash + 1), parsed.origin).href;
+  const { body } = await openSource(source).read(rel, 0);
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+  } catch (err) {
+    throw new TrustError('source', `reading ${url} failed after ${size} bytes: ${(err as Error).message}`);
+  }
+  const files: LockedFile[] = [{ path: rel, size, sha256: hash.digest('hex') }];
+  return { name: opts.name ?? rel, source, lockedAt: (opts.now ?? new Date()).toISOString(), digest: modelDigest(files), files };
+}
+
+export function isUrlSource(source: string): boolean {
+  return /^https?:\/\//i.test(source);
 }
 
 async function statOrThrow(p: string) {

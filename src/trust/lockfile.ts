@@ -5,7 +5,8 @@
 //   "kind": "inferstack.models.lock", "version": 1, "hashAlgorithm": "sha256",
 //   "models": [{
 //     "name": "llama-3.2-1b",                  unique within the lock
-//     "source": "/abs/dir",                    the base the file paths are relative to (provenance)
+//     "source": "/abs/dir",                    the base the file paths are relative to (provenance):
+//                                              a directory, or an http(s) URL for a file locked from a URL
 //     "lockedAt": "2026-11-22T05:30:00.000Z",  when they were hashed (provenance)
 //     "digest": "sha256:<hex>",                see modelDigest()
 //     "files": [{ "path": "model.safetensors", "size": 2471645608, "sha256": "<hex>" }]
@@ -37,7 +38,7 @@ export interface LockedFile {
 
 export interface LockedModel {
   name: string;
-  source: string; // absolute directory the files were hashed from
+  source: string; // absolute directory (or http(s) base URL) the files were hashed from
   lockedAt: string;
   digest: string; // 'sha256:' + hex
   files: LockedFile[];

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { TrustError } from './errors.ts';
 import { hashFile } from './hash.ts';
-import { listModelFiles } from './lock-create.ts';
+import { isUrlSource, listModelFiles } from './lock-create.ts';
 import { readLock, type LockedFile, type LockedModel, type ModelsLock } from './lockfile.ts';
 import { blobPath } from './mirror.ts';
 
@@ -86,6 +86,9 @@ export async function verifyLock(lock: ModelsLock, opts: { mirror?: string; mode
   const report: VerifyReport = { files: 0, bytes: 0 };
   for (const model of lock.models) {
     if (wanted && !wanted.has(model.name)) continue;
+    if (!opts.mirror && isUrlSource(model.source)) {
+      throw new TrustError('source', `model "${model.name}" was locked from ${model.source}; pull it and verify the mirror copy with --mirror`);
+    }
     for (const file of model.files) {
       const path = opts.mirror ? blobPath(opts.mirror, file.sha256) : lockedFilePath(model, file);
       await verifyFile(path, file, `${model.name}/${file.path}`);

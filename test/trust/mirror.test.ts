@@ -173,6 +173,29 @@ test('pull over HTTP from a server that ignores Range starts the file again and 
   }
 });
 
+test('a file locked from a URL records the URL as its source; pull fetches it; verify needs the mirror', async () => {
+  const { dir, cleanup } = tempDir();
+  const model = makeModel(dir);
+  const { server, url } = await fileServer(model);
+  try {
+    const fromUrl = await lockModel(`${url}model.safetensors`);
+    const local = await lockModel(join(model, 'model.safetensors'));
+    assert.equal(fromUrl.name, 'model.safetensors');
+    assert.equal(fromUrl.source, url);
+    assert.deepEqual(fromUrl.files, local.files);
+    const lock = newLock([fromUrl]);
+    await assert.rejects(verifyLock(lock), /was locked from http:\/\/127\.0\.0\.1:\d+\/; pull it and verify the mirror copy with --mirror/);
+    const mirror = join(dir, 'mirror');
+    assert.equal((await pullLock(lock, { mirror })).copied, 1);
+    assert.equal((await verifyLock(lock, { mirror })).files, 1);
+    await assert.rejects(lockModel(`${url}absent.gguf`), /HTTP 404/);
+    await assert.rejects(lockModel(url), /a URL locks one file/);
+  } finally {
+    server.close();
+    cleanup();
+  }
+});
+
 test('the default mirror follows INFERSTACK_MIRROR, then XDG_CACHE_HOME, then ~/.cache', () => {
   assert.equal(defaultMirrorDir({ INFERSTACK_MIRROR: '/m' }), '/m');
   assert.equal(defaultMirrorDir({ XDG_CACHE_HOME: '/c' }), '/c/inferstack/mirror');
