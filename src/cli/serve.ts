@@ -1,7 +1,8 @@
 // inferstack serve: the OpenAI-compatible gateway. Three ways to say what it serves:
 //   --config inferstack.yaml                 pools, keys and listeners from a file (SIGHUP reloads it)
 //   --upstream URL [--engine-type T] ...     pools from the upstreams' /v1/models
-//   (neither)                                four simulated engines in this process
+//   --model path.gguf ...                    the embedded llama.cpp engine, in this process
+//   (none of these)                          four simulated engines in this process
 import { parseArgs } from 'node:util';
 import { isEngineType, ENGINE_TYPES, type EngineType } from '../engines/engine-types.ts';
 import { ConfigError, DEFAULT_POLICY, loadConfigFile, validateConfig, type GatewayConfig, type LogLevel, type PoolConfig } from '../gateway/config.ts';
@@ -24,6 +25,7 @@ const HELP = `usage: inferstack serve [options]
   --api-key KEY          require this bearer key (repeatable)
   --log-level LEVEL      debug, info, warn, error (default info)
   --tls-cert FILE --tls-key FILE [--tls-pq strict|prefer|off]   serve HTTPS (default pq: prefer)
+  --model [NAME=]PATH    serve a GGUF file with the embedded llama.cpp engine (repeatable)
   --twins N              simulated engines when no config or upstream is given (default 4)
   --timing model|instant simulated engines' timing (default model)
 `;
@@ -50,6 +52,7 @@ export async function main(argv: string[]): Promise<void> {
     options: {
       config: { type: 'string' },
       upstream: { type: 'string', multiple: true },
+      model: { type: 'string', multiple: true },
       'engine-type': { type: 'string', multiple: true },
       policy: { type: 'string' },
       host: { type: 'string' },
@@ -70,7 +73,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const logLevel = values['log-level'];
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
-  if (values.config && values.upstream) throw new CliError('give either --config or --upstream, not both');
+  if ([values.config, values.upstream, values.model].filter(Boolean).length > 1) throw new CliError('give one of --config, --upstream or --model');
   if (values.timing !== undefined && values.timing !== 'model' && values.timing !== 'instant') throw new CliError(`--timing must be model or instant, got '${values.timing}'`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new CliError('--tls-cert and --tls-key go together');
   if (values['tls-pq'] !== undefined && !(PQ_MODES as readonly string[]).includes(values['tls-pq'])) throw new CliError(`--tls-pq must be one of ${PQ_MODES.join(', ')}, got '${values['tls-pq']}'`);
@@ -100,6 +103,7 @@ export async function main(argv: string[]): Promise<void> {
   };
 
   let twins: EmbeddedTwins | undefined;
+  let local: { close(): Promise<void> } | undefined;
   let config: GatewayConfig;
   if (values.config) {
     try {
@@ -117,6 +121,20 @@ export async function main(argv: string[]): Promise<void> {
       throw new CliError((err as Error).message);
     }
     config = fromPools(pools);
+  } else if (values.model) {
+    // Loaded only here: node-llama-cpp is heavy and only this mode needs it.
+    const { startLocalEngineServer, localModelsFromArgs } = await import('../engines/local/index.ts');
+    let models;
+    let url: string;
+    try {
+      models = localModelsFromArgs(values.model);
+      const server = await startLocalEngineServer({ models, host: '127.0.0.1', port: 0 });
+      local = server;
+      url = server.url;
+    } catch (err) {
+      throw new CliError((err as Error).message.split('\n')[0]!);
+    }
+    config = fromPools(models.map((m) => ({ name: m.name, models: [m.name], policy, endpoints: [{ url, engine: 'local' as const }] })));
   } else {
     // Loaded only here: the twin pulls in physics, the tokenizer and ZMQ, which other modes never need.
     const { startEmbeddedTwins } = await import('../gateway/embedded-default.ts');
@@ -130,6 +148,7 @@ export async function main(argv: string[]): Promise<void> {
     gateway = await startGateway({ config, logger, processMetrics: true });
   } catch (err) {
     await twins?.close();
+    await local?.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new CliError(`cannot listen on ${config.listeners[0]!.host}:${config.listeners[0]!.port}: ${e.code}`);
     if (e.message?.startsWith('TLS configuration')) throw new CliError(e.message);
@@ -139,6 +158,7 @@ export async function main(argv: string[]): Promise<void> {
   const model = config.pools[0]!.models[0]!;
   const out = [`inferstack gateway listening on ${gateway.urls.join(', ')}`];
   out.push(`models: ${config.pools.flatMap((p) => [...p.models, ...(p.adapters ?? [])]).join(', ')}`);
+  if (local) out.push('engine: the embedded llama.cpp engine (node-llama-cpp), in this process');
   if (twins) out.push(`engines: ${twins.twins.length} SIMULATED engines (the engine twin, ${model} on h100, ${values.timing ?? 'model'} timing); generated text is filler`);
   const key = config.apiKeys.length > 0 ? ` -H 'authorization: Bearer <key>'` : '';
   out.push('try:', `  curl ${gateway.url}/v1/chat/completions -H 'content-type: application/json'${key} -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`);
@@ -161,6 +181,7 @@ export async function main(argv: string[]): Promise<void> {
     void gateway
       .close()
       .then(() => twins?.close())
+      .then(() => local?.close())
       .finally(() => process.exit(0));
   };
   process.on('SIGINT', stop);

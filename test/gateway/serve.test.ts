@@ -87,3 +87,16 @@ test('SIGHUP reloads the config without dropping a stream in flight; a bad confi
   await sleep(300);
   assert.equal((await postJson(`${s.url}/v1/chat/completions`, { model: 'model-b', messages: [{ role: 'user', content: 'x' }] })).status, 200, 'the running config stays');
 });
+
+test('--model serves a GGUF file through the embedded llama.cpp engine', async (t) => {
+  const { writeTinyLlama } = await import('../../src/engines/local/tiny-model.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'inferstack-serve-'));
+  const path = join(dir, 'tiny.gguf');
+  await writeTinyLlama(path, {});
+  const s = await spawnServe(['--model', `tiny=${path}`]);
+  t.after(async () => { s.child.kill('SIGTERM'); await s.exited; });
+  assert.match(s.stdout, /embedded llama\.cpp engine/);
+  const r = await postJson(`${s.url}/v1/chat/completions`, { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.usage.completion_tokens, 3);
+});
