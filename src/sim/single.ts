@@ -118,7 +118,7 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
   const ttft = new SampleBuffer(100_000);
   const tpot = new SampleBuffer(100_000);
   const e2e = new SampleBuffer(100_000);
-  const itl = new SampleBuffer(200_000); // a uniform sample keeps the percentiles and the sort cheap
+  const itl = new SampleBuffer(100_000); // a uniform sample keeps the percentiles and the sort cheap
   let issued = 0;
   let completed = 0;
   let rejected = 0;

@@ -216,7 +216,8 @@ class Core implements TwinCore {
   }
 
   private filler(req: CoreRequest): number {
-    const draw = fillerDraw(req.seed, req.numOutput);
+    // 30 bits keep the value a small integer, so % stays an integer operation (a full uint32 is a double).
+    const draw = fillerDraw(req.seed, req.numOutput) >>> 2;
     return this.fillerIds ? this.fillerIds[draw % this.fillerIds.length]! : draw % this.vocabSize;
   }
 
