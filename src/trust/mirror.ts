@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fsyncDir } from './atomic-write.ts';
 import { TrustError } from './errors.ts';
 import { hashInto } from './hash.ts';
+import { acquireWriterLock } from './writer-lock.ts';
 import type { LockedFile, ModelsLock } from './lockfile.ts';
 import { openSource, type ByteSource } from './sources.ts';
 
@@ -54,16 +55,32 @@ export async function pullLock(lock: ModelsLock, opts: PullOptions): Promise<Pul
   return report;
 }
 
+/** A blob already in place with the locked size counts as present (it was verified when written). */
+async function presentBlob(final: string, file: LockedFile): Promise<boolean> {
+  const existing = await stat(final).catch(() => undefined);
+  // `models verify --mirror` re-hashes blobs at rest.
+  if (existing?.isFile() && existing.size === file.size) return true;
+  if (existing) throw new TrustError('hash-mismatch', `${final} exists but has ${existing.size} bytes, the lock says ${file.size}; remove it`);
+  return false;
+}
+
 /** Copy one locked file into the mirror, hashing while copying. Returns what happened and bytes copied. */
 export async function pullFile(source: ByteSource, file: LockedFile, mirror: string): Promise<{ outcome: PullOutcome; bytes: number }> {
   const final = blobPath(mirror, file.sha256);
-  const existing = await stat(final).catch(() => undefined);
-  // A blob under its final name was verified when it was written; `models verify --mirror` re-hashes.
-  if (existing?.isFile() && existing.size === file.size) return { outcome: 'present', bytes: 0 };
-  if (existing) throw new TrustError('hash-mismatch', `${final} exists but has ${existing.size} bytes, the lock says ${file.size}; remove it`);
-
+  if (await presentBlob(final, file)) return { outcome: 'present', bytes: 0 };
   await mkdir(dirname(final), { recursive: true });
   const partial = `${final}.partial`;
+  const release = await acquireWriterLock(`${partial}.lock`, partial);
+  try {
+    // Another pull may have finished this blob before we took the lock.
+    if (await presentBlob(final, file)) return { outcome: 'present', bytes: 0 };
+    return await copyToBlob(source, file, partial, final);
+  } finally {
+    await release();
+  }
+}
+
+async function copyToBlob(source: ByteSource, file: LockedFile, partial: string, final: string): Promise<{ outcome: PullOutcome; bytes: number }> {
   const fh = await open(partial, 'a+', 0o644); // 'a+': read what is there, append the rest
   let copied = 0;
   let resumedFrom = 0;

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -95,6 +96,44 @@ test('a source that differs from the lock never reaches the mirror', async () =>
     assert.equal(allFiles(mirror).filter((p) => !p.endsWith('.partial')).some((p) => p.includes(lock.models[0]!.files[0]!.sha256)), false);
     writeFileSync(join(model, 'config.json'), Buffer.alloc(10_000)); // larger than locked: stopped, not copied whole
     await assert.rejects(pullLock(lock, { mirror }), /larger than the \d+ bytes in the lock/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('one writer per partial file: a live writer blocks a second pull, a dead writer\'s lock is taken over', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const model = makeModel(dir);
+    const lock = newLock([await lockModel(model)]);
+    const mirror = join(dir, 'mirror');
+    const w = weightsOf(lock);
+    const writerLock = `${blobPath(mirror, w.sha256)}.partial.lock`;
+    mkdirSync(dirname(writerLock), { recursive: true });
+    writeFileSync(writerLock, String(process.pid)); // a live process holds it
+    await assert.rejects(pullLock(lock, { mirror }), new RegExp(`another pull \\(pid ${process.pid}\\) is writing .*\\.partial; wait for it to finish`));
+    assert.equal(existsSync(blobPath(mirror, w.sha256)), false);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its lock is stale
+    writeFileSync(writerLock, String(dead));
+    assert.equal((await pullLock(lock, { mirror })).files, 4);
+    assert.equal(existsSync(writerLock), false);
+    assert.deepEqual(readFileSync(blobPath(mirror, w.sha256)), readFileSync(join(model, 'model.safetensors')));
+  } finally {
+    cleanup();
+  }
+});
+
+test('concurrent pulls of one lock into one mirror end with every blob correct', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const model = makeModel(dir);
+    const lock = newLock([await lockModel(model)]);
+    const mirror = join(dir, 'mirror');
+    const results = await Promise.allSettled([pullLock(lock, { mirror }), pullLock(lock, { mirror }), pullLock(lock, { mirror })]);
+    for (const r of results) if (r.status === 'rejected') assert.match(String(r.reason), /another pull .* is writing/);
+    await pullLock(lock, { mirror }); // whatever a blocked pull skipped
+    assert.equal((await verifyLock(lock, { mirror })).files, 4);
+    assert.deepEqual(allFiles(mirror).filter((p) => /\.(partial|lock)$/.test(p)), []);
   } finally {
     cleanup();
   }
