@@ -15,10 +15,10 @@ export class KeyTable {
   private used = 0; // live entries + tombstones
   size = 0;
 
-  /** Sized for `maxEntries` live keys at a load factor of at most 1/2. */
+  /** Sized for `maxEntries` live keys with room for tombstones (load factor at most 1/4 when full). */
   constructor(maxEntries: number) {
     let cap = 16;
-    while (cap < 2 * maxEntries) cap *= 2;
+    while (cap < 4 * maxEntries) cap *= 2;
     this.mask = cap - 1;
     this.lo = new Int32Array(cap);
     this.hi = new Int32Array(cap);
