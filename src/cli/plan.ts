@@ -13,12 +13,8 @@ import type { EngineKind } from '../physics/step-time.ts';
 import { plan, planToJson } from '../physics/planner/plan.ts';
 import { formatPlan } from '../physics/planner/format-plan.ts';
 import { DoesNotFitError } from '../physics/kv-capacity.ts';
-import { reportCurves, search, type OptionResult } from '../physics/planner/search.ts';
-import { formatSearch } from '../physics/planner/format-search.ts';
-import { searchReportHtml } from '../physics/planner/html-report.ts';
-import { loadTrace } from '../physics/planner/trace-workload.ts';
-import { compare, type Side } from '../physics/planner/compare.ts';
-import { formatCompare } from '../physics/planner/format-compare.ts';
+import type { OptionResult } from '../physics/planner/search.ts';
+import type { Side } from '../physics/planner/compare.ts';
 import { parseDtype } from '../physics/dtype.ts';
 
 const USAGE = `usage: inferstack plan --model M --gpu G --isl I --osl O [--tp N] [--dtype D] [--kv-dtype D]
@@ -107,7 +103,12 @@ export function sloFlags(v: PlanArgs): { ttftMs?: number; tpotMs?: number } {
   };
 }
 
-function runSearch(v: PlanArgs): void {
+// --search and --compare load their modules on demand, so a plain `plan` starts fast.
+async function runSearch(v: PlanArgs): Promise<void> {
+  const [{ reportCurves, search }, { formatSearch }, { searchReportHtml }, { loadTrace }] = await Promise.all([
+    import('../physics/planner/search.ts'), import('../physics/planner/format-search.ts'),
+    import('../physics/planner/html-report.ts'), import('../physics/planner/trace-workload.ts'),
+  ]);
   let workload: { isl: number; osl: number; rate: number };
   if (v.trace) {
     if (v.isl || v.osl || v.rate) throw new CliError('give --trace or --isl/--osl/--rate, not both');
@@ -143,7 +144,8 @@ function runSearch(v: PlanArgs): void {
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? Number(x.toFixed(4)) : null);
 
-function runCompare(v: PlanArgs): void {
+async function runCompare(v: PlanArgs): Promise<void> {
+  const [{ compare }, { formatCompare }] = await Promise.all([import('../physics/planner/compare.ts'), import('../physics/planner/format-compare.ts')]);
   const r = compare({
     model: required('model', v.model), ...workloadFlags(v), gpu: v.gpu ?? 'h100', sram: v.vs ?? 'groq-lpu',
     dtype: v.dtype === undefined ? undefined : parseDtype(v.dtype), energyUsdPerKwh: priceFlags(v).energyUsdPerKwh, pue: priceFlags(v).pue,
@@ -190,9 +192,9 @@ export async function main(argv: string[]): Promise<void> {
     if (v['hardware-file']) loadHardwareFile(v['hardware-file']);
     if (v.search && v.compare) throw new CliError('give --search or --compare, not both');
     if (v.search) {
-      runSearch(v);
+      await runSearch(v);
     } else if (v.compare) {
-      runCompare(v);
+      await runCompare(v);
     } else {
       runPlan(v);
     }

@@ -2,7 +2,8 @@
 // the user adds from a YAML/JSON file. Everything downstream (step time, KV capacity, planner
 // economics) reads these numbers, so they stay in one place.
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import type { Dtype } from './types.ts';
 import { PhysicsInputError } from './errors.ts';
 
@@ -25,6 +26,10 @@ export interface Hardware {
   /** Caveats: which figures are unverified or estimated. */
   notes?: string;
 }
+
+// yaml is loaded only when a hardware file is read: the planner's start-up stays short.
+const requireCjs = createRequire(import.meta.url);
+const parseYaml = (text: string): unknown => (requireCjs('yaml') as typeof Yaml).parse(text);
 
 const GiB = 1024 ** 3;
 const GB = 1e9;
