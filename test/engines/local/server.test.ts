@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLocalEngineServer, type LocalEngineServer } from '../../../src/engines/local/index.ts';
+import { scraperFor } from '../../../src/engines/scrapers/index.ts';
 import { eventually, metric, post, sseEvents, tempModels } from './helpers.ts';
 
 let models: Awaited<ReturnType<typeof tempModels>>;
@@ -133,4 +134,23 @@ test('/v1/models says which models are loaded; /metrics uses vLLM names', async 
   const slots = (await (await fetch(`${server.url}/slots`)).json()) as any;
   assert.equal(slots[0].model, 'tiny');
   assert.deepEqual(slots[0].slots.map((s: any) => [s.id, s.state, s.n_ctx]), [[0, 'idle', 256], [1, 'idle', 256]]);
+});
+
+test("the gateway's scraper for engine type local reads the engine view from /metrics", async () => {
+  const get = async (path: string) => {
+    const r = await fetch(`${server.url}${path}`);
+    return { status: r.status, text: await r.text() };
+  };
+  const abort = new AbortController();
+  const r = await post(`${server.url}/v1/completions`, { model: 'tiny', prompt: 'scrape me', max_tokens: 240, ignore_eos: true, stream: true }, abort.signal);
+  const reader = r.body!.getReader();
+  await reader.read(); // running now
+  const m = (await scraperFor('local')!.scrape(get)) as { running: number; waiting: number; kvUsage: number; blockSize: number; numGpuBlocks: number };
+  abort.abort();
+  assert.equal(m.running, 1);
+  assert.equal(m.waiting, 0);
+  assert.ok(m.kvUsage > 0 && m.kvUsage < 1, `kvUsage ${m.kvUsage}`);
+  assert.equal(m.blockSize, 1);
+  assert.equal(m.numGpuBlocks, 512);
+  await eventually(() => server.registry.status()[0]!.stats!.running === 0);
 });
