@@ -7,7 +7,8 @@
 // Options: --quick (fewer requests per row), --only calibration|knee|speed
 import { parseArgs } from 'node:util';
 import { CALIBRATION, type CalibrationRow } from '../src/physics/calibration-data.ts';
-import { resolveDeployment } from '../src/physics/deployment.ts';
+import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
+import type { StepTimeModel } from '../src/physics/types.ts';
 import { evaluateRow, type Metric } from '../src/physics/fit.ts';
 import { ENGINE_LIMITS } from '../src/physics/serving-model.ts';
 import { runSingleSim, type SingleSimResult } from '../src/sim/single.ts';
@@ -112,26 +113,40 @@ function speed(): void {
   ];
   for (const c of cases) {
     const dep = resolveDeployment({ model: c.model, gpu: c.gpu, tp: c.tp, dtype: 'fp8', kvDtype: c.engine === 'trtllm' ? 'fp8' : 'bf16', engine: c.engine });
-    const limits = ENGINE_LIMITS[c.engine];
-    const run = () => runSingleSim({
-      stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, maxNumSeqs: limits.maxNumSeqs, kvReservation: limits.kvReservation,
-      isl: c.isl, osl: c.osl, concurrency: 64, requests: quick ? 256 : 1280,
-    });
-    run(); // warm the JIT
-    // Best of three: the machine's other load only ever slows a run down.
-    let wall = Infinity;
-    let cpu = Infinity;
-    let r: SingleSimResult | undefined;
-    for (let i = 0; i < 3; i++) {
-      const cpu0 = threadCpuSeconds();
-      r = run();
-      cpu = Math.min(cpu, threadCpuSeconds() - cpu0);
-      wall = Math.min(wall, r.wall_seconds);
+    measureSpeed(c, dep, dep.stepTime, c.name);
+    if (c === cases[0]) {
+      // The same workload with a constant step time: the core and the event loop alone, without the physics model.
+      const constant: StepTimeModel = { stepSeconds: () => 0.0096 };
+      measureSpeed(c, dep, constant, `${c.name}, constant 9.6 ms steps (no physics)`);
     }
-    if (!r) throw new Error('unreachable');
-    console.log(`| ${c.name} | ${r.steps} | ${r.simulated_seconds.toFixed(1)} | ${wall.toFixed(3)} | ${Math.round(r.simulated_seconds / wall)}x | ${Math.round(r.simulated_seconds / cpu)}x |`);
   }
   console.log('');
+}
+
+function measureSpeed(
+  c: { engine: 'vllm' | 'trtllm'; isl: number; osl: number },
+  dep: Deployment,
+  stepTime: StepTimeModel,
+  name: string,
+): void {
+  const limits = ENGINE_LIMITS[c.engine];
+  const run = () => runSingleSim({
+    stepTime, numGpuBlocks: dep.kv.numGpuBlocks, maxNumSeqs: limits.maxNumSeqs, kvReservation: limits.kvReservation,
+    isl: c.isl, osl: c.osl, concurrency: 64, requests: quick ? 256 : 1280,
+  });
+  run(); // warm the JIT
+  // Best of three: the machine's other load only ever slows a run down.
+  let wall = Infinity;
+  let cpu = Infinity;
+  let r: SingleSimResult | undefined;
+  for (let i = 0; i < 3; i++) {
+    const cpu0 = threadCpuSeconds();
+    r = run();
+    cpu = Math.min(cpu, threadCpuSeconds() - cpu0);
+    wall = Math.min(wall, r.wall_seconds);
+  }
+  if (!r) throw new Error('unreachable');
+  console.log(`| ${name} | ${r.steps} | ${r.simulated_seconds.toFixed(1)} | ${wall.toFixed(3)} | ${Math.round(r.simulated_seconds / wall)}x | ${Math.round(r.simulated_seconds / cpu)}x |`);
 }
 
 console.log(`# bench:twin (${quick ? 'quick' : 'full'}; simulated results compared with published measurements)\n`);
