@@ -3,7 +3,7 @@
 // repeated prefix is not recomputed) or wait in a bounded queue. node-llama-cpp batches the
 // evaluations of all busy sequences of a context together: continuous batching.
 import { TokenBias, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
-import { Template } from '@huggingface/jinja';
+import { ChatTemplate, type ChatMessage } from './chat-template.ts';
 import { TextStream } from './text-stream.ts';
 import { badRequest, LocalEngineError, overloaded } from './errors.ts';
 
@@ -58,11 +58,6 @@ export interface EngineStats {
   kvCapacityTokens: number;
 }
 
-export interface ChatMessage {
-  role: string;
-  content: string;
-}
-
 interface Slot {
   id: number;
   sequence: LlamaContextSequence;
@@ -96,7 +91,7 @@ export class LocalModelEngine {
   private readonly slots: Slot[];
   private readonly waiters: Waiter[] = [];
   private readonly maxWaiting: number;
-  private readonly chatTemplate: Template | undefined;
+  private readonly chatTemplate: ChatTemplate;
   private eogBias: TokenBias | undefined;
 
   private constructor(model: LlamaModel, context: LlamaContext, maxWaiting: number) {
@@ -105,8 +100,7 @@ export class LocalModelEngine {
     this.maxWaiting = maxWaiting;
     this.slots = [];
     for (let i = 0; i < context.totalSequences; i++) this.slots.push({ id: i, sequence: context.getSequence(), busy: false });
-    const template = model.fileInfo.metadata.tokenizer?.chat_template;
-    this.chatTemplate = typeof template === 'string' && template ? new Template(template) : undefined;
+    this.chatTemplate = new ChatTemplate(model.fileInfo.metadata.tokenizer?.chat_template, model.tokens.bosString, model.tokens.eosString);
   }
 
   static async load(llama: Llama, path: string, opts: EngineOptions = {}): Promise<LocalModelEngine> {
@@ -131,25 +125,9 @@ export class LocalModelEngine {
     return this.slots[0]!.sequence.contextSize;
   }
 
-  hasChatTemplate(): boolean {
-    return this.chatTemplate !== undefined;
-  }
-
   /** Renders messages with the GGUF's own chat template and tokenizes the result. */
   tokenizeChat(messages: ChatMessage[]): Token[] {
-    if (!this.chatTemplate) throw badRequest('this model has no chat template (tokenizer.chat_template); use /v1/completions');
-    let text: string;
-    try {
-      text = this.chatTemplate.render({
-        messages,
-        add_generation_prompt: true,
-        bos_token: this.model.tokens.bosString ?? '',
-        eos_token: this.model.tokens.eosString ?? '',
-      });
-    } catch (err) {
-      throw badRequest(`the model's chat template failed on these messages: ${(err as Error).message}`, 'messages');
-    }
-    return this.withBos(this.model.tokenize(text, true));
+    return this.withBos(this.model.tokenize(this.chatTemplate.render(messages), true));
   }
 
   tokenizeText(text: string): Token[] {

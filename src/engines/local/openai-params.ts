@@ -1,7 +1,7 @@
 // Request bodies of /v1/chat/completions and /v1/completions -> checked, typed parameters. Wrong
 // types get a 400 naming the parameter; unknown fields are ignored, as vLLM does.
 import { badRequest } from './errors.ts';
-import type { ChatMessage } from './engine.ts';
+import type { ChatMessage } from './chat-template.ts';
 
 export interface GenerationParams {
   kind: 'chat' | 'completion';

@@ -19,6 +19,8 @@ export interface TinyModelOptions {
   /** 'F32' or 'F16' for the matrices; norms are always F32 */
   weightType?: 'F32' | 'F16';
   seed?: number;
+  /** Jinja chat template written to tokenizer.chat_template (default ChatML); null: none */
+  chatTemplate?: string | null;
 }
 
 export const CHATML_TEMPLATE =
@@ -141,8 +143,9 @@ export function encodeTinyLlama(opts: TinyModelOptions = {}): { chunks: Buffer[]
     u32kv('tokenizer.ggml.eos_token_id', id('<|im_end|>')),
     u32kv('tokenizer.ggml.padding_token_id', id('<|endoftext|>')),
     { key: 'tokenizer.ggml.add_bos_token', type: GgufValueType.BOOL, value: false },
-    { key: 'tokenizer.chat_template', type: GgufValueType.STRING, value: CHATML_TEMPLATE },
   ];
+  const template = opts.chatTemplate === undefined ? CHATML_TEMPLATE : opts.chatTemplate;
+  if (template !== null) kvs.push({ key: 'tokenizer.chat_template', type: GgufValueType.STRING, value: template });
 
   const rand = prng(opts.seed ?? 1);
   const scale = 1 / Math.sqrt(nEmbd);

@@ -124,3 +124,16 @@ test('a malformed GGUF is refused before llama.cpp reads it, at startup and at l
   assert.match(((await r.json()) as any).error.message, /the model 'good' failed validation: invalid GGUF: tensor count needs 8 bytes/);
   assert.deepEqual(await states(s.url), { good: 'unloaded' });
 });
+
+test('models without a usable chat template serve completions; chat gets a 400 saying why', async (t) => {
+  const m = await tempModels({ none: { chatTemplate: null }, broken: { chatTemplate: '{% for m in messages %}' } });
+  t.after(() => m.cleanup());
+  const s = await startLocalEngineServer({ models: ['none', 'broken'].map((name) => ({ name, path: m.paths[name]! })), ...SMALL });
+  t.after(() => s.close());
+  for (const [name, message] of [['none', /has no chat template/], ['broken', /chat template does not parse/]] as const) {
+    const chat = await post(`${s.url}/v1/chat/completions`, { model: name, messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(chat.status, 400);
+    assert.match(((await chat.json()) as any).error.message, message);
+    assert.equal((await ask(s.url, name)).status, 200);
+  }
+});
