@@ -5,7 +5,9 @@
 //    closed loop at 100 and 1,000 concurrent streams, direct and gateway runs interleaved.
 // 2. Throughput of small non-streaming requests through the gateway, through nginx (Debian
 //    package, one worker, keep-alive upstream) and through Portkey's open-source gateway, all in
-//    front of the same canned upstream (a second nginx), reported as ratios.
+//    front of the same canned upstream (a second nginx), reported as ratios, both in requests per
+//    second and in requests per CPU-second of the proxy process (robust to a busy machine). A bare
+//    node:http + undici relay shows the floor of the runtime itself.
 // Every proxy under test is pinned to CPU 0 (one core); load generator and upstreams to CPU 1.
 // Everything binds to 127.0.0.1. Options: --seconds N per measurement (default 3), --rounds N (2).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -272,10 +274,21 @@ async function main(): Promise<void> {
   const gw2 = await start(0, node, [cli, 'serve', '--config', gw2Config, '--port', '0'], /listening on (http:\/\/\S+)/);
   const gw2Url = gw2.match[1]!;
 
+  // The floor of this runtime: node:http in, undici out, nothing else (no routing, no metrics).
+  const floorPort = await freePort();
+  const floorCode = `import{createServer}from'node:http';import{Pool}from'undici';const up=new Pool('${upUrl}',{connections:1024});` +
+    `createServer((req,res)=>{const c=[];req.on('data',d=>c.push(d));req.on('end',()=>{const body=Buffer.concat(c);JSON.parse(body);` +
+    `up.dispatch({path:req.url,method:'POST',headers:{'content-type':'application/json'},body},{onRequestStart(){},` +
+    `onResponseStart(_c,s,h){res.writeHead(s,{'content-type':h['content-type'],'content-length':h['content-length']})},` +
+    `onResponseData(_c,d){res.write(d)},onResponseEnd(){res.end()},onResponseError(){res.statusCode=502;res.end()}})})})` +
+    `.listen(${floorPort},'127.0.0.1',()=>console.log('floor ready'))`;
+  const floor = await start(0, node, ['--input-type=module', '-e', floorCode], /floor ready/);
+
   const targets: [string, string, string, Record<string, string>, number | undefined][] = [
     ['upstream direct', upUrl, '/v1/chat/completions', {}, undefined],
     ['nginx', `http://127.0.0.1:${proxyPort}`, '/v1/chat/completions', {}, nginxProxy.pid],
     ['inferstack gateway', gw2Url, '/v1/chat/completions', {}, gw2.child.pid],
+    ['node:http+undici floor', `http://127.0.0.1:${floorPort}`, '/v1/chat/completions', {}, floor.child.pid],
     ['portkey', `http://127.0.0.1:${portkeyPort}`, '/v1/chat/completions', portkeyHeaders, portkey.child.pid],
   ];
   const CONNECTIONS = 64;
@@ -300,12 +313,15 @@ async function main(): Promise<void> {
     gatewayOverPortkey: m['inferstack gateway']! / m['portkey']!,
     perCpuSecondGatewayOverNginx: perCore('inferstack gateway') / perCore('nginx'),
     perCpuSecondGatewayOverPortkey: perCore('inferstack gateway') / perCore('portkey'),
+    perCpuSecondFloorOverNginx: perCore('node:http+undici floor') / perCore('nginx'),
+    perCpuSecondGatewayOverFloor: perCore('inferstack gateway') / perCore('node:http+undici floor'),
   };
   console.log(`\nsmall non-streaming requests, ${CONNECTIONS} connections, median of ${ROUNDS} rounds:`);
   console.log(`  ${'target'.padEnd(20)} ${'req/s'.padStart(8)}  ${'proxy CPU ms/req'.padStart(16)}  ${'req per CPU-s'.padStart(13)}  errors`);
   for (const [name] of targets) console.log(`  ${name.padEnd(20)} ${fmt(m[name]!, 0).padStart(8)}  ${fmt(c[name]!, 3).padStart(16)}  ${fmt(perCore(name), 0).padStart(13)}  ${errors[name]}`);
   console.log(`  gateway / nginx   = ${fmt(ratios.gatewayOverNginx)}x throughput, ${fmt(ratios.perCpuSecondGatewayOverNginx)}x per CPU-second   (bar: >= 0.4x)`);
   console.log(`  gateway / portkey = ${fmt(ratios.gatewayOverPortkey)}x throughput, ${fmt(ratios.perCpuSecondGatewayOverPortkey)}x per CPU-second   (bar: >= 10x)`);
+  console.log(`  floor / nginx     = ${fmt(ratios.perCpuSecondFloorOverNginx)}x per CPU-second; gateway / floor = ${fmt(ratios.perCpuSecondGatewayOverFloor)}x`);
   printJson({ streaming, throughput: { connections: CONNECTIONS, rps: m, cpuMsPerRequest: c, errors, ratios } });
 }
 

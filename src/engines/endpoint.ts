@@ -24,13 +24,13 @@ export interface EndpointConfig {
 
 export interface SignalOptions {
   scrapeIntervalMs: number;
-  /** Scrape timeout; the scheduler itself ignores metrics older than 2 s (llm-d). */
-  staleAfterMs: number;
+  /** Timeout of a scrape or health probe; the scheduler itself ignores metrics older than 2 s (llm-d). */
+  probeTimeoutMs: number;
   healthIntervalMs: number;
   breaker?: Partial<BreakerOptions>;
 }
 
-export const DEFAULT_SIGNALS: SignalOptions = { scrapeIntervalMs: 50, staleAfterMs: 2_000, healthIntervalMs: 500 };
+export const DEFAULT_SIGNALS: SignalOptions = { scrapeIntervalMs: 50, probeTimeoutMs: 2_000, healthIntervalMs: 500 };
 
 export interface EndpointEvents {
   onEjected?(endpoint: EndpointRuntime): void;
@@ -52,6 +52,8 @@ export class EndpointRuntime {
   private scrapeTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private stopped = true;
+  /** When a real request last succeeded here (performance.now() ms). */
+  private lastSuccessMs = -Infinity;
 
   constructor(config: EndpointConfig, signals: Partial<SignalOptions> = {}, events: EndpointEvents = {}) {
     this.config = config;
@@ -112,6 +114,7 @@ export class EndpointRuntime {
   /** Passive health: the outcome of a real request. */
   recordOutcome(ok: boolean): void {
     if (ok) {
+      this.lastSuccessMs = nowMs();
       this.breaker.recordSuccess();
       return;
     }
@@ -131,7 +134,7 @@ export class EndpointRuntime {
 
   private async scrapeOnce(): Promise<void> {
     try {
-      const m = await this.scraper!.scrape((path) => this.upstream.getText(path, this.signals.staleAfterMs));
+      const m = await this.scraper!.scrape((path) => this.upstream.getText(path, this.signals.probeTimeoutMs));
       this.view.metrics = { ...m, scrapedAt: nowMs() / 1000 };
     } catch (err) {
       // Keep the old numbers with their timestamp: the scheduler treats them as stale after 2 s.
@@ -151,10 +154,13 @@ export class EndpointRuntime {
     if (!ejected || this.breaker.probeDue(nowMs())) {
       let ok = false;
       try {
-        const r = await this.upstream.getText(HEALTH_PATH[this.config.engineType], Math.max(250, this.signals.healthIntervalMs));
+        // A busy engine answers slowly, not never: allow as long as a scrape (2 s by default).
+        const r = await this.upstream.getText(HEALTH_PATH[this.config.engineType], this.signals.probeTimeoutMs);
         ok = r.status >= 200 && r.status < 300;
       } catch {
-        ok = false;
+        // A probe that failed while real requests keep succeeding means a busy engine, not a
+        // dead one: ejecting it would turn overload into 503s for everyone.
+        ok = this.breaker.admitted && nowMs() - this.lastSuccessMs < this.signals.probeTimeoutMs + this.signals.healthIntervalMs;
       }
       if (this.stopped) return;
       const wasAdmitted = this.breaker.admitted;

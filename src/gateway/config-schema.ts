@@ -95,7 +95,7 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         scrapeIntervalMs: positiveInt,
-        scrapeTimeoutMs: positiveInt,
+        probeTimeoutMs: positiveInt,
         healthIntervalMs: positiveInt,
         failureThreshold: positiveInt,
         cooldownMs: positiveInt,

@@ -32,7 +32,7 @@ export function buildState(config: GatewayConfig, metrics: GatewayMetrics, logge
   const endpoints = new Map<string, EndpointRuntime>();
   const signals = {
     scrapeIntervalMs: config.signals.scrapeIntervalMs,
-    staleAfterMs: config.signals.scrapeTimeoutMs,
+    probeTimeoutMs: config.signals.probeTimeoutMs,
     healthIntervalMs: config.signals.healthIntervalMs,
     breaker: { failureThreshold: config.signals.failureThreshold, baseCooldownMs: config.signals.cooldownMs },
   };

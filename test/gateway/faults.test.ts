@@ -9,7 +9,7 @@ import { startFakeEngine } from './fixtures/fake-engine.ts';
 import { gatewayFor, postJson, spawnEngine } from './fixtures/helpers.ts';
 
 const chat = { model: 'fake-model', messages: [{ role: 'user', content: 'hello' }] };
-const fast = { signals: { healthIntervalMs: 50, failureThreshold: 2, cooldownMs: 100, scrapeIntervalMs: 50, scrapeTimeoutMs: 500 } };
+const fast = { signals: { healthIntervalMs: 50, failureThreshold: 2, cooldownMs: 100, scrapeIntervalMs: 50, probeTimeoutMs: 500 } };
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -93,6 +93,18 @@ test('a dead endpoint is failed over, ejected, and 503 once nothing is healthy',
   assert.equal(r.status, 503);
   assert.equal(r.json.error.code, 'no_healthy_endpoint');
   assert.equal((await fetch(`${lonely.url}/ready`)).status, 503);
+});
+
+test('a busy engine whose health probe times out is kept while its requests succeed', async (t) => {
+  const engine = await startFakeEngine({ healthDelayMs: 400 });
+  const gw = await gatewayFor([engine.url], {}, { signals: { ...fast.signals, probeTimeoutMs: 150 } });
+  t.after(async () => { await gw.close(); await engine.close(); });
+  const ep = gw.state().pools[0]!.endpoints[0]!;
+  const end = Date.now() + 1500;
+  while (Date.now() < end) assert.equal((await postJson(`${gw.url}/v1/chat/completions`, chat)).status, 200);
+  assert.equal(ep.breaker.ejections, 0, 'probe timeouts alone did not eject an engine that serves');
+  // With no traffic to vouch for it, the same slow probe does eject it.
+  await until(() => !ep.view.healthy, 5000);
 });
 
 test('a flapping engine: every request still succeeds, it is ejected and re-admitted', async (t) => {
