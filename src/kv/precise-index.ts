@@ -5,10 +5,12 @@
 // resolve BlockRemoved and parent hashes later. Between a routing decision and the engine's event,
 // speculative entries with a TTL stand in for the blocks the request is about to store.
 //
-// Hot path layout (the simulator pushes millions of events through it): each endpoint gets a small
-// integer slot; a key's holders are one number `slot * 4 + tierBits` in the common single-holder
-// case, or an array of them. Speculative entries are whole decisions (the request's key array),
-// since chained keys make "holds block i" imply "holds blocks 0..i".
+// Hot path layout (the simulator pushes millions of events through it, the router asks it about
+// 2,000-block prompts across 64 endpoints): each endpoint gets a small integer slot; a key's holders
+// are one number `slot * 4 + tierBits` in the common single-holder case, or a bitset over slots
+// (GPU words then CPU words) once shared, so a lookup ANDs an "alive" bitset block by block.
+// Speculative entries are whole decisions (the request's key array): chained keys make "same key
+// at block i" imply "same blocks 0..i", so a common prefix is found by binary search.
 import { chainBlockHash, rootHash } from '../twin/core/block-hash.ts';
 import type { KvEvent } from './events/types.ts';
 import type { PrefixIndex } from './prefix-index.ts';
@@ -55,7 +57,7 @@ export interface PreciseIndexStats {
   clears: number;
 }
 
-type Holders = number | number[]; // slot * 4 + tier bits
+type Holders = number | Uint32Array; // single holder: slot * 4 + tier bits; shared: [gpu words..., cpu words...]
 
 export class PreciseIndex implements PrefixIndex {
   readonly kind = 'precise';
@@ -63,6 +65,7 @@ export class PreciseIndex implements PrefixIndex {
   private readonly holders = new Map<bigint, Holders>();
   private readonly endpoints = new Map<string, EndpointState>();
   private readonly freeSlots: number[] = [];
+  private slotCount = 0;
   private readonly cpuWeight: number;
   private readonly ttl: number;
   private readonly maxBlocks: number;
@@ -74,7 +77,7 @@ export class PreciseIndex implements PrefixIndex {
     this.cpuWeight = options.cpuWeight ?? 0.8;
     this.ttl = options.speculativeTtlSeconds ?? 2;
     this.maxBlocks = options.maxBlocksPerEndpoint ?? 1_000_000;
-    this.maxSpeculative = options.maxSpeculativePerEndpoint ?? 1024;
+    this.maxSpeculative = options.maxSpeculativePerEndpoint ?? 64;
   }
 
   /** Apply one engine event from `endpointId`, in publish order. */
@@ -134,32 +137,56 @@ export class PreciseIndex implements PrefixIndex {
 
   matchedBlocks(keys: readonly bigint[], endpointIds: readonly string[], now: number): number[] {
     const n = endpointIds.length;
-    const out = new Array<number>(n).fill(0);
-    const slots = endpointIds.map((id) => this.endpoints.get(id)?.slot ?? -1);
-    const alive = slots.map((s) => s >= 0);
-    let aliveCount = alive.filter(Boolean).length;
-    const confirmedRun = new Array<number>(n).fill(0);
-    for (let b = 0; b < keys.length && aliveCount > 0; b++) {
+    const states = endpointIds.map((id) => this.endpoints.get(id));
+    const words = Math.max(1, Math.ceil(this.slotCount / 32));
+    const alive = new Uint32Array(words);
+    for (const st of states) if (st) alive[st.slot >>> 5]! |= 1 << (st.slot & 31);
+    const run = new Int32Array(words * 32); // per slot: blocks matched
+    const cpuOnly = new Int32Array(words * 32); // per slot: matched blocks held only on CPU
+    let b = 0;
+    for (; b < keys.length; b++) {
       const v = this.holders.get(keys[b]!);
-      for (let i = 0; i < n; i++) {
-        if (!alive[i]) continue;
-        const bits = v === undefined ? 0 : bitsOf(v, slots[i]!);
-        if (bits === 0) {
-          alive[i] = false;
-          aliveCount--;
-          continue;
+      let any = 0;
+      for (let w = 0; w < words; w++) {
+        const a = alive[w]!;
+        if (a === 0) continue;
+        const gpu = maskOf(v, w, 0);
+        const cpu = maskOf(v, w, 1);
+        const next = a & (gpu | cpu);
+        let dropped = a & ~next;
+        while (dropped !== 0) {
+          const bit = 31 - Math.clz32(dropped);
+          run[w * 32 + bit] = b;
+          dropped &= ~(1 << bit);
         }
-        out[i]! += bits & GPU ? 1 : this.cpuWeight;
-        confirmedRun[i] = b + 1;
+        let cpuBits = next & cpu & ~gpu;
+        while (cpuBits !== 0) {
+          const bit = 31 - Math.clz32(cpuBits);
+          cpuOnly[w * 32 + bit]!++;
+          cpuBits &= ~(1 << bit);
+        }
+        alive[w] = next;
+        any |= next;
+      }
+      if (any === 0) break;
+    }
+    for (let w = 0; w < words; w++) {
+      let rest = alive[w]!;
+      while (rest !== 0) {
+        const bit = 31 - Math.clz32(rest);
+        run[w * 32 + bit] = b;
+        rest &= ~(1 << bit);
       }
     }
-    // A recent decision covers a prefix too; chained keys make the longer run the match.
+    const out = new Array<number>(n).fill(0);
     for (let i = 0; i < n; i++) {
-      const st = this.endpoints.get(endpointIds[i]!);
+      const st = states[i];
       if (!st) continue;
-      let best = 0;
-      for (const s of st.speculative) if (s.expires > now) best = Math.max(best, commonPrefix(s.keys, keys));
-      if (best > confirmedRun[i]!) out[i] = out[i]! + (best - confirmedRun[i]!);
+      const confirmed = run[st.slot]!;
+      // A recent decision covers a prefix too; chained keys make the longer run the match.
+      let speculative = 0;
+      for (const sp of st.speculative) if (sp.expires > now) speculative = Math.max(speculative, commonPrefix(sp.keys, keys));
+      out[i] = Math.max(confirmed - (1 - this.cpuWeight) * cpuOnly[st.slot]!, speculative);
     }
     return out;
   }
@@ -190,7 +217,7 @@ export class PreciseIndex implements PrefixIndex {
     let st = this.endpoints.get(endpointId);
     if (st) return st;
     if (this.endpoints.size >= (this.options.maxEndpoints ?? 4096)) return undefined;
-    const slot = this.freeSlots.pop() ?? this.endpoints.size;
+    const slot = this.freeSlots.pop() ?? this.slotCount++;
     st = { slot, blocks: 0, engineToKey: new Map(), speculative: [] };
     this.endpoints.set(endpointId, st);
     return st;
@@ -214,24 +241,40 @@ export class PreciseIndex implements PrefixIndex {
   private setTier(key: bigint, st: EndpointState, tier: number): void {
     const slot = st.slot;
     const v = this.holders.get(key);
-    const mine = slot * 4 + tier;
-    if (v === undefined) this.holders.set(key, mine);
-    else if (typeof v === 'number') {
+    if (v === undefined) {
+      this.holders.set(key, slot * 4 + tier);
+      st.blocks++;
+      return;
+    }
+    if (typeof v === 'number') {
       if (v >> 2 === slot) {
         this.holders.set(key, v | tier);
         return;
       }
-      this.holders.set(key, [v, mine]);
-    } else {
-      for (let i = 0; i < v.length; i++) {
-        if (v[i]! >> 2 === slot) {
-          v[i] = v[i]! | tier;
-          return;
-        }
-      }
-      v.push(mine);
+      // A second holder: switch to a bitset over slots.
+      const words = Math.max(1, Math.ceil(this.slotCount / 32));
+      const set = new Uint32Array(2 * words);
+      setBits(set, words, v >> 2, v & 3);
+      setBits(set, words, slot, tier);
+      this.holders.set(key, set);
+      st.blocks++;
+      return;
     }
-    st.blocks++;
+    let set = v;
+    let words = set.length / 2;
+    if (slot >>> 5 >= words) {
+      const grown = new Uint32Array(2 * Math.ceil(this.slotCount / 32));
+      const w2 = grown.length / 2;
+      for (let w = 0; w < words; w++) {
+        grown[w] = set[w]!;
+        grown[w2 + w] = set[words + w]!;
+      }
+      set = grown;
+      words = w2;
+      this.holders.set(key, set);
+    }
+    if (bitsIn(set, words, slot) === 0) st.blocks++;
+    setBits(set, words, slot, tier);
   }
 
   /** Clears tier bits of the endpoint on `key`; returns the bits it has left there. */
@@ -248,32 +291,67 @@ export class PreciseIndex implements PrefixIndex {
       } else this.holders.set(key, slot * 4 + bits);
       return bits;
     }
-    for (let i = 0; i < v.length; i++) {
-      if (v[i]! >> 2 !== slot) continue;
-      const bits = v[i]! & 3 & ~tier;
-      if (bits !== 0) v[i] = slot * 4 + bits;
-      else {
-        v.splice(i, 1);
-        if (v.length === 1) this.holders.set(key, v[0]!);
-        st.blocks--;
-      }
-      return bits;
+    const words = v.length / 2;
+    const before = bitsIn(v, words, slot);
+    if (before === 0) return 0;
+    const w = slot >>> 5;
+    const m = 1 << (slot & 31);
+    if (tier & GPU) v[w] = v[w]! & ~m;
+    if (tier & CPU) v[words + w] = v[words + w]! & ~m;
+    const bits = bitsIn(v, words, slot);
+    if (bits === 0) {
+      st.blocks--;
+      let empty = true;
+      for (let i = 0; i < v.length && empty; i++) if (v[i] !== 0) empty = false;
+      if (empty) this.holders.delete(key);
     }
-    return 0;
+    return bits;
   }
+}
+
+/** GPU (tier 0) or CPU (tier 1) holder mask of word `w`. */
+function maskOf(v: Holders | undefined, w: number, tier: 0 | 1): number {
+  if (v === undefined) return 0;
+  if (typeof v === 'number') {
+    const slot = v >> 2;
+    if (slot >>> 5 !== w || (v & (tier === 0 ? GPU : CPU)) === 0) return 0;
+    return 1 << (slot & 31);
+  }
+  const have = v.length / 2;
+  if (w >= have) return 0;
+  return v[tier * have + w]!;
+}
+
+function setBits(set: Uint32Array, words: number, slot: number, tier: number): void {
+  const w = slot >>> 5;
+  const m = 1 << (slot & 31);
+  if (tier & GPU) set[w] = set[w]! | m;
+  if (tier & CPU) set[words + w] = set[words + w]! | m;
+}
+
+function bitsIn(set: Uint32Array, words: number, slot: number): number {
+  const w = slot >>> 5;
+  if (w >= words) return 0;
+  const m = 1 << (slot & 31);
+  return (set[w]! & m ? GPU : 0) | (set[words + w]! & m ? CPU : 0);
 }
 
 function bitsOf(v: Holders, slot: number): number {
   if (typeof v === 'number') return v >> 2 === slot ? v & 3 : 0;
-  for (const x of v) if (x >> 2 === slot) return x & 3;
-  return 0;
+  return bitsIn(v, v.length / 2, slot);
 }
 
+/** Common prefix length of two chained key lists: equal at i implies equal before i, so bisect. */
 function commonPrefix(a: readonly bigint[], b: readonly bigint[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
+  let lo = 0; // a[0, lo) == b[0, lo)
+  let hi = Math.min(a.length, b.length);
+  if (hi === 0 || a[0] !== b[0]) return 0;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (a[mid - 1] === b[mid - 1]) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** vLLM puts cache_salt among the first block's extra keys; take the first string found there. */

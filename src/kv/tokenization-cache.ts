@@ -3,6 +3,7 @@
 // milliseconds to encode. Keyed by a 64-bit hash of (model, text) so long prompts are not kept as
 // keys; bounded both by entries and by total tokens held.
 import xxhash from 'xxhash-wasm';
+import { hashBlocks } from '../twin/core/block-hash.ts';
 import { LruMap } from './lru.ts';
 
 const { h64 } = await xxhash();
@@ -12,8 +13,30 @@ export interface TokenizationCacheOptions {
   maxTokens?: number; // default 8M token ids (~64 MB)
 }
 
+/** A cached tokenization, with its chained block keys computed at most once per (block size, salt). */
+export interface TokenizedPrompt {
+  ids: number[];
+  blockKeys(blockSize: number, cacheSalt?: string): bigint[];
+}
+
+function tokenized(ids: number[]): TokenizedPrompt {
+  const keys = new Map<string, bigint[]>();
+  return {
+    ids,
+    blockKeys(blockSize, cacheSalt) {
+      const k = `${blockSize}\u0000${cacheSalt ?? ''}`;
+      let v = keys.get(k);
+      if (!v) {
+        if (keys.size >= 4) keys.clear(); // a prompt is seen at one or two block sizes in practice
+        keys.set(k, (v = hashBlocks(ids, blockSize, cacheSalt)));
+      }
+      return v;
+    },
+  };
+}
+
 export class TokenizationCache {
-  private readonly lru: LruMap<bigint, number[]>;
+  private readonly lru: LruMap<bigint, TokenizedPrompt>;
   private readonly maxTokens: number;
   private tokens = 0;
   hits = 0;
@@ -22,11 +45,16 @@ export class TokenizationCache {
   constructor(o: TokenizationCacheOptions = {}) {
     this.lru = new LruMap(o.maxEntries ?? 10_000);
     this.maxTokens = o.maxTokens ?? 8_000_000;
-    this.lru.onEvict = (_k, ids) => (this.tokens -= ids.length);
+    this.lru.onEvict = (_k, p) => (this.tokens -= p.ids.length);
   }
 
   /** Token ids of `text` for `model`, from the cache or from `encode` (whose result is cached). */
   get(model: string, text: string, encode: (text: string) => number[]): number[] {
+    return this.lookup(model, text, encode).ids;
+  }
+
+  /** The cached tokenization of `text` for `model`, with lazily cached block keys. */
+  lookup(model: string, text: string, encode: (text: string) => number[]): TokenizedPrompt {
     const key = h64(`${model}\u0000${text}`);
     const hit = this.lru.get(key);
     if (hit) {
@@ -34,17 +62,17 @@ export class TokenizationCache {
       return hit;
     }
     this.misses++;
-    const ids = encode(text);
-    if (ids.length > this.maxTokens) return ids; // too big to cache at all
-    this.lru.set(key, ids);
-    this.tokens += ids.length;
+    const p = tokenized(encode(text));
+    if (p.ids.length > this.maxTokens) return p; // too big to cache at all
+    this.lru.set(key, p);
+    this.tokens += p.ids.length;
     while (this.tokens > this.maxTokens && this.lru.size > 1) {
       const eldest = this.lru.keys().next().value as bigint;
       const v = this.lru.peek(eldest)!;
       this.lru.delete(eldest);
-      this.tokens -= v.length;
+      this.tokens -= v.ids.length;
     }
-    return ids;
+    return p;
   }
 
   get size(): number {

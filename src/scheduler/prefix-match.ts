@@ -28,6 +28,34 @@ function placed(decision: SchedulingDecision): EndpointView[] {
   return out;
 }
 
+/**
+ * Wraps a matcher's raw lookup so that, within one scheduling call, each endpoint's match is
+ * computed once however many plugins ask (scorer, P/D threshold, decision accounting).
+ */
+function withMemo(
+  kind: PrefixMatcher['kind'],
+  lookup: (ctx: SchedulingContext, eps: EndpointView[]) => { matched: number[]; total: number[] },
+  tokensPerBlock: (ep: EndpointView) => number,
+  record: PrefixMatcher['record'],
+): PrefixMatcher {
+  const memoKey = {};
+  const match = (ctx: SchedulingContext, eps: EndpointView[]) => {
+    const seen = memoized(ctx, memoKey, () => new Map<string, [number, number]>());
+    const missing = eps.filter((e) => !seen.has(e.id));
+    if (missing.length > 0) {
+      const r = lookup(ctx, missing);
+      missing.forEach((e, i) => seen.set(e.id, [r.matched[i]!, r.total[i]!]));
+    }
+    return { matched: eps.map((e) => seen.get(e.id)![0]), total: eps.map((e) => seen.get(e.id)![1]) };
+  };
+  return {
+    kind,
+    match,
+    cachedTokens: (ctx, ep) => Math.min(ctx.request.promptTokens, Math.floor(match(ctx, [ep]).matched[0]! * tokensPerBlock(ep))),
+    record,
+  };
+}
+
 function memoized<T>(ctx: SchedulingContext, key: unknown, make: () => T): T {
   if (ctx.memo.has(key)) return ctx.memo.get(key) as T;
   const v = make();
@@ -48,23 +76,18 @@ export function approximateMatcher(index: ApproximateIndex, capacities?: Map<str
       if (r.promptTokenIds) return approxKeysFromTokens(r.promptTokenIds, r.model, r.cacheSalt);
       return [];
     });
-  const matchOne = (ctx: SchedulingContext, ids: string[]) => index.matchedBlocks(keysOf(ctx), ids);
-  return {
-    kind: 'approximate',
-    match: (ctx, eps) => {
-      const total = keysOf(ctx).length;
-      return { matched: matchOne(ctx, eps.map((e) => e.id)), total: eps.map(() => total) };
-    },
-    cachedTokens: (ctx, ep) => Math.min(ctx.request.promptTokens, matchOne(ctx, [ep.id])[0]! * APPROX_BLOCK_TOKENS),
-    record: (ctx, decision) => {
+  const lookup = (ctx: SchedulingContext, eps: EndpointView[]) => {
+    const keys = keysOf(ctx);
+    return { matched: index.matchedBlocks(keys, eps.map((e) => e.id)), total: eps.map(() => keys.length) };
+  };
+  return withMemo('approximate', lookup, () => APPROX_BLOCK_TOKENS, (ctx, decision) => {
       const keys = keysOf(ctx);
       if (keys.length === 0) return;
       for (const ep of placed(decision)) {
         if (capacities && ep.metrics.numGpuBlocks && !capacities.has(ep.id)) capacities.set(ep.id, ep.metrics.numGpuBlocks);
         index.recordDecision(ep.id, keys, ctx.now);
       }
-    },
-  };
+  });
 }
 
 /** Event-fed index keyed by our token hashes at each engine's block size; needs token ids. */
@@ -75,13 +98,15 @@ export function preciseMatcher(index: PreciseIndex): PrefixMatcher {
     const byBs = memoized(ctx, memoKey, () => new Map<number, bigint[]>());
     let keys = byBs.get(bs);
     if (!keys) {
-      const ids = ctx.request.promptTokenIds;
-      keys = ids ? hashBlocks(ids, bs, ctx.request.cacheSalt) : [];
+      const r = ctx.request;
+      // Keys the caller computed with the tokenization (and cached with it) save the hashing.
+      if (r.promptBlockKeys && r.promptBlockKeys.blockSize === bs) keys = r.promptBlockKeys.keys as bigint[];
+      else keys = r.promptTokenIds ? hashBlocks(r.promptTokenIds, bs, r.cacheSalt) : [];
       byBs.set(bs, keys);
     }
     return keys;
   };
-  const match = (ctx: SchedulingContext, eps: EndpointView[]) => {
+  const lookup = (ctx: SchedulingContext, eps: EndpointView[]) => {
     const matched = new Array<number>(eps.length).fill(0);
     const total = new Array<number>(eps.length).fill(0);
     const groups = new Map<number, number[]>(); // block size -> endpoint positions
@@ -101,15 +126,10 @@ export function preciseMatcher(index: PreciseIndex): PrefixMatcher {
     }
     return { matched, total };
   };
-  return {
-    kind: 'precise',
-    match,
-    cachedTokens: (ctx, ep) => Math.min(ctx.request.promptTokens, match(ctx, [ep]).matched[0]! * blockSizeOf(ep)),
-    record: (ctx, decision) => {
-      for (const ep of placed(decision)) {
-        const keys = keysOf(ctx, blockSizeOf(ep));
-        if (keys.length > 0) index.recordDecision(ep.id, keys, ctx.now);
-      }
-    },
-  };
+  return withMemo('precise', lookup, blockSizeOf, (ctx, decision) => {
+    for (const ep of placed(decision)) {
+      const keys = keysOf(ctx, blockSizeOf(ep));
+      if (keys.length > 0) index.recordDecision(ep.id, keys, ctx.now);
+    }
+  });
 }

@@ -42,6 +42,11 @@ export interface SchedulingRequest {
   promptText?: string;
   /** Token ids when the router has tokenized (precise prefix) or the trace carries them. */
   promptTokenIds?: number[];
+  /**
+   * Chained block keys of promptTokenIds (twin/core/block-hash.ts, with cacheSalt), when the caller
+   * cached them with the tokenization; saves the precise index the hashing. Optional.
+   */
+  promptBlockKeys?: { blockSize: number; keys: readonly bigint[] };
   /** Best estimate of prompt length in tokens. */
   promptTokens: number;
   maxTokens?: number;

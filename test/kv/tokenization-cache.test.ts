@@ -27,3 +27,14 @@ test('bounded by entries and by total tokens', () => {
   assert.equal(huge.length, 50, 'an oversized prompt is encoded but not cached');
   assert.ok(byTokens.heldTokens <= 10);
 });
+
+test('block keys are computed once per block size and salt and match hashBlocks', async () => {
+  const { hashBlocks } = await import('../../src/twin/core/block-hash.ts');
+  const c = new TokenizationCache();
+  const p = c.lookup('m', 'x'.repeat(40), encode);
+  const k = p.blockKeys(16);
+  assert.equal(p.blockKeys(16), k, 'same array: cached');
+  assert.deepEqual(k, hashBlocks(p.ids, 16));
+  assert.notDeepEqual(p.blockKeys(16, 'salt'), k);
+  assert.equal(c.lookup('m', 'x'.repeat(40), encode), p);
+});
