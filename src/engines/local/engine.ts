@@ -230,6 +230,10 @@ export class LocalModelEngine {
     let completionTokens = 0;
     let ttftSeconds: number | undefined;
     let finishReason: FinishReason = 'stop'; // the generator ends by itself at an end-of-generation token
+    if (req.signal?.aborted) {
+      // Cancelled while its prefix was being trimmed: evaluate nothing.
+      return { text, finishReason: 'abort', promptTokens: prompt.length, completionTokens, cachedTokens: reuse, queueSeconds, ttftSeconds, e2eSeconds: seconds(start) };
+    }
     const iterator = seq.evaluate(prompt.slice(reuse), {
       temperature: req.temperature ?? 1,
       topP: req.topP ?? 1,
