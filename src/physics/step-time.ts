@@ -50,6 +50,7 @@ export interface StepBreakdown {
   linearSec: number;
   linearBound: 'compute' | 'memory';
   expertsSec: number;
+  expertsBound: 'compute' | 'memory';
   attentionSec: number;
   attentionBound: 'compute' | 'memory';
   allReduceSec: number;
@@ -155,7 +156,7 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
       seqs += d.count;
     }
     if (seqs === 0) {
-      return { overheadSec: 0, linearSec: 0, linearBound: 'memory', expertsSec: 0, attentionSec: 0, attentionBound: 'memory', allReduceSec: 0, flops: 0, bytes: 0, totalSec: 0 };
+      return { overheadSec: 0, linearSec: 0, linearBound: 'memory', expertsSec: 0, expertsBound: 'memory', attentionSec: 0, attentionBound: 'memory', allReduceSec: 0, flops: 0, bytes: 0, totalSec: 0 };
     }
     const sampled = seqs; // one logits row per sequence (prefill chunks included; an upper bound)
 
@@ -167,6 +168,7 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
 
     // Routed experts: the batch touches E x (1 - (1 - k/E)^T) distinct experts per MoE layer.
     let expertsSec = 0;
+    let expertsBound: 'compute' | 'memory' = 'memory';
     let expFlops = 0;
     let expBytes = 0;
     if (moe) {
@@ -174,6 +176,7 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
       expBytes = moe.moeLayers * touched * expertBytes;
       expFlops = (2 * moe.moeLayers * moe.topK * p.perExpert * tokens) / tp;
       expertsSec = Math.max(expFlops / mmFlops, expBytes / bw);
+      expertsBound = expFlops / mmFlops >= expBytes / bw ? 'compute' : 'memory';
     }
 
     // Attention: per layer kind, FLOPs over attended tokens and KV bytes read.
@@ -214,6 +217,7 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
       linearSec,
       linearBound: linearCompute >= linearMemory ? 'compute' : 'memory',
       expertsSec,
+      expertsBound,
       attentionSec,
       attentionBound: attentionCompute >= attentionMemory ? 'compute' : 'memory',
       allReduceSec,

@@ -28,7 +28,7 @@ export interface Roofline {
 function phase(description: string, b: StepBreakdown): PhaseRoofline {
   const parts: Array<[string, number, Resource]> = [
     [`linear layers (${b.linearBound === 'compute' ? 'GEMMs' : 'weight reads'})`, b.linearSec, b.linearBound === 'compute' ? 'compute' : 'memory bandwidth'],
-    ['MoE experts', b.expertsSec, b.linearBound === 'compute' ? 'compute' : 'memory bandwidth'],
+    [`MoE experts (${b.expertsBound === 'compute' ? 'GEMMs' : 'weight reads'})`, b.expertsSec, b.expertsBound === 'compute' ? 'compute' : 'memory bandwidth'],
     [`attention (${b.attentionBound === 'compute' ? 'FLOPs' : 'KV reads'})`, b.attentionSec, b.attentionBound === 'compute' ? 'compute' : 'memory bandwidth'],
     ['TP all-reduce', b.allReduceSec, 'interconnect'],
     ['per-step/layer/request overheads', b.overheadSec, 'fixed overheads'],
