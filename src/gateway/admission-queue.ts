@@ -53,7 +53,8 @@ export class AdmissionQueue {
         },
         timer: setTimeout(() => {
           this.remove(waiter);
-          if (performance.now() >= deadline) waiter.fail(saturated(`all endpoints stayed saturated for ${this.timeoutMs} ms`, retryAfter));
+          // (1 ms slack: timers may fire a hair before performance.now() reaches the deadline)
+          if (performance.now() + 1 >= deadline) waiter.fail(saturated(`all endpoints stayed saturated for ${this.timeoutMs} ms`, retryAfter));
           else waiter.wake();
         }, Math.max(0, Math.min(pollMs, deadline - performance.now()))),
       };

@@ -1,0 +1,55 @@
+// Small pieces on their own: the admission queue, upstream error normalisation, request ids.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { AdmissionQueue } from '../../src/gateway/admission-queue.ts';
+import { GatewayError, normaliseUpstreamError } from '../../src/gateway/errors.ts';
+import { requestIdOf } from '../../src/gateway/request-id.ts';
+
+test('admission queue: lower priority value first, FIFO within a priority, bounded, times out with 429', async () => {
+  const depths: number[] = [];
+  const q = new AdmissionQueue(3, 200, (d) => depths.push(d));
+  const order: string[] = [];
+  const far = performance.now() + 10_000;
+  const a = q.wait(5, far, 10_000).then(() => order.push('a'));
+  const b = q.wait(0, far, 10_000).then(() => order.push('b'));
+  const c = q.wait(0, far, 10_000).then(() => order.push('c'));
+  await assert.rejects(q.wait(0, far, 10_000), (e: GatewayError) => e.status === 429 && e.headers['retry-after'] !== undefined);
+  q.wakeOne();
+  q.wakeOne();
+  q.wakeOne();
+  await Promise.all([a, b, c]);
+  assert.deepEqual(order, ['b', 'c', 'a']);
+  assert.equal(q.depth, 0);
+  assert.equal(Math.max(...depths), 3);
+  // A poll tick wakes the waiter to re-check; past the deadline it is a 429.
+  await q.wait(0, performance.now() + 1000, 5);
+  await assert.rejects(q.wait(0, performance.now() + 20, 5_000), (e: GatewayError) => e.status === 429 && /stayed saturated/.test(e.message));
+  const ac = new AbortController();
+  const gone = q.wait(0, far, 10_000, ac.signal);
+  ac.abort();
+  await assert.rejects(gone, (e: GatewayError) => e.status === 499);
+  assert.equal(q.depth, 0);
+});
+
+test('upstream errors: OpenAI, vLLM, FastAPI, plain-text and empty bodies all become the OpenAI shape', () => {
+  const cases: [number, string, object][] = [
+    [400, JSON.stringify({ error: { message: 'bad', type: 'invalid_request_error', param: 'x', code: 'c1' } }), { message: 'bad', type: 'invalid_request_error', param: 'x', code: 'c1' }],
+    [400, JSON.stringify({ object: 'error', message: 'vllm says no', type: 'BadRequestError', param: null, code: 400 }), { message: 'vllm says no', type: 'BadRequestError', param: null, code: null }],
+    [422, JSON.stringify({ detail: 'field required' }), { message: 'field required', type: 'invalid_request_error', param: null, code: null }],
+    [503, 'Service Unavailable', { message: 'Service Unavailable', type: 'service_unavailable_error', param: null, code: null }],
+    [500, '', { message: 'upstream returned HTTP 500', type: 'server_error', param: null, code: null }],
+    [429, JSON.stringify({ error: 'slow down' }), { message: 'slow down', type: 'rate_limit_error', param: null, code: null }],
+  ];
+  for (const [status, body, expected] of cases) {
+    const e = normaliseUpstreamError(status, Buffer.from(body));
+    assert.equal(e.status, status);
+    assert.deepEqual(e.body().error, expected, body);
+  }
+});
+
+test('request ids: a sane client id is kept, anything else is replaced', () => {
+  const req = (id?: string) => ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as import('node:http').IncomingMessage;
+  assert.equal(requestIdOf(req('abc-123_x.y:z')), 'abc-123_x.y:z');
+  for (const bad of [undefined, '', 'has space', 'x'.repeat(200), 'new\nline']) assert.match(requestIdOf(req(bad)), /^[0-9a-f-]{36}$/);
+});
