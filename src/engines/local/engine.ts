@@ -4,6 +4,7 @@
 // evaluations of all busy sequences of a context together: continuous batching.
 import { TokenBias, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import { ChatTemplate, type ChatMessage } from './chat-template.ts';
+import { randomInt } from 'node:crypto';
 import { TextStream } from './text-stream.ts';
 import { badRequest, LocalEngineError, overloaded } from './errors.ts';
 
@@ -93,6 +94,7 @@ export class LocalModelEngine {
   private readonly maxWaiting: number;
   private readonly chatTemplate: ChatTemplate;
   private eogBias: TokenBias | undefined;
+  private vocabSize: number | undefined;
 
   private constructor(model: LlamaModel, context: LlamaContext, maxWaiting: number) {
     this.model = model;
@@ -190,7 +192,6 @@ export class LocalModelEngine {
     return budget;
   }
 
-  private vocabSize: number | undefined;
   vocabularySize(): number {
     if (this.vocabSize === undefined) {
       let n = 0;
@@ -237,7 +238,9 @@ export class LocalModelEngine {
     const iterator = seq.evaluate(prompt.slice(reuse), {
       temperature: req.temperature ?? 1,
       topP: req.topP ?? 1,
-      ...(req.seed !== undefined ? { seed: req.seed } : {}),
+      // Without a seed node-llama-cpp seeds with the current second: requests in the same second
+      // would sample alike. No seed means random, as in OpenAI's API.
+      seed: req.seed ?? randomInt(2 ** 32 - 1),
       topK: 0, // OpenAI semantics: no top-k unless asked (node-llama-cpp defaults to 40)
       ...(req.ignoreEos ? { tokenBias: this.noEogBias() } : {}),
     });

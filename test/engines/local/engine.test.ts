@@ -64,3 +64,11 @@ test('ignore_eos always reaches max_tokens, even at a high temperature', async (
     assert.equal(r.finishReason, 'length');
   }
 });
+
+test('without a seed, identical requests sample differently; with one, identically', async () => {
+  const p = engine.tokenizeText('same prompt');
+  const unseeded = await Promise.all([0, 1].map(() => engine.generate({ promptTokens: p, maxTokens: 20, ignoreEos: true })));
+  assert.notEqual(unseeded[0]!.text, unseeded[1]!.text);
+  const seeded = await Promise.all([0, 1].map(() => engine.generate({ promptTokens: p, maxTokens: 20, ignoreEos: true, seed: 9 })));
+  assert.equal(seeded[0]!.text, seeded[1]!.text);
+});
