@@ -20,8 +20,9 @@ const USAGE = `usage: inferstack models <subcommand> [options]
   lock PATH|URL... [--lock FILE] [--name NAME]  hash every file of each model (directory, file, or one file's http(s) URL) into the lock
   pull [--lock FILE] [--mirror DIR] [--from BASE]
                                                 copy locked files into the content-addressed mirror (resumable)
-  verify [--lock FILE] [--mirror DIR] [--model NAME]... [--signature SIG] [--pub PUB]
-                                                re-hash locked files; with --pub, check the hybrid signature first
+  verify [--lock FILE] [--mirror DIR | --from DIR] [--model NAME]... [--signature SIG] [--pub PUB]
+                                                re-hash locked files (at their source, under --from, or in the mirror);
+                                                with --pub, check the hybrid signature first
   keygen --out DIR [--slh-dsa] [--force]        write DIR/signing.key.pem and DIR/signing.pub.pem (Ed25519 + ML-DSA-65)
   sign --key KEY [--lock FILE] [--out SIG]      write the hybrid signature (default: the lock's path + .sig)
 
@@ -97,6 +98,7 @@ async function verify(argv: string[]): Promise<void> {
     options: {
       lock: { type: 'string', default: DEFAULT_LOCK_FILE },
       mirror: { type: 'string' },
+      from: { type: 'string' },
       model: { type: 'string', multiple: true },
       signature: { type: 'string' },
       pub: { type: 'string' },
@@ -112,7 +114,8 @@ async function verify(argv: string[]): Promise<void> {
     verifyLockSignature(lockFile, sig, pub);
     signed = `; signature ${pub.algorithms.join(' + ')} by ${keyId(pub)} verified`;
   }
-  const report = await verifyLock(lockFile, { mirror: values.mirror, models: values.model });
+  if (values.mirror !== undefined && values.from !== undefined) throw new CliError('--mirror and --from are alternatives: verify the mirror copy or the files under --from');
+  const report = await verifyLock(lockFile, { mirror: values.mirror, from: values.from, models: values.model });
   process.stdout.write(`verified ${report.files} files, ${report.bytes} bytes against ${values.lock}${signed}\n`);
   if (values.pub === undefined && existsSync(`${values.lock}.sig`)) {
     process.stdout.write(`note: ${values.lock}.sig was not checked; pass --pub PUB to verify the signature\n`);

@@ -9,6 +9,7 @@ export interface AdmitOptions {
   allowUnpinned?: boolean; // serve artifacts the lock does not list (they are still format-guarded)
   allowPickle?: boolean; // serve pickle-based checkpoints (arbitrary code execution on load)
   cache?: VerifiedCache; // skip re-hashing files unchanged since this process last verified them
+  model?: string; // check `path` as this locked model wherever it lives (see verifyArtifact)
 }
 
 export interface Admission {
@@ -25,7 +26,8 @@ export async function admitModel(path: string, lock: ModelsLock | string | undef
   return { pinned: verdict.pinned, formats: await guardModelFiles(verdict.files, opts), hashedBytes: verdict.hashedBytes };
 }
 
-export type ModelGate = (path: string) => Promise<Admission>;
+/** Check `path` (as locked model `model`, when given) before loading it. */
+export type ModelGate = (path: string, model?: string) => Promise<Admission>;
 
 /**
  * For `serve`: read the lock once at startup (a bad lock fails startup, not the first request) and
@@ -36,5 +38,5 @@ export async function createModelGate(opts: { lock?: string; allowUnpinned?: boo
   const lock = opts.lock === undefined ? undefined : await readLock(opts.lock);
   if (lock === undefined && !opts.allowUnpinned) throw new TrustError('unpinned', 'no lock given: pass a models.lock, or allow unpinned models explicitly');
   const cache = opts.cache ?? new VerifiedCache();
-  return (path) => admitModel(path, lock, { allowUnpinned: opts.allowUnpinned, allowPickle: opts.allowPickle, cache });
+  return (path, model) => admitModel(path, lock, { allowUnpinned: opts.allowUnpinned, allowPickle: opts.allowPickle, cache, model });
 }

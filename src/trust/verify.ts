@@ -1,7 +1,7 @@
 // Re-hashing locked artifacts. Every check streams the file and compares size and SHA-256 with the
 // lock; the first mismatch throws a TrustError naming the file.
 import { stat } from 'node:fs/promises';
-import { basename, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { TrustError } from './errors.ts';
 import { hashFile } from './hash.ts';
 import { isUrlSource, listModelFiles } from './lock-create.ts';
@@ -75,10 +75,11 @@ export async function verifyFile(path: string, expected: LockedFile, label = pat
 }
 
 /**
- * `models verify`: re-hash every file of every model (or of `models`), from the locked sources or from
- * a mirror. Stops at the first mismatch.
+ * `models verify`: re-hash every file of every model (or of `models`), from the locked sources, from
+ * another base directory with the same layout (`from`: the models were moved), or from a mirror.
+ * Stops at the first mismatch.
  */
-export async function verifyLock(lock: ModelsLock, opts: { mirror?: string; models?: string[] } = {}): Promise<VerifyReport> {
+export async function verifyLock(lock: ModelsLock, opts: { mirror?: string; from?: string; models?: string[] } = {}): Promise<VerifyReport> {
   const wanted = opts.models ? new Set(opts.models) : undefined;
   for (const name of wanted ?? []) {
     if (!lock.models.some((m) => m.name === name)) throw new TrustError('unpinned', `model "${name}" is not in the lock`);
@@ -86,11 +87,11 @@ export async function verifyLock(lock: ModelsLock, opts: { mirror?: string; mode
   const report: VerifyReport = { files: 0, bytes: 0 };
   for (const model of lock.models) {
     if (wanted && !wanted.has(model.name)) continue;
-    if (!opts.mirror && isUrlSource(model.source)) {
+    if (!opts.mirror && !opts.from && isUrlSource(model.source)) {
       throw new TrustError('source', `model "${model.name}" was locked from ${model.source}; pull it and verify the mirror copy with --mirror`);
     }
     for (const file of model.files) {
-      const path = opts.mirror ? blobPath(opts.mirror, file.sha256) : lockedFilePath(model, file);
+      const path = opts.mirror ? blobPath(opts.mirror, file.sha256) : lockedFilePath(opts.from ? { ...model, source: opts.from } : model, file);
       await verifyFile(path, file, `${model.name}/${file.path}`);
       report.files += 1;
       report.bytes += file.size;
@@ -105,21 +106,38 @@ export interface ArtifactVerdict {
   hashedBytes: number; // bytes hashed now (files unchanged since a cached verification are not re-hashed)
 }
 
+export interface VerifyArtifactOptions {
+  allowUnpinned?: boolean;
+  cache?: VerifiedCache;
+  /**
+   * Check `path` as the locked model of this name wherever it now lives (a lock made on a build machine,
+   * models deployed elsewhere): a directory against all its files, a file against the model's file of
+   * that name (or its only file). Without it, `path` is matched by the locked source paths and digests.
+   */
+  model?: string;
+}
+
 /**
  * What the gateway calls before serving a local model, before any parser reads it. `path` is a model
  * directory, one file of a model, or a mirror blob. Pinned artifacts must match the lock byte for byte
  * (always, even when unpinned models are allowed); artifacts the lock does not know are refused unless
  * `allowUnpinned`. A locked directory must not hold files the lock does not list.
  */
-export async function verifyArtifact(
-  path: string,
-  lockOrPath: ModelsLock | string,
-  opts: { allowUnpinned?: boolean; cache?: VerifiedCache } = {},
-): Promise<ArtifactVerdict> {
+export async function verifyArtifact(path: string, lockOrPath: ModelsLock | string, opts: VerifyArtifactOptions = {}): Promise<ArtifactVerdict> {
   const lock = typeof lockOrPath === 'string' ? await readLock(lockOrPath) : lockOrPath;
   const target = resolve(path);
   const info = await stat(target).catch(() => undefined);
   if (!info) throw new TrustError('missing-file', `${target}: no such file or directory`);
+
+  if (opts.model !== undefined) {
+    const model = lock.models.find((m) => m.name === opts.model);
+    if (!model) return unpinned(`model "${opts.model}" (${target})`, opts, info.isDirectory() ? (await listModelFiles(target)).map((r) => join(target, r)) : [target]);
+    const placed = { ...model, source: info.isDirectory() ? target : dirname(target) };
+    if (info.isDirectory()) return { pinned: true, ...(await verifyDirectory(target, [placed], opts.cache)) };
+    const file = model.files.length === 1 ? model.files[0]! : model.files.find((f) => f.path === basename(target));
+    if (!file) return unpinned(`${target} (not a file of model "${model.name}")`, opts, [target]);
+    return { pinned: true, files: [target], hashedBytes: await verifyFile(target, file, `${model.name}/${file.path}`, opts.cache) };
+  }
 
   if (info.isDirectory()) {
     const models = lock.models.filter((m) => m.source === target);

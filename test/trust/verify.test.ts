@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { admitModel, createModelGate } from '../../src/trust/admit.ts';
 import { TrustError } from '../../src/trust/errors.ts';
@@ -174,6 +174,32 @@ test('a model gate reads the lock once, re-hashes only changed files, and catche
     assert.equal((await gate(model)).hashedBytes, bytes.length); // only the changed file is hashed again
     await assert.rejects(createModelGate({}), code('unpinned', /no lock given/));
     await assert.rejects(createModelGate({ lock: join(dir, 'absent.lock') }), code('bad-lock'));
+  } finally {
+    cleanup();
+  }
+});
+
+test('a model moved after locking is checked by name (verifyArtifact model, verifyLock from)', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const built = makeModel(join(dir, 'build'));
+    const lock = newLock([await lockModel(built), await lockModel(join(built, 'model.safetensors'), { name: 'weights-only' })]);
+    const deployed = join(dir, 'srv', 'tiny-model');
+    cpSync(built, deployed, { recursive: true });
+    await assert.rejects(verifyArtifact(deployed, lock), code('unpinned')); // not at the locked path
+    assert.equal((await verifyArtifact(deployed, lock, { model: 'tiny-model' })).pinned, true);
+    assert.equal((await verifyLock(lock, { from: deployed, models: ['tiny-model'] })).files, 4);
+    // A single-file model by name, whatever the file is called now.
+    cpSync(join(built, 'model.safetensors'), join(dir, 'renamed.safetensors'));
+    assert.equal((await verifyArtifact(join(dir, 'renamed.safetensors'), lock, { model: 'weights-only' })).pinned, true);
+    await assert.rejects(verifyArtifact(join(deployed, 'config.json'), lock, { model: 'weights-only' }), code('hash-mismatch'));
+    await assert.rejects(verifyArtifact(deployed, lock, { model: 'nope' }), code('unpinned', /model "nope"/));
+    assert.equal((await verifyArtifact(deployed, lock, { model: 'nope', allowUnpinned: true })).pinned, false);
+    const restore = flipByte(join(deployed, 'tokenizer', 'tokenizer.json'), 3);
+    await assert.rejects(verifyArtifact(deployed, lock, { model: 'tiny-model', allowUnpinned: true }), code('hash-mismatch', /tokenizer\/tokenizer\.json/));
+    restore();
+    writeFileSync(join(deployed, 'extra.py'), '');
+    await assert.rejects(verifyArtifact(deployed, lock, { model: 'tiny-model' }), code('unpinned', /extra\.py is not in the lock/));
   } finally {
     cleanup();
   }
