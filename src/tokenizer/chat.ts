@@ -5,13 +5,18 @@ import type { ChatMessage, RenderChatOptions } from './types.ts';
 export const IM_START = '<|im_start|>';
 export const IM_END = '<|im_end|>';
 
-/** A message's text: a string, or the text parts of a content array joined; null is empty. */
+/**
+ * A message's text: a string, or the text parts of a content array joined with newlines (as vLLM
+ * does for templates that expect string content); null is empty. Other parts (images) are dropped.
+ */
 export function messageText(message: ChatMessage): string {
   const c = message.content;
   if (c == null) return '';
   if (typeof c === 'string') return c;
   if (!Array.isArray(c)) throw new TypeError(`message content must be a string or an array of parts`);
-  return c.map((part) => (part && part.type === 'text' && typeof part.text === 'string' ? part.text : '')).join('');
+  const texts: string[] = [];
+  for (const part of c) if (part && part.type === 'text' && typeof part.text === 'string') texts.push(part.text);
+  return texts.join('\n');
 }
 
 export function renderChatML(messages: readonly ChatMessage[], opts: RenderChatOptions): string {
@@ -35,6 +40,8 @@ export function compileChatTemplate(
   } catch (err) {
     throw new Error(`chat template does not parse: ${(err as Error).message}`);
   }
+  // Templates index message['content'] as a string: flatten content arrays first (null stays null, for tool calls).
+  const flatten = (m: ChatMessage): ChatMessage => (Array.isArray(m.content) ? { ...m, content: messageText(m) } : m);
   return (messages, opts) =>
-    template.render({ ...specialTokens, ...opts.templateContext, messages, add_generation_prompt: opts.addGenerationPrompt });
+    template.render({ ...specialTokens, ...opts.templateContext, messages: messages.map(flatten), add_generation_prompt: opts.addGenerationPrompt });
 }

@@ -52,7 +52,7 @@ test('built-in chat rendering is ChatML and identical for identical messages', (
     { role: 'user', content: [{ type: 'text', text: 'Hello' }, { type: 'image_url' }, { type: 'text', text: ' there' }] },
   ];
   const text = tok.renderChat(messages, { addGenerationPrompt: true });
-  assert.equal(text, '<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHello there<|im_end|>\n<|im_start|>assistant\n');
+  assert.equal(text, '<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHello\n there<|im_end|>\n<|im_start|>assistant\n');
   assert.equal(tok.renderChat(structuredClone(messages), { addGenerationPrompt: true }), text);
   assert.equal(tok.renderChat(messages, { addGenerationPrompt: false }).endsWith('<|im_end|>\n'), true);
   assert.throws(() => tok.renderChat([{ role: 3 as unknown as string, content: 'x' }], { addGenerationPrompt: false }), /role/);
@@ -132,7 +132,9 @@ test('chat_template from tokenizer_config.json, and bad files give clear errors'
   }
 });
 
-test('the built-in tokenizer accepts a Jinja template too', () => {
+test('the built-in tokenizer accepts a Jinja template too; content arrays reach it as text', () => {
   const tok = createTokenizer({ chatTemplate: template });
   assert.equal(tok.renderChat([{ role: 'user', content: 'hi' }], { addGenerationPrompt: false }), 'user : hi ');
+  const parts = [{ type: 'text', text: 'a' }, { type: 'image_url' }, { type: 'text', text: 'b' }];
+  assert.equal(tok.renderChat([{ role: 'user', content: parts }], { addGenerationPrompt: false }), 'user : a\nb ');
 });
