@@ -44,14 +44,18 @@ export function modelFromHfConfig(raw: unknown, id = 'custom'): ModelSpec {
 
   const experts = int(cfg, 'num_local_experts', 'num_experts', 'n_routed_experts') ?? 0;
   let moeDims: MoeDims | undefined;
+  let denseFfn = ffn;
   if (experts > 1) {
     const topK = need('experts per token', 'num_experts_per_tok', 'experts_per_token', 'moe_topk');
-    const expertFfn = int(cfg, 'moe_intermediate_size') ?? ffn;
+    const llama4 = int(cfg, 'intermediate_size_mlp') !== undefined; // Llama 4: experts use intermediate_size
+    const expertFfn = llama4 ? ffn : (int(cfg, 'moe_intermediate_size') ?? ffn);
+    if (llama4) denseFfn = int(cfg, 'intermediate_size_mlp')!;
     const firstDense = int(cfg, 'first_k_dense_replace') ?? 0;
-    const sharedExperts = int(cfg, 'n_shared_experts') ?? (int(cfg, 'shared_expert_intermediate_size') ? 1 : 0);
-    const sharedFfn = int(cfg, 'shared_expert_intermediate_size') ?? expertFfn;
+    const sharedExperts = llama4 ? 1 : (int(cfg, 'n_shared_experts') ?? (int(cfg, 'shared_expert_intermediate_size') ? 1 : 0));
+    const sharedFfn = llama4 ? ffn : (int(cfg, 'shared_expert_intermediate_size') ?? expertFfn);
     const mlpOnly = Array.isArray(cfg.mlp_only_layers) ? cfg.mlp_only_layers.length : 0;
-    moeDims = moe(experts, topK, expertFfn, layers - firstDense - mlpOnly, sharedExperts, sharedFfn);
+    const every = int(cfg, 'interleave_moe_layer_step', 'decoder_sparse_step') ?? 1;
+    moeDims = moe(experts, topK, expertFfn, Math.floor((layers - firstDense - mlpOnly) / Math.max(1, every)), sharedExperts, sharedFfn);
   }
 
   let mla: MlaDims | undefined;
@@ -63,8 +67,14 @@ export function modelFromHfConfig(raw: unknown, id = 'custom'): ModelSpec {
 
   const window = int(cfg, 'sliding_window');
   const indexTopK = int(cfg, 'index_topk');
+  const chunk = int(cfg, 'attention_chunk_size');
   let layerKinds: LayerKind[];
-  if (Array.isArray(cfg.layer_types) && cfg.layer_types.length === layers) {
+  if (chunk && Array.isArray(cfg.no_rope_layers) && cfg.no_rope_layers.length === layers) {
+    // Llama 4: layers with RoPE (1) attend within their chunk, NoPE layers (0) are global.
+    layerKinds = cfg.no_rope_layers.map((r): LayerKind => (r ? { kind: 'sliding', window: chunk } : { kind: 'full' }));
+  } else if (chunk) {
+    layerKinds = Array.from({ length: layers }, (_, i): LayerKind => ((i + 1) % 4 === 0 ? { kind: 'full' } : { kind: 'sliding', window: chunk }));
+  } else if (Array.isArray(cfg.layer_types) && cfg.layer_types.length === layers) {
     layerKinds = cfg.layer_types.map((t, i): LayerKind => {
       if (t === 'sliding_attention') {
         if (!window) throw new PhysicsInputError(`${id}: layer ${i} is sliding_attention but sliding_window is not set`);
@@ -81,7 +91,7 @@ export function modelFromHfConfig(raw: unknown, id = 'custom'): ModelSpec {
   }
 
   return build({
-    id, name: id, layers, hidden, heads, kvHeads: mla ? 1 : kvHeads, headDim: mla ? mla.qkNopeHeadDim : headDim, ffn, vocab,
+    id, name: id, layers, hidden, heads, kvHeads: mla ? 1 : kvHeads, headDim: mla ? mla.qkNopeHeadDim : headDim, ffn: denseFfn, vocab,
     tiedEmbeddings: tied, contextLength, ...(moeDims ? { moe: moeDims } : {}), ...(mla ? { mla } : {}), layerKinds,
     defaultDtype: 'bf16',
   });

@@ -4,7 +4,7 @@
 // TensorRT-LLM instead gives the KV cache a fraction (default 0.9, trtllm-bench 0.95) of the memory
 // left free after loading; `engine: 'trtllm'` applies that rule.
 import type { Hardware } from './hardware.ts';
-import { kvBytesPerSequenceFixed, kvBytesPerToken, weightBytes, type ModelSpec } from './models.ts';
+import { kvBytesForContext, kvBytesPerSequenceFixed, kvBytesPerToken, weightBytes, type ModelSpec } from './models.ts';
 import { kvShardFraction, type EngineKind } from './step-time.ts';
 import type { Dtype } from './types.ts';
 import { PhysicsInputError } from './errors.ts';
@@ -37,8 +37,10 @@ export interface KvCapacity {
   /** What is left for KV per GPU. */
   kvBytesPerGpu: number;
   kvBytesPerTokenPerGpu: number;
-  /** Sliding-window and state-space bytes each sequence holds regardless of its length, per GPU. */
+  /** Upper bound of the sliding-window and state-space bytes a sequence holds whatever its length, per GPU. */
   fixedBytesPerSequencePerGpu: number;
+  /** Bytes one sequence of `contextTokens` holds on each GPU (whole blocks; windows hold at most their size). */
+  sequenceBytesPerGpu(contextTokens: number): number;
 }
 
 export class DoesNotFitError extends PhysicsInputError {
@@ -110,13 +112,12 @@ export function kvCapacity(opts: KvCapacityOptions): KvCapacity {
     kvBytesPerGpu,
     kvBytesPerTokenPerGpu,
     fixedBytesPerSequencePerGpu,
+    sequenceBytesPerGpu: (contextTokens) => kvBytesForContext(model, kvDtype, Math.ceil(contextTokens / blockSize) * blockSize) * shard,
   };
 }
 
 /** How many sequences of `contextTokens` fit in the cache at once (blocks rounded up per sequence). */
 export function maxSequencesAtContext(kv: KvCapacity, contextTokens: number): number {
   if (kv.kvBytesPerTokenPerGpu === 0) return kv.numGpuBlocks; // one state slot per sequence
-  const blocks = Math.ceil(contextTokens / kv.blockSize);
-  const perSeq = blocks * kv.blockSize * kv.kvBytesPerTokenPerGpu + kv.fixedBytesPerSequencePerGpu;
-  return Math.floor(kv.kvBytesPerGpu / perSeq);
+  return Math.floor(kv.kvBytesPerGpu / kv.sequenceBytesPerGpu(contextTokens));
 }

@@ -26,6 +26,18 @@ function gptOss(id: string, layers: number, experts: number): ModelSpec {
   });
 }
 
+// Llama 4: MoE with one routed + one shared expert; 3 of every 4 layers use chunked attention over
+// 8192-token chunks (modelled as a window: KV bounded by the chunk), every 4th layer is global.
+function llama4(id: string, name: string, experts: number, moeEvery: number, contextLength: number): ModelSpec {
+  const layers = 48;
+  return build({
+    id, name, layers, hidden: 5120, heads: 40, kvHeads: 8, headDim: 128, ffn: 16384, vocab: 202048, tiedEmbeddings: false, contextLength,
+    moe: moe(experts, 1, 8192, layers / moeEvery, 1, 8192),
+    layerKinds: Array.from({ length: layers }, (_, i) => ((i + 1) % 4 === 0 ? { kind: 'full' } : { kind: 'sliding', window: 8192 })),
+    defaultDtype: 'bf16',
+  });
+}
+
 const builtin: ModelSpec[] = [
   dense('llama-3.1-8b', 'Llama-3.1-8B', 32, 4096, 32, 8, 14336, 128256, 131072),
   dense('llama-3.1-70b', 'Llama-3.1-70B', 80, 8192, 64, 8, 28672, 128256, 131072),
@@ -49,6 +61,8 @@ const builtin: ModelSpec[] = [
   // DeepSeek-V3.2-Exp: V3 with DeepSeek Sparse Attention, each query reads the top 2048 tokens.
   build({ ...deepseekV3Arch, id: 'deepseek-v3.2', name: 'DeepSeek-V3.2-Exp (sparse attention)',
     layerKinds: Array.from({ length: 61 }, () => ({ kind: 'sparse', topK: 2048 })) }),
+  llama4('llama-4-scout', 'Llama-4-Scout-17B-16E', 16, 1, 10_485_760),
+  llama4('llama-4-maverick', 'Llama-4-Maverick-17B-128E', 128, 2, 1_048_576),
   gptOss('gpt-oss-120b', 36, 128),
   gptOss('gpt-oss-20b', 24, 32),
   // Mamba-2 2.7B (state-spaces/mamba2-2.7b): 64 SSM layers, no attention: constant state per sequence.
@@ -62,6 +76,8 @@ const aliases: Record<string, string> = {
   'llama-3.1-70b-instruct': 'llama-3.1-70b', 'llama-3.3-70b-instruct': 'llama-3.3-70b', 'llama-3.3-70b-instruct-fp8': 'llama-3.3-70b',
   'llama-3.1-405b-instruct': 'llama-3.1-405b', 'llama-2-70b-hf': 'llama-2-70b', 'llama-2-70b-chat-hf': 'llama-2-70b',
   'mistral-7b-v0.3': 'mistral-7b', 'mistral-7b-instruct-v0.3': 'mistral-7b', 'mixtral-8x7b-v0.1': 'mixtral-8x7b', 'mixtral-8x7b-instruct-v0.1': 'mixtral-8x7b',
+  'llama-4-scout-17b-16e': 'llama-4-scout', 'llama-4-scout-17b-16e-instruct': 'llama-4-scout',
+  'llama-4-maverick-17b-128e': 'llama-4-maverick', 'llama-4-maverick-17b-128e-instruct': 'llama-4-maverick', 'llama-4-maverick-17b-128e-instruct-fp8': 'llama-4-maverick',
   'deepseek-v3-0324': 'deepseek-v3', 'deepseek-r1': 'deepseek-v3', 'deepseek-v3.2-exp': 'deepseek-v3.2',
 };
 

@@ -64,3 +64,10 @@ test('TensorRT-LLM rule: a fraction of the memory left after loading', () => {
   assert.ok(trt.kvTokens > vllm.kvTokens);
   assert.throws(() => kvCapacity({ ...args, gpuMemoryUtilization: 1.5 }), /gpuMemoryUtilization/);
 });
+
+test('short sequences of a sliding-window model hold only their own tokens in the window layers', () => {
+  const kv = kvCapacity({ hardware: getHardware('h100'), model: getModel('gpt-oss-120b'), tp: 1, weightDtype: 'fp4', kvDtype: 'bf16' });
+  assert.equal(kv.sequenceBytesPerGpu(64), 64 * 36 * 2048); // 64 tokens in all 36 layers
+  assert.equal(kv.sequenceBytesPerGpu(1000), 1008 * 36864 + 128 * 18 * 2048); // 63 blocks; windows capped at 128
+  assert.equal(maxSequencesAtContext(kv, 64), Math.floor(kv.kvBytesPerGpu / (64 * 36 * 2048)));
+});

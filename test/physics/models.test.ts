@@ -134,3 +134,18 @@ test('bad config.json gives a clear error', () => {
   assert.throws(() => modelFromHfConfig([], 'x'), /must be a JSON object/);
   assert.throws(() => getModel('/nonexistent/config.json'), /cannot read model config/);
 });
+
+test('Llama 4: one routed + one shared expert, chunked-attention layers bounded by their 8192-token chunk', () => {
+  const scout = getModel('meta-llama/Llama-4-Scout-17B-16E-Instruct');
+  const maverick = getModel('llama-4-maverick');
+  assert.ok(Math.abs(scout.params.active / 1e9 - 17) < 0.5);
+  assert.ok(Math.abs(maverick.params.total / 1e9 - 400) < 2);
+  assert.ok(Math.abs(maverick.params.active / 1e9 - 17) < 0.5);
+  assert.equal(kvBytesPerToken(scout, 'bf16'), 12 * 2 * 8 * 128 * 2); // the 12 global layers grow
+  assert.equal(kvBytesForContext(scout, 'bf16', 1000), 48 * 1000 * 4096); // short contexts: every layer holds them
+  const fromConfig = modelFromHfConfig({ model_type: 'llama4_text', num_hidden_layers: 48, hidden_size: 5120, num_attention_heads: 40, num_key_value_heads: 8, head_dim: 128,
+    intermediate_size: 8192, intermediate_size_mlp: 16384, num_local_experts: 128, num_experts_per_tok: 1, interleave_moe_layer_step: 2, vocab_size: 202048,
+    attention_chunk_size: 8192, no_rope_layers: Array.from({ length: 48 }, (_, i) => ((i + 1) % 4 === 0 ? 0 : 1)) });
+  assert.equal(fromConfig.params.total, maverick.params.total);
+  assert.deepEqual(fromConfig.layerKinds, maverick.layerKinds);
+});
