@@ -70,12 +70,12 @@ function makePrompt(index: number, isl: number, shared: number, seed: number): n
   let x = (seed * 0x9e3779b1) >>> 0;
   for (let i = 0; i < Math.min(shared, isl); i++) {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out.push(x % 32_000);
+    out.push((x >>> 2) % 32_000); // 30 bits: an integer modulo, not a double one
   }
   x = (x ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
   for (let i = shared; i < isl; i++) {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out.push(x % 32_000);
+    out.push((x >>> 2) % 32_000); // 30 bits: an integer modulo, not a double one
   }
   return out;
 }
