@@ -87,3 +87,30 @@ test('a failing core ends requests in flight instead of crashing the process', a
     console.error = original;
   }
 });
+
+test('KV event listeners can unsubscribe; a throwing listener does not stop the others', async () => {
+  const errors: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void errors.push(args);
+  try {
+    const twin = createRealtimeTwin({ core: createTwinCore({ stepTime: recordingModel(0.001), numGpuBlocks: 64, blockSize: 4 }), timing: 'instant' });
+    let kept = 0;
+    let dropped = 0;
+    twin.onKvEvents(() => {
+      throw new Error('listener bug');
+    });
+    twin.onKvEvents((e) => (kept += e.length));
+    const off = twin.onKvEvents((e) => (dropped += e.length));
+    off();
+    const pending = finished(twin, 'a', range(16), 4);
+    assert.equal(twin.inFlight(), 1);
+    await pending;
+    assert.ok(kept > 0);
+    assert.equal(dropped, 0);
+    assert.ok(errors.length > 0);
+    assert.equal(twin.inFlight(), 0);
+    twin.close();
+  } finally {
+    console.error = original;
+  }
+});
