@@ -139,10 +139,24 @@ function phaseAt(dep: Deployment, w: { isl: number; osl: number }, nd: number, l
   };
 }
 
+/** OSL = 1 (prefill only, e.g. embeddings or scoring): N prompts share the token budget, step after step. */
+function prefillOnly(dep: Deployment, w: { isl: number }, n: number, limits: EngineLimits): Phase {
+  const budget = limits.maxNumBatchedTokens;
+  const total = Math.max(n, 1e-9) * w.isl;
+  const perStep = Math.min(budget, total);
+  const cost = dep.stepTime.breakdownWeighted({ prefill: prefillChunks(perStep, w.isl), decode: [] });
+  const steps = Math.max(1, total / budget);
+  return {
+    decodeBatch: 0, prefillPerStep: perStep, meanStep: cost.totalSec, decodeStep: 0, prefillStep: cost.totalSec,
+    ttftEngine: Math.max(Math.ceil(w.isl / budget), steps) * cost.totalSec, prefillShare: 1, meanFlops: cost.flops, meanBytes: cost.bytes,
+  };
+}
+
 /** Solve the closed loop for N admitted requests: find n_d where Little's law holds. */
 function solveRunning(dep: Deployment, w: { isl: number; osl: number }, n: number, limits: EngineLimits): Phase {
   const decodeSteps = Math.max(w.osl - 1, 0);
-  if (decodeSteps === 0 || n <= 0) return phaseAt(dep, w, 0, limits);
+  if (decodeSteps === 0) return prefillOnly(dep, w, n, limits);
+  if (n <= 0) return phaseAt(dep, w, 0, limits);
   // The prefill budget caps how many can decode: n_d + n_d x ISL / (OSL - 1) <= budget.
   const budgetCap = (limits.maxNumBatchedTokens * decodeSteps) / (w.isl + decodeSteps);
   let lo = 0;

@@ -62,3 +62,14 @@ test('bad workloads are rejected with a clear error', () => {
   assert.throws(() => estimateAtRate(dep, { isl: 10, osl: 10, rate: -1 }), /rate must be a positive number/);
   assert.throws(() => estimateAtConcurrency(dep, { isl: 2_000_000, osl: 10, concurrency: 1 }), /does not fit in the KV cache/);
 });
+
+test('prefill-only requests (OSL 1): TTFT is one prefill alone and grows with the prompts queued in the budget', () => {
+  const dep = resolveDeployment({ model: 'llama-3.1-8b', gpu: 'h100' });
+  const one = estimateAtConcurrency(dep, { isl: 1000, osl: 1, concurrency: 1 });
+  const prefill = dep.stepTime.stepSeconds({ prefill: [{ tokens: 1000, cachedContext: 0 }], decode: [] });
+  assert.ok(Math.abs(one.ttftSec - prefill) < 1e-12);
+  assert.equal(one.tpotSec, 0);
+  const many = estimateAtConcurrency(dep, { isl: 1000, osl: 1, concurrency: 64 });
+  assert.ok(many.ttftSec > 5 * one.ttftSec);
+  assert.ok(many.inputTokS > one.inputTokS);
+});
