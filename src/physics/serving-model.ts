@@ -201,14 +201,17 @@ function pointFrom(dep: Deployment, w: Workload, ph: Phase, max: number, running
   };
 }
 
-function checkWorkload(w: Workload): void {
+function checkWorkload(dep: Deployment, w: { isl: number; osl: number }): void {
   if (!(Number.isInteger(w.isl) && w.isl >= 1)) throw new PhysicsInputError(`isl must be a positive integer, got ${w.isl}`);
   if (!(Number.isInteger(w.osl) && w.osl >= 1)) throw new PhysicsInputError(`osl must be a positive integer, got ${w.osl}`);
+  if (w.isl + w.osl > dep.model.contextLength) {
+    throw new PhysicsInputError(`isl + osl = ${w.isl + w.osl} tokens exceeds ${dep.model.id}'s context of ${dep.model.contextLength} tokens`);
+  }
 }
 
 /** Operating point at a closed-loop concurrency (Infinity: unlimited rate, the max-throughput point). */
 export function estimateAtConcurrency(dep: Deployment, w: Workload & { concurrency: number }, opts?: EstimateOptions): OperatingPoint {
-  checkWorkload(w);
+  checkWorkload(dep, w);
   if (!(w.concurrency >= 1)) throw new PhysicsInputError(`concurrency must be at least 1, got ${w.concurrency}`);
   const limits = limitsFor(dep, opts);
   const max = maxRunning(dep, w.isl, w.osl, opts);
@@ -233,7 +236,7 @@ export function estimateMaxThroughput(dep: Deployment, w: { isl: number; osl: nu
  * whatever rate it sustains). The planner tabulates this over `running` to answer many rates fast.
  */
 export function estimateAtRunning(dep: Deployment, w: { isl: number; osl: number }, running: number, opts?: EstimateOptions): OperatingPoint {
-  checkWorkload(w);
+  checkWorkload(dep, w);
   const limits = limitsFor(dep, opts);
   const max = maxRunning(dep, w.isl, w.osl, opts);
   const n = Math.min(Math.max(running, 1e-6), max.n);
@@ -242,7 +245,7 @@ export function estimateAtRunning(dep: Deployment, w: { isl: number; osl: number
 
 /** Operating point at an open-loop arrival rate (requests/s). */
 export function estimateAtRate(dep: Deployment, w: Workload & { rate: number }, opts?: EstimateOptions): OperatingPoint {
-  checkWorkload(w);
+  checkWorkload(dep, w);
   if (!(w.rate > 0 && Number.isFinite(w.rate))) throw new PhysicsInputError(`rate must be a positive number, got ${w.rate}`);
   const limits = limitsFor(dep, opts);
   const max = maxRunning(dep, w.isl, w.osl, opts);

@@ -60,7 +60,9 @@ test('bad workloads are rejected with a clear error', () => {
   assert.throws(() => estimateAtConcurrency(dep, { isl: 0, osl: 10, concurrency: 1 }), /isl must be a positive integer/);
   assert.throws(() => estimateAtConcurrency(dep, { isl: 10, osl: 10, concurrency: 0 }), /concurrency must be at least 1/);
   assert.throws(() => estimateAtRate(dep, { isl: 10, osl: 10, rate: -1 }), /rate must be a positive number/);
-  assert.throws(() => estimateAtConcurrency(dep, { isl: 2_000_000, osl: 10, concurrency: 1 }), /does not fit in the KV cache/);
+  assert.throws(() => estimateAtConcurrency(dep, { isl: 2_000_000, osl: 10, concurrency: 1 }), /isl \+ osl = 2000010 tokens exceeds llama-3.1-8b's context of 131072 tokens/);
+  const tight = resolveDeployment({ model: 'llama-3.1-70b', gpu: 'h100', tp: 2 }); // about 1,200 tokens of KV left
+  assert.throws(() => estimateAtConcurrency(tight, { isl: 2000, osl: 10, concurrency: 1 }), /does not fit in the KV cache/);
 });
 
 test('prefill-only requests (OSL 1): TTFT is one prefill alone and grows with the prompts queued in the budget', () => {
