@@ -193,6 +193,9 @@ export function costVsRate(req: SearchRequest, option: SearchOption, rates: numb
 export function search(req: SearchRequest): SearchResult {
   if (!(req.rate > 0 && Number.isFinite(req.rate))) throw new PhysicsInputError(`the search needs a positive request rate, got ${req.rate}`);
   const model = typeof req.model === 'string' ? getModel(req.model) : req.model;
+  if (req.isl + req.osl > model.contextLength) {
+    throw new PhysicsInputError(`isl + osl = ${req.isl + req.osl} tokens exceeds ${model.id}'s context of ${model.contextLength} tokens`);
+  }
   const hardware = req.gpus?.length ? req.gpus.map(getHardware) : listHardware();
   const solved = new Map<string, Solved>();
   const results: OptionResult[] = [];
