@@ -56,9 +56,10 @@ export class Upstream {
     });
   }
 
-  /** Streams a request with undici's handler API (controller.pause/resume give backpressure). */
+  /** Streams a request with undici's handler API (controller.pause/resume give backpressure). Takes ownership of `opts`. */
   dispatch(opts: Omit<Dispatcher.DispatchOptions, 'origin'>, handler: Dispatcher.DispatchHandler): void {
-    this.pool.dispatch({ ...opts, path: this.basePath + opts.path }, handler);
+    if (this.basePath) opts.path = this.basePath + opts.path;
+    this.pool.dispatch(opts, handler);
   }
 
   /** GET a small resource (metrics, health, /slots, /v1/models); the body is size-capped. */

@@ -60,15 +60,38 @@ export function parseOpenAIRequest(kind: RouteKind, body: Record<string, unknown
   };
 }
 
+/**
+ * The SchedulingRequest for one HTTP request. Token ids are computed only when a policy reads them
+ * (precise prefix matching): tokenizing every request would cost more than the rest of routing for
+ * the policies that never look.
+ */
+class GatewaySchedulingRequest implements SchedulingRequest {
+  id: string;
+  model: string;
+  promptText: string;
+  promptTokens: number;
+  priority: number;
+  maxTokens?: number;
+  sessionToken?: string;
+  cacheSalt?: string;
+  lora?: string;
+  private ids: number[] | undefined;
+
+  constructor(id: string, parsed: ParsedRequest) {
+    this.id = id;
+    this.model = parsed.model;
+    this.promptText = parsed.promptText;
+    this.promptTokens = estimateTokens(parsed.promptText);
+    this.priority = parsed.priority;
+  }
+
+  get promptTokenIds(): number[] {
+    return (this.ids ??= tokenizer.encode(this.promptText, { addSpecialTokens: false }));
+  }
+}
+
 export function schedulingRequest(id: string, parsed: ParsedRequest, extras: { sessionToken?: string; cacheSalt?: string; lora?: string }): SchedulingRequest {
-  const r: SchedulingRequest = { id, model: parsed.model, promptText: parsed.promptText, promptTokens: estimateTokens(parsed.promptText), priority: parsed.priority };
-  // Token ids only when a policy asks (precise prefix matching): tokenizing every request would
-  // cost more than the rest of the routing for the policies that never read them.
-  let ids: number[] | undefined;
-  Object.defineProperty(r, 'promptTokenIds', {
-    enumerable: true,
-    get: () => (ids ??= tokenizer.encode(parsed.promptText, { addSpecialTokens: false })),
-  });
+  const r = new GatewaySchedulingRequest(id, parsed);
   if (parsed.maxTokens !== undefined) r.maxTokens = parsed.maxTokens;
   if (extras.sessionToken) r.sessionToken = extras.sessionToken;
   if (extras.cacheSalt) r.cacheSalt = extras.cacheSalt;

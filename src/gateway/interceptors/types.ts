@@ -26,10 +26,9 @@ export function compose(base: GatewayDispatch, ...interceptors: Interceptor[]): 
 
 /** The innermost dispatch: send to the endpoint's undici pool, with the engine's own key if it needs one. */
 export const toEndpoint: GatewayDispatch = (opts, handler) => {
-  const { endpoint, fallbacks: _f, scheduling: _s, trace: _t, ...dispatchOpts } = opts;
-  const auth = endpoint.upstream.authHeader;
-  if (auth) dispatchOpts.headers = { ...(dispatchOpts.headers as Record<string, string>), authorization: auth };
-  endpoint.upstream.dispatch(dispatchOpts, handler);
+  const upstream = opts.endpoint.upstream;
+  const headers = upstream.authHeader ? { ...(opts.headers as Record<string, string>), authorization: upstream.authHeader } : opts.headers;
+  upstream.dispatch({ path: opts.path, method: opts.method, headers, body: opts.body ?? null }, handler);
 };
 
 /** Thrown into an attempt the gateway abandons (client left, or failover moved on). */
