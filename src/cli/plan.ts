@@ -137,7 +137,11 @@ async function runSearch(v: PlanArgs): Promise<void> {
     process.stdout.write(formatSearch(result, top));
   }
   if (v.html) {
-    writeFileSync(v.html, searchReportHtml(result, reportCurves(result)));
+    try {
+      writeFileSync(v.html, searchReportHtml(result, reportCurves(result)));
+    } catch (err) {
+      throw new CliError(`cannot write report '${v.html}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
     process.stderr.write(`wrote ${v.html}\n`);
   }
 }
