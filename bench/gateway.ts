@@ -2,7 +2,9 @@
 //
 // 1. Streaming: added TTFT (p50, p99) and added inter-token latency of the gateway in front of one
 //    simulated engine (`inferstack twin --timing instant`) against the same twin called directly,
-//    closed loop at 100 and 1,000 concurrent streams, direct and gateway runs interleaved.
+//    closed loop at 1, 100 and 1,000 concurrent streams, direct and gateway runs interleaved. With
+//    an instant engine a closed loop runs at full speed, so at 100+ streams the numbers include
+//    queueing wherever the bottleneck is (see docs/gateway.md).
 // 2. Throughput of small non-streaming requests through the gateway, through nginx (Debian
 //    package, one worker, keep-alive upstream) and through Portkey's open-source gateway, all in
 //    front of the same canned upstream (a second nginx), reported as ratios, both in requests per
@@ -216,7 +218,8 @@ async function main(): Promise<void> {
   const gwUrl = gw.match[1]!;
 
   const streaming: Record<string, unknown>[] = [];
-  for (const c of [100, 1000]) {
+  // c=1 shows the per-request cost with the gateway idle; 100 and 1,000 are the issue's levels.
+  for (const c of [1, 100, 1000]) {
     await streamLoad(twinUrl, c, 1); // warm-up: connections, JIT
     await streamLoad(gwUrl, c, 1);
     const direct: StreamSamples[] = [];
