@@ -14,7 +14,8 @@
 import type { Deployment } from './deployment.ts';
 import { PhysicsInputError } from './errors.ts';
 import { maxSequencesAtContext } from './kv-capacity.ts';
-import type { EngineKind, WeightedBatch } from './step-time.ts';
+import type { EngineKind } from './step-time.ts';
+import type { PrefillWork } from './types.ts';
 
 export interface EngineLimits {
   maxNumSeqs: number;
@@ -97,11 +98,11 @@ export function maxRunning(dep: Deployment, isl: number, osl: number, opts?: Est
 }
 
 /** Prefill work of `tokens` tokens spread over requests of `isl` tokens, as chunks with the right attention cost. */
-export function prefillChunks(tokens: number, isl: number): WeightedBatch['prefill'] {
+export function prefillChunks(tokens: number, isl: number): Array<PrefillWork & { count: number }> {
   if (tokens <= 0) return [];
   const whole = Math.floor(tokens / isl);
   const rest = tokens - whole * isl;
-  const chunks: WeightedBatch['prefill'] = [];
+  const chunks: Array<PrefillWork & { count: number }> = [];
   if (whole > 0) chunks.push({ tokens: isl, cachedContext: 0, count: whole });
   // A partial chunk sits on average half-way into its prompt.
   if (rest > 0) chunks.push({ tokens: rest, cachedContext: (isl - rest) / 2, count: 1 });

@@ -59,10 +59,14 @@ export interface StepBreakdown {
   totalSec: number;
 }
 
-/** A batch where each entry stands for `count` identical sequences (the analytic serving model uses it). */
+/**
+ * A batch where each entry stands for `count` identical sequences (default 1). The analytic serving
+ * model uses counts; a plain StepBatch is a WeightedBatch as it is, so the twin's per-step call
+ * allocates nothing.
+ */
 export interface WeightedBatch {
-  prefill: Array<PrefillWork & { count: number }>;
-  decode: Array<DecodeWork & { count: number }>;
+  prefill: ReadonlyArray<PrefillWork & { count?: number }>;
+  decode: ReadonlyArray<DecodeWork & { count?: number }>;
 }
 
 export interface DetailedStepTimeModel extends StepTimeModel {
@@ -148,12 +152,14 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
     let tokens = 0;
     let seqs = 0;
     for (const pw of batch.prefill) {
-      tokens += pw.tokens * pw.count;
-      seqs += pw.count;
+      const n = pw.count ?? 1;
+      tokens += pw.tokens * n;
+      seqs += n;
     }
     for (const d of batch.decode) {
-      tokens += d.count;
-      seqs += d.count;
+      const n = d.count ?? 1;
+      tokens += n;
+      seqs += n;
     }
     if (seqs === 0) {
       return { overheadSec: 0, linearSec: 0, linearBound: 'memory', expertsSec: 0, expertsBound: 'memory', attentionSec: 0, attentionBound: 'memory', allReduceSec: 0, flops: 0, bytes: 0, totalSec: 0 };
@@ -189,14 +195,16 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
         continue;
       }
       for (const pw of batch.prefill) {
-        attFlops += g.layers * pw.count * 2 * headsPerGpu * prefillDims * attendedTokens(pw.cachedContext, pw.tokens, g.cap);
+        const n = g.layers * (pw.count ?? 1);
+        attFlops += n * 2 * headsPerGpu * prefillDims * attendedTokens(pw.cachedContext, pw.tokens, g.cap);
         const stored = pw.cachedContext + pw.tokens;
-        kvRead += g.layers * pw.count * (g.sliding ? Math.min(stored, g.cap + pw.tokens) : stored) * kvLayerBytes;
+        kvRead += n * (g.sliding ? Math.min(stored, g.cap + pw.tokens) : stored) * kvLayerBytes;
       }
       for (const d of batch.decode) {
         const ctx = Math.min(d.contextLength, g.cap);
-        attFlops += g.layers * d.count * 2 * headsPerGpu * decodeDims * ctx;
-        kvRead += g.layers * d.count * ctx * kvLayerBytes;
+        const n = g.layers * (d.count ?? 1);
+        attFlops += n * 2 * headsPerGpu * decodeDims * ctx;
+        kvRead += n * ctx * kvLayerBytes;
       }
     }
     const attentionCompute = attFlops / attnFlops;
@@ -227,16 +235,10 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
     };
   }
 
-  const breakdown = (batch: StepBatch): StepBreakdown =>
-    breakdownWeighted({
-      prefill: batch.prefill.map((p) => ({ tokens: p.tokens, cachedContext: p.cachedContext, count: 1 })),
-      decode: batch.decode.map((d) => ({ contextLength: d.contextLength, count: 1 })),
-    });
-
   return {
     coefficients: c,
-    breakdown,
+    breakdown: breakdownWeighted,
     breakdownWeighted,
-    stepSeconds: (batch) => breakdown(batch).totalSec,
+    stepSeconds: (batch) => breakdownWeighted(batch).totalSec,
   };
 }
