@@ -4,7 +4,8 @@
 //   2. the NIM 70B concurrency sweep: simulated vs measured TTFT knee;
 //   3. simulator speed at concurrency 64 (simulated seconds per wall second, and per CPU second of
 //      this thread, which the machine's other load disturbs less; best of three runs after a warm-up).
-// Options: --quick (fewer requests per row), --only calibration|knee|speed
+//   4. how much the deterministic closed loop's lock step matters (random client delays).
+// Options: --quick (fewer requests per row), --only calibration|knee|speed|lockstep
 import { parseArgs } from 'node:util';
 import { CALIBRATION, type CalibrationRow } from '../src/physics/calibration-data.ts';
 import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
@@ -25,7 +26,7 @@ function requestsFor(concurrency: number): number {
 /** Unlimited-rate rows (trtllm-bench throughput): this many requests all submitted at t = 0. */
 const OFFLINE_REQUESTS = quick ? 300 : 1000;
 
-function simulateRow(row: CalibrationRow): SingleSimResult {
+function simulateRow(row: CalibrationRow, clientDelayMaxSeconds = 0): SingleSimResult {
   const dep = resolveDeployment({ model: row.model, gpu: row.gpu, tp: row.tp, dtype: row.dtype, kvDtype: row.kvDtype, engine: row.engine });
   const limits = ENGINE_LIMITS[row.engine];
   const offline = !Number.isFinite(row.concurrency);
@@ -43,6 +44,7 @@ function simulateRow(row: CalibrationRow): SingleSimResult {
     concurrency,
     requests,
     warmupRequests: offline ? 0 : concurrency,
+    clientDelayMaxSeconds,
   });
 }
 
@@ -93,6 +95,28 @@ function knee(): void {
     const r = simulateRow(row);
     const m = row.measured;
     console.log(`| ${row.concurrency} | ${num(m.ttftMs)} | ${num(r.ttft_ms.mean)} | ${num(m.tpotMs)} | ${num(r.itl_ms.mean)} | ${num(m.throughputTokS)} | ${num(r.throughput_tok_s)} | ${r.preemptions} |`);
+  }
+  console.log('');
+}
+
+/** How much the deterministic closed loop's lock step matters: the same rows with random client delays. */
+function lockstep(): void {
+  console.log('## 4. Sensitivity to the closed loop\'s lock step (random client delay before each replacement)\n');
+  console.log('| table | client delay | median abs TTFT error | median abs TPOT error |');
+  console.log('|---|---|---|---|');
+  const med = (xs: number[]) => `${(100 * percentile(Float64Array.from(xs).sort(), 50)).toFixed(1)}%`;
+  for (const table of ['B', 'D']) {
+    const rows = CALIBRATION.filter((r) => r.table.startsWith(table));
+    for (const delayMs of [0, 5, 20]) {
+      const ttft: number[] = [];
+      const tpot: number[] = [];
+      for (const row of rows) {
+        const r = simulateRow(row, delayMs / 1000);
+        ttft.push(Math.abs(r.ttft_ms.mean / row.measured.ttftMs! - 1));
+        tpot.push(Math.abs(r.tpot_ms.mean / row.measured.tpotMs! - 1));
+      }
+      console.log(`| ${table} | 0..${delayMs} ms | ${med(ttft)} | ${med(tpot)} |`);
+    }
   }
   console.log('');
 }
@@ -153,3 +177,4 @@ console.log(`# bench:twin (${quick ? 'quick' : 'full'}; simulated results compar
 if (!only || only === 'calibration') calibration();
 if (!only || only === 'knee') knee();
 if (!only || only === 'speed') speed();
+if (!only || only === 'lockstep') lockstep();

@@ -29,6 +29,8 @@ at once. Results are simulated, not measured.
   --shared-prefix N            leading prompt tokens all requests share (default 0)
   --warmup N                   leave the first N requests out of the latency statistics
                                (default 0; the cold start sends all prompts at once)
+  --client-delay-ms X          each replacement arrives after a random delay in [0, X] ms
+                               (default 0: at once, which lets the loop run in lock step)
   --block-size N               tokens per KV block (default 16)
   --num-gpu-blocks N           override the KV capacity physics computes
   --max-num-seqs N             most sequences per step (default 256 vllm, 2048 trtllm)
@@ -47,6 +49,13 @@ function int(name: string, value: string | undefined, min: number, max = Number.
   return Number(value);
 }
 
+function milliseconds(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  if (value.trim() === '' || !Number.isFinite(ms) || ms < 0 || ms > 3_600_000) throw new CliError(`--${name} must be a number of milliseconds from 0 to 3600000, got '${value}'`);
+  return ms / 1000;
+}
+
 function required<T>(name: string, value: T | undefined): T {
   if (value === undefined) throw new CliError(`--${name} is required (see inferstack sim --help)`);
   return value;
@@ -62,7 +71,7 @@ export async function main(argv: string[]): Promise<void> {
     options: {
       model: { type: 'string' }, gpu: { type: 'string' }, tp: { type: 'string' }, dtype: { type: 'string' },
       'kv-dtype': { type: 'string' }, engine: { type: 'string' }, isl: { type: 'string' }, osl: { type: 'string' },
-      concurrency: { type: 'string' }, requests: { type: 'string' }, 'shared-prefix': { type: 'string' }, warmup: { type: 'string' },
+      concurrency: { type: 'string' }, requests: { type: 'string' }, 'shared-prefix': { type: 'string' }, warmup: { type: 'string' }, 'client-delay-ms': { type: 'string' },
       'block-size': { type: 'string' }, 'num-gpu-blocks': { type: 'string' }, 'max-num-seqs': { type: 'string' },
       'max-num-batched-tokens': { type: 'string' }, 'no-prefix-caching': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -109,6 +118,7 @@ export async function main(argv: string[]): Promise<void> {
       requests,
       sharedPrefixTokens: int('shared-prefix', v['shared-prefix'], 0),
       warmupRequests: int('warmup', v.warmup, 0),
+      clientDelayMaxSeconds: milliseconds('client-delay-ms', v['client-delay-ms']) ?? 0,
     });
   } catch (err) {
     if (err instanceof RangeError) throw new CliError(err.message);

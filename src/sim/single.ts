@@ -34,6 +34,12 @@ export interface SingleSimOptions {
    * `concurrency` prompts arrive at once). Default 0. Throughput always covers the whole run.
    */
   warmupRequests?: number;
+  /**
+   * Each replacement request arrives after a random client delay, uniform in [0, this] seconds
+   * (seeded). Default 0: at once. A little delay breaks the lock-step rhythm a deterministic closed
+   * loop falls into (requests admitted together finish together and return together).
+   */
+  clientDelayMaxSeconds?: number;
 }
 
 export interface SingleSimResult {
@@ -119,14 +125,15 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
   const tpot = new SampleBuffer(100_000);
   const e2e = new SampleBuffer(100_000);
   const itl = new SampleBuffer(100_000); // a uniform sample keeps the percentiles and the sort cheap
-  let issued = 0;
+  let issued = 0; // requests issued or waiting on their client delay (the closed loop's count)
+  let nextIndex = 0;
   let completed = 0;
   let rejected = 0;
   let outputTokens = 0;
   let lastFinish = 0;
 
   const issue = (now: number): void => {
-    const index = issued++;
+    const index = nextIndex++;
     const t: Track = { arrival: now, first: -1, last: -1, tokens: 0 };
     const observer: TwinRequestObserver = {
       onToken(_token: number, time: number) {
@@ -147,17 +154,44 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
           e2e.push(time - t.arrival);
           if (t.tokens > 1) tpot.push((time - t.first) / (t.tokens - 1));
         }
-        if (issued < opts.requests) issue(time); // closed loop: replace it at once
+        if (issued < opts.requests) {
+          issued++;
+          replace(time); // closed loop
+        }
       },
     };
     core.add({ id: `r${index}`, promptTokenIds: makePrompt(index, opts.isl, shared, seed), maxTokens: opts.osl, ignoreEos: true, arrivalTime: now }, observer);
   };
 
+  // Replacements delayed by the client wait here, earliest first, until the step boundary after their arrival.
+  const delayMax = opts.clientDelayMaxSeconds ?? 0;
+  if (!(delayMax >= 0 && Number.isFinite(delayMax))) throw new RangeError(`client delay must be a finite number >= 0, got ${delayMax}`);
+  const pending: number[] = [];
+  let rng = (seed * 0x2545f491) >>> 0 || 1;
+  function replace(time: number): void {
+    if (delayMax === 0) return issue(time);
+    rng ^= rng << 13;
+    rng ^= rng >>> 17;
+    rng ^= rng << 5;
+    rng >>>= 0;
+    const at = time + (delayMax * rng) / 0x1_0000_0000;
+    let i = pending.length;
+    while (i > 0 && pending[i - 1]! > at) i--;
+    pending.splice(i, 0, at);
+  }
+
   const wallStart = performance.now();
-  for (let i = 0; i < Math.min(opts.concurrency, opts.requests); i++) issue(0);
+  for (; issued < Math.min(opts.concurrency, opts.requests); issued++) issue(0);
   let now = 0;
   let steps = 0;
-  for (let plan = core.planStep(now); plan; plan = core.planStep(now)) {
+  for (;;) {
+    while (pending.length > 0 && pending[0]! <= now) issue(pending.shift()!);
+    const plan = core.planStep(now);
+    if (!plan) {
+      if (pending.length === 0) break;
+      now = pending[0]!; // idle until the next client arrives
+      continue;
+    }
     now += plan.durationSeconds;
     core.commitStep(now);
     steps++;

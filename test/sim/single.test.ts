@@ -144,3 +144,19 @@ test('inferstack sim --engine trtllm reserves KV up front: requests queue, nothi
   assert.equal(t.preemptions, 0);
   assert.ok(v.preemptions > 0);
 });
+
+test('client delay: replacements arrive later, every request still runs once, runs are reproducible', () => {
+  const opts = { stepTime: linear, numGpuBlocks: 1000, isl: 64, osl: 8, concurrency: 4, requests: 30, clientDelayMaxSeconds: 0.05 };
+  const a = runSingleSim(opts);
+  const b = runSingleSim(opts);
+  assert.equal(a.requests, 30);
+  assert.deepEqual({ ...a, wall_seconds: 0 }, { ...b, wall_seconds: 0 });
+  const atOnce = runSingleSim({ ...opts, clientDelayMaxSeconds: 0 });
+  // The engine idles while clients think: the same work takes longer.
+  assert.ok(a.simulated_seconds > atOnce.simulated_seconds);
+  assert.ok(a.throughput_tok_s < atOnce.throughput_tok_s);
+  assert.throws(() => runSingleSim({ ...opts, clientDelayMaxSeconds: -1 }), /client delay/);
+  const r = sim(['--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', '1', '--osl', '1', '--concurrency', '1', '--client-delay-ms', 'soon']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--client-delay-ms must be/);
+});
