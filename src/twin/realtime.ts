@@ -47,6 +47,8 @@ export interface RealtimeTwin {
 
 /** A timer firing this late (seconds) still continues from the planned end, so steps do not drift. */
 const ON_TIME_SLACK_S = 0.005;
+/** setTimeout's largest delay; longer ones fire at once with a warning. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 export function createRealtimeTwin(opts: RealtimeTwinOptions): RealtimeTwin {
   return new Driver(opts.core, opts.timing ?? 'model');
@@ -154,11 +156,20 @@ class Driver implements RealtimeTwin {
       return;
     }
     const end = start + plan.durationSeconds;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.waitUntil(end, () => {
       this.commit(end);
       if (this.state === 'stepping') this.step(true);
-    }, Math.max(0, (end - this.now()) * 1000));
+    });
+  }
+
+  /** setTimeout to a time on the driver clock; re-arms for waits longer than setTimeout's 24.8-day limit. */
+  private waitUntil(end: number, fn: () => void): void {
+    const ms = (end - this.now()) * 1000;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (ms > MAX_TIMEOUT_MS) this.waitUntil(end, fn);
+      else fn();
+    }, Math.min(Math.max(0, ms), MAX_TIMEOUT_MS));
   }
 
   private commit(time: number): void {
