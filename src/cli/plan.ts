@@ -135,6 +135,7 @@ async function runSearch(v: PlanArgs): Promise<void> {
       options: result.ranked.slice(0, top).map(pick) }, null, 2) + '\n');
   } else {
     process.stdout.write(formatSearch(result, top));
+    if (!v.html) process.stdout.write('(add --html FILE for the report with the cost-against-rate plot)\n');
   }
   if (v.html) {
     try {
