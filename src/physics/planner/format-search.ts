@@ -21,14 +21,18 @@ export function formatSearch(s: SearchResult, top = 15): string {
   winners.slice(0, top).forEach((r, i) => lines.push(row(r, String(i + 1))));
   if (winners.length > top) lines.push(`      ... ${winners.length - top} more options meet the SLOs at a higher cost`);
   const losers = s.ranked.filter((r) => !r.ok);
-  lines.push('', `Options that fail (${losers.length}), closest first:`);
-  losers.slice(0, top).forEach((r) => lines.push(row(r, '-')));
-  // Summarise why the rest fail, by kind of reason.
-  const kinds = new Map<string, number>();
-  for (const r of losers) {
-    const kind = r.reason.split(':')[0]!.replace(/ on \d+ x .*/, '');
-    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  if (losers.length === 0) {
+    lines.push('', 'Every option meets the workload and the SLOs.');
+  } else {
+    lines.push('', `Options that fail (${losers.length}), closest first:`);
+    losers.slice(0, top).forEach((r) => lines.push(row(r, '-')));
+    // Summarise why the rest fail, by kind of reason.
+    const kinds = new Map<string, number>();
+    for (const r of losers) {
+      const kind = r.reason.split(':')[0]!.replace(/ on \d+ x .*/, '');
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    lines.push(`      all failures: ${[...kinds.entries()].map(([k, n]) => `${n} ${k}`).join(', ')}`);
   }
-  lines.push(`      all failures: ${[...kinds.entries()].map(([k, n]) => `${n} ${k}`).join(', ')}`);
   return lines.join('\n') + '\n';
 }
