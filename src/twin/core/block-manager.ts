@@ -211,6 +211,37 @@ export class BlockManager {
     seq.numRegisteredBlocks = 0;
   }
 
+  /** Checks the manager's internal consistency (O(blocks)); returns the first problem found, or null. For tests. */
+  checkInvariants(): string | null {
+    const onUncached = new Uint8Array(this.numBlocks);
+    for (const b of this.uncachedFree) {
+      if (onUncached[b]) return `block ${b} is twice on the uncached free list`;
+      onUncached[b] = 1;
+    }
+    let lruCount = 0;
+    for (let b = this.lruHead, prev = NONE; b !== NONE; prev = b, b = this.lruNext[b]!) {
+      if (this.lruPrev[b] !== prev) return `LRU list is broken at block ${b}`;
+      if (++lruCount > this.numBlocks) return 'LRU list has a cycle';
+    }
+    if (lruCount !== this.lruSize) return `LRU list has ${lruCount} blocks, counted ${this.lruSize}`;
+    let keyed = 0;
+    for (let b = 0; b < this.numBlocks; b++) {
+      const rc = this.refCount[b]!;
+      const key = this.blockKey[b];
+      if (rc < 0) return `block ${b} has refcount ${rc}`;
+      const free = onUncached[b] === 1 || this.inLru[b] === 1;
+      if ((rc === 0) !== free) return `block ${b} has refcount ${rc} but is ${free ? '' : 'not '}on a free list`;
+      if (onUncached[b] && key !== undefined) return `uncached free block ${b} has a key`;
+      if (this.inLru[b] && key === undefined) return `LRU block ${b} has no key`;
+      if (key !== undefined) {
+        keyed++;
+        if (this.cached.get(key) !== b) return `block ${b}'s key does not map back to it`;
+      }
+    }
+    if (keyed !== this.cached.size) return `${this.cached.size} keys in the table, ${keyed} keyed blocks`;
+    return null;
+  }
+
   /** Cache changes since the last drain, oldest first. */
   drainEvents(): KvCacheEvent[] {
     const out = this.events;

@@ -41,11 +41,17 @@ export interface TwinCoreOptions extends BatchSchedulerOptions {
   onObserverError?: (err: unknown, requestId: string) => void;
 }
 
-export function createTwinCore(opts: TwinCoreOptions): TwinCore {
+/** The core, plus a consistency check for tests. */
+export interface CheckedTwinCore extends TwinCore {
+  /** Verifies block accounting and queue bookkeeping (O(blocks + requests)); the first problem, or null. */
+  checkInvariants(): string | null;
+}
+
+export function createTwinCore(opts: TwinCoreOptions): CheckedTwinCore {
   return new Core(opts);
 }
 
-class Core implements TwinCore {
+class Core implements CheckedTwinCore {
   private readonly stepTime: StepTimeModel;
   private readonly bm: BlockManager;
   private readonly sched: BatchScheduler;
@@ -200,6 +206,27 @@ class Core implements TwinCore {
       heldRequests: this.numHeld,
       kvEventsDropped: this.bm.droppedEvents,
     };
+  }
+
+  checkInvariants(): string | null {
+    const problem = this.bm.checkInvariants();
+    if (problem) return problem;
+    const s = this.sched;
+    if (s.running.length > s.maxNumSeqs) return `${s.running.length} running, more than ${s.maxNumSeqs}`;
+    let blocks = 0;
+    for (const req of this.active.values()) {
+      if (req.status === 'running' && req.blocks.length * this.blockSize < req.numComputed) return `request ${req.id} has computed tokens outside its blocks`;
+      if (req.status === 'waiting' && req.blocks.length > 0) return `waiting request ${req.id} holds blocks`;
+      for (const b of req.blocks) if (this.bm.refCountOf(b) <= 0) return `request ${req.id} holds free block ${b}`;
+      blocks += req.blocks.length;
+    }
+    let refs = 0;
+    for (let b = 0; b < this.bm.numBlocks; b++) refs += this.bm.refCountOf(b);
+    if (refs !== blocks) return `refcounts sum to ${refs} but requests hold ${blocks} blocks`;
+    let waiting = 0;
+    for (const req of this.active.values()) if (req.status === 'waiting') waiting++;
+    if (waiting !== s.numWaiting) return `${waiting} waiting requests, counted ${s.numWaiting}`;
+    return null;
   }
 
   private validate(spec: TwinRequestSpec): string | undefined {

@@ -165,3 +165,53 @@ test('bad geometry is refused', () => {
   assert.throws(() => new BlockManager({ numBlocks: 0, blockSize: 16 }), /numBlocks/);
   assert.throws(() => new BlockManager({ numBlocks: 4, blockSize: 1.5 }), /blockSize/);
 });
+
+test('random allocate/cache/free keeps every invariant and ends with nothing in use', () => {
+  let seed = 99;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const bm = new BlockManager({ numBlocks: 48, blockSize: 4, maxBufferedEvents: 100 });
+  const live: CacheSequence[] = [];
+  let hitBlocks = 0;
+  let evictions = 0;
+  let refusals = 0;
+  for (let step = 0; step < 4000; step++) {
+    const op = rand(3);
+    if (op === 0 || live.length === 0) {
+      // A new sequence with one of a few shared prefixes.
+      const tokens = [...range(4 * rand(4), 1000 * rand(3)), ...range(1 + rand(20), 50_000 + step * 100)];
+      const s = seq(tokens, rand(5) === 0 ? 'salted' : undefined);
+      const hits = bm.findCachedPrefix(s);
+      const n = Math.min(tokens.length, hits * 4 + 1 + rand(8));
+      if (bm.allocate(s, n, hits)) {
+        bm.cacheComputed(s, n);
+        live.push(s);
+        hitBlocks += hits;
+      } else refusals++;
+    } else if (op === 1) {
+      // Grow one: compute more of its tokens, generating some.
+      const s = live[rand(live.length)]!;
+      const target = s.blocks.length * 4 + rand(6);
+      while (s.tokens.length < target) s.tokens.push(70_000 + rand(1000));
+      if (bm.allocate(s, target)) bm.cacheComputed(s, target);
+    } else {
+      const i = rand(live.length);
+      bm.free(live[i]!);
+      live.splice(i, 1);
+    }
+    for (const e of bm.drainEvents()) if (e.type === 'BlockRemoved') evictions += e.blockHashes.length;
+    const problem = bm.checkInvariants();
+    assert.equal(problem, null, `step ${step}: ${problem}`);
+    const held = live.reduce((n, s) => n + s.blocks.length, 0);
+    let refs = 0;
+    for (let b = 0; b < 48; b++) refs += bm.refCountOf(b);
+    assert.equal(refs, held);
+  }
+  for (const s of live) bm.free(s);
+  assert.equal(bm.numUsedBlocks, 0);
+  assert.equal(bm.checkInvariants(), null);
+  // The run exercised hits, evictions and refusals, not just the easy path.
+  assert.ok(hitBlocks > 0 && evictions > 0 && refusals > 0, `hits ${hitBlocks}, evictions ${evictions}, refusals ${refusals}`);
+});

@@ -222,9 +222,11 @@ test('random workload: no leaked block once all requests end, counters add up', 
       if (!plan) break;
       now += plan.durationSeconds;
       core.commitStep(now);
+      assert.equal(core.checkInvariants(), null);
     }
   }
   runToIdle(core, now);
+  assert.equal(core.checkInvariants(), null);
   let generated = 0;
   for (const r of obs.values()) {
     assert.ok(r.finish, 'every request finished');
