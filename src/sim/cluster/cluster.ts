@@ -31,6 +31,8 @@ export interface ClusterOptions {
   /** Shedding on; null disables (default: the scheduler's queue 5 / KV 0.8). */
   saturation?: null;
   onProgress?: (done: number, total: number) => void;
+  /** Per completed request, for analysis: where it ran, its TTFT and its cache hit at admission. */
+  onRequestDone?: (r: { id: string; replica: string; promptTokens: number; cachedPromptTokens: number; ttft: number; e2e: number }) => void;
 }
 
 export interface ClusterResult {
@@ -165,8 +167,10 @@ export function runCluster(o: ClusterOptions): ClusterResult {
       if (reason === 'rejected') result.failed++;
       else {
         result.completed++;
+        const cached = prefill ? cachedAtAdmission : (info?.cachedPromptTokens ?? 0);
         result.promptTokens += tokenIds.length;
-        result.cachedPromptTokens += prefill ? cachedAtAdmission : (info?.cachedPromptTokens ?? 0);
+        result.cachedPromptTokens += cached;
+        o.onRequestDone?.({ id: tr.id, replica: decode.id, promptTokens: tokenIds.length, cachedPromptTokens: cached, ttft: firstTokenAt - t, e2e: ft - t });
         result.e2e.push(ft - t);
         result.makespan = Math.max(result.makespan, ft - firstArrival);
       }

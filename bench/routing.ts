@@ -1,0 +1,88 @@
+// npm run bench:routing: every routing policy side by side on the same simulated cluster (8
+// replicas of llama-3.1-8b on H100, engine twins in virtual time), for the Mooncake conversation
+// trace and the Azure conversation trace, at a moderate and a high load. The load is the trace's
+// own arrival process scaled by a rate factor; "high" is the first factor on a ladder at which
+// round-robin's p90 TTFT reaches 3x its unloaded value, "moderate" the factor before it.
+//   node bench/routing.ts [--traces DIR] [--jobs N] [--max-requests N] [--json FILE]
+// Results are simulated. Policies run in parallel worker threads; each run is deterministic.
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { policyNames } from '../src/scheduler/index.ts';
+import { runPolicies } from '../src/sim/cluster/compare.ts';
+import { formatTable } from '../src/sim/cluster/report.ts';
+import type { PolicyOutcome, TraceSimSpec } from '../src/sim/cluster/run-spec.ts';
+
+const { values } = parseArgs({
+  options: {
+    traces: { type: 'string', default: '/work/shared/traces' },
+    jobs: { type: 'string' },
+    'max-requests': { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+const jobs = Number(values.jobs ?? availableParallelism());
+const maxRequests = values['max-requests'] ? Number(values['max-requests']) : undefined;
+
+interface TraceCase {
+  name: string;
+  file: string;
+  unloaded: number; // a rate factor light enough to be "unloaded"
+  ladder: number[]; // candidate rate factors, ascending
+}
+const cases: TraceCase[] = [
+  { name: 'Mooncake conversation', file: 'conversation_trace.jsonl.gz', unloaded: 0.25, ladder: [1, 1.5, 2, 2.5, 3] },
+  { name: 'Azure conversation', file: 'AzureLLMInferenceTrace_conv.csv', unloaded: 1, ladder: [8, 12, 16, 20, 24, 28, 32] },
+];
+
+const base = (file: string, rateScale: number): TraceSimSpec => ({
+  trace: join(values.traces!, file),
+  model: 'llama-3.1-8b',
+  gpu: 'h100',
+  replicas: 8,
+  rateScale,
+  seed: 1,
+  maxRequests,
+});
+
+const p90 = (o: PolicyOutcome) => o.report.ttft_ms.p90;
+const all: Record<string, unknown> = {};
+const started = performance.now();
+
+for (const c of cases) {
+  const [unloaded] = await runPolicies(base(c.file, c.unloaded), ['round-robin'], 1);
+  const floor = p90(unloaded!);
+  // Calibrate: round-robin up the ladder until its p90 TTFT is 3x the unloaded one.
+  const rr: Array<{ scale: number; p90: number }> = [];
+  let high = c.ladder.at(-1)!;
+  for (const scale of c.ladder) {
+    const [o] = await runPolicies(base(c.file, scale), ['round-robin'], 1);
+    rr.push({ scale, p90: p90(o!) });
+    if (p90(o!) >= 3 * floor) {
+      high = scale;
+      break;
+    }
+  }
+  const moderate = rr.length >= 2 ? rr.at(-2)!.scale : c.ladder[0]!;
+  console.log(`\n## ${c.name}: round-robin p90 TTFT unloaded (rate x${c.unloaded}) ${floor.toFixed(0)} ms; ladder ${rr.map((r) => `x${r.scale}: ${r.p90.toFixed(0)} ms`).join(', ')}`);
+  for (const [label, scale] of [['moderate', moderate], ['high', high]] as const) {
+    const outcomes = await runPolicies(base(c.file, scale), policyNames(), jobs);
+    console.log(`\n### ${c.name}, ${label} load (rate x${scale}), 8 x llama-3.1-8b / h100, simulated\n`);
+    console.log(formatTable(outcomes));
+    const peers = outcomes.filter((o) => o.policy !== 'inferstack');
+    const ours = outcomes.find((o) => o.policy === 'inferstack')!;
+    const bestTtft = peers.reduce((a, b) => (p90(b) < p90(a) ? b : a));
+    const bestHit = peers.reduce((a, b) => (b.report.prefix_hit_rate > a.report.prefix_hit_rate ? b : a));
+    const minShed = Math.min(...peers.map((o) => o.report.shed));
+    console.log(
+      `inferstack vs best peer: p90 TTFT ${p90(ours).toFixed(0)} vs ${p90(bestTtft).toFixed(0)} ms (${bestTtft.policy}): ` +
+        `${((1 - p90(ours) / p90(bestTtft)) * 100).toFixed(1)} % lower; hit rate ${(ours.report.prefix_hit_rate * 100).toFixed(1)} % vs ` +
+        `${(bestHit.report.prefix_hit_rate * 100).toFixed(1)} % (${bestHit.policy}) = ${bestHit.report.prefix_hit_rate > 0 ? ((ours.report.prefix_hit_rate / bestHit.report.prefix_hit_rate) * 100).toFixed(0) : '-'} %; ` +
+        `shed ${ours.report.shed} vs fewest ${minShed}`,
+    );
+    all[`${c.file}@${scale}`] = Object.fromEntries(outcomes.map((o) => [o.policy, { ...o.report, spread: o.details.spread }]));
+  }
+}
+console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
+if (values.json) writeFileSync(values.json, JSON.stringify(all, null, 2));
