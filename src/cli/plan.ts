@@ -20,6 +20,7 @@ import { parseDtype } from '../physics/dtype.ts';
 const USAGE = `usage: inferstack plan --model M --gpu G --isl I --osl O [--tp N] [--dtype D] [--kv-dtype D]
          [--concurrency C | --rate R] [--ttft-slo MS] [--tpot-slo MS] [--gpu-hour-price USD]
          [--energy-price USD_PER_KWH] [--pue X] [--engine vllm|trtllm] [--hardware-file F] [--json]
+         [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization X] [--block-size N]
        inferstack plan --search --model M (--isl I --osl O --rate R | --trace F) [--ttft-slo MS] [--tpot-slo MS]
          [--gpus h100,h200,...] [--max-gpus N] [--html report.html] [--top N] [--json]
        inferstack plan --compare --model M --isl I --osl O [--gpu G] [--vs wse3|groq-lpu] [--json]
@@ -43,6 +44,10 @@ const options = {
   'energy-price': { type: 'string' },
   pue: { type: 'string' },
   'hardware-file': { type: 'string' },
+  'max-num-seqs': { type: 'string' },
+  'max-num-batched-tokens': { type: 'string' },
+  'gpu-memory-utilization': { type: 'string' },
+  'block-size': { type: 'string' },
   json: { type: 'boolean' },
   search: { type: 'boolean' },
   compare: { type: 'boolean' },
@@ -175,6 +180,12 @@ function runPlan(v: PlanArgs): void {
     const p = plan({
       model: required('model', v.model), gpu: required('gpu', v.gpu), tp: numberFlag('tp', v.tp, { integer: true, min: 1, max: 4096 }),
       dtype: v.dtype, kvDtype: v['kv-dtype'], engine: engineFlag(v.engine), isl, osl, concurrency, rate, slo: sloFlags(v), prices: priceFlags(v),
+      gpuMemoryUtilization: numberFlag('gpu-memory-utilization', v['gpu-memory-utilization'], { min: 0.01, max: 1 }),
+      blockSize: numberFlag('block-size', v['block-size'], { integer: true, min: 1, max: 1024 }),
+      limits: {
+        maxNumSeqs: numberFlag('max-num-seqs', v['max-num-seqs'], { integer: true, min: 1, max: 1_000_000 }),
+        maxNumBatchedTokens: numberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: 1, max: 10_000_000 }),
+      },
     });
     process.stdout.write(v.json ? JSON.stringify(planToJson(p), null, 2) + '\n' : formatPlan(p));
   } catch (err) {

@@ -84,8 +84,18 @@ interface Phase {
   meanBytes: number; // per GPU per mean step
 }
 
+/** The engine profile's limits with any given overrides (undefined fields keep the default). */
+export function resolveLimits(engine: EngineKind, overrides: Partial<EngineLimits> = {}): EngineLimits {
+  const d = ENGINE_LIMITS[engine];
+  return {
+    maxNumSeqs: overrides.maxNumSeqs ?? d.maxNumSeqs,
+    maxNumBatchedTokens: overrides.maxNumBatchedTokens ?? d.maxNumBatchedTokens,
+    kvReservation: overrides.kvReservation ?? d.kvReservation,
+  };
+}
+
 function limitsFor(dep: Deployment, opts?: EstimateOptions): EngineLimits {
-  return { ...ENGINE_LIMITS[dep.engine], ...opts?.limits };
+  return resolveLimits(dep.engine, opts?.limits);
 }
 
 /** How many requests of this shape the engine holds at once, and what caps it. */

@@ -110,3 +110,15 @@ test('CLI: --json prints one object; bad input is one line and a non-zero exit',
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
 });
+
+test('engine settings: max_num_seqs and the token budget override the profile, undefined keeps it', () => {
+  const capped = plan({ model: 'llama-3.1-8b', gpu: 'h100', isl: 1000, osl: 300, limits: { maxNumSeqs: 8 } });
+  assert.equal(capped.maxThroughput.running, 8);
+  assert.equal(capped.memory.engineMaxSeqs, 8);
+  const defaults = plan({ model: 'llama-3.1-8b', gpu: 'h100', isl: 1000, osl: 300, limits: { maxNumSeqs: undefined } });
+  assert.equal(defaults.maxThroughput.running, 256);
+  const smallBudget = plan({ model: 'llama-3.1-8b', gpu: 'h100', isl: 4000, osl: 300, limits: { maxNumBatchedTokens: 1024 } });
+  assert.match(smallBudget.roofline.prefill.description, /prefill of 1024 tokens/);
+  const half = plan({ model: 'llama-3.1-8b', gpu: 'h100', isl: 1000, osl: 300, gpuMemoryUtilization: 0.5 });
+  assert.ok(half.memory.kvTokens < defaults.memory.kvTokens / 2);
+});

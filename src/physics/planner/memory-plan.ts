@@ -22,7 +22,7 @@ export interface MemoryPlan {
   engineMaxSeqs: number;
 }
 
-export function memoryPlan(dep: Deployment, isl: number, osl: number): MemoryPlan {
+export function memoryPlan(dep: Deployment, isl: number, osl: number, engineMaxSeqs = ENGINE_LIMITS[dep.engine].maxNumSeqs): MemoryPlan {
   const kv = dep.kv;
   return {
     memoryGiBPerGpu: dep.hardware.memoryBytes / GiB,
@@ -37,6 +37,6 @@ export function memoryPlan(dep: Deployment, isl: number, osl: number): MemoryPla
     kvBlocks: kv.numGpuBlocks,
     kvTokens: kv.kvTokens,
     maxConcurrency: maxSequencesAtContext(kv, isl + osl),
-    engineMaxSeqs: ENGINE_LIMITS[dep.engine].maxNumSeqs,
+    engineMaxSeqs,
   };
 }

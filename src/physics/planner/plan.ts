@@ -2,7 +2,7 @@
 // SLO-bounded maximum throughput and economics. Pure: the CLI formats what this returns.
 import { resolveDeployment, type Deployment, type DeploymentRequest } from '../deployment.ts';
 import { PhysicsInputError } from '../errors.ts';
-import { estimateAtConcurrency, estimateAtRate, estimateMaxThroughput, type OperatingPoint } from '../serving-model.ts';
+import { resolveLimits, estimateAtConcurrency, estimateAtRate, estimateMaxThroughput, type EngineLimits, type EstimateOptions, type OperatingPoint } from '../serving-model.ts';
 import { DEFAULT_ENERGY_PRICE, DEFAULT_PUE, economicsAt, type Economics, type Prices } from './economics.ts';
 import { memoryPlan, type MemoryPlan } from './memory-plan.ts';
 import { roofline, type Roofline } from './roofline.ts';
@@ -19,6 +19,8 @@ export interface PlanRequest extends DeploymentRequest {
   rate?: number;
   slo?: Slo;
   prices?: Partial<Prices>;
+  /** Engine settings other than the profile's defaults (max_num_seqs, max_num_batched_tokens). */
+  limits?: Partial<EngineLimits>;
 }
 
 export interface SloPoint {
@@ -51,8 +53,8 @@ export function sloMiss(p: Pick<OperatingPoint, 'saturated' | 'ttftSec' | 'tpotS
 }
 
 /** Largest concurrency whose operating point meets the SLOs (TTFT and TPOT grow with concurrency). */
-export function maxWithinSlo(dep: Deployment, isl: number, osl: number, slo: Slo, maxRunning: number): SloPoint | { reason: string } {
-  const at = (c: number) => estimateAtConcurrency(dep, { isl, osl, concurrency: c });
+export function maxWithinSlo(dep: Deployment, isl: number, osl: number, slo: Slo, maxRunning: number, opts?: EstimateOptions): SloPoint | { reason: string } {
+  const at = (c: number) => estimateAtConcurrency(dep, { isl, osl, concurrency: c }, opts);
   const first = at(1);
   const miss = sloMiss(first, slo);
   if (miss) return { reason: `even one request at a time misses the SLO (${miss})` };
@@ -81,25 +83,27 @@ export function plan(req: PlanRequest): Plan {
   const prices = resolvePrices(dep, req.prices);
   const { isl, osl } = req;
   const w = { isl, osl };
-  const maxThroughput = estimateMaxThroughput(dep, w);
+  const opts: EstimateOptions = { limits: req.limits };
+  const limits = resolveLimits(dep.engine, req.limits);
+  const maxThroughput = estimateMaxThroughput(dep, w, opts);
   const operating = req.concurrency !== undefined
-    ? estimateAtConcurrency(dep, { ...w, concurrency: req.concurrency })
+    ? estimateAtConcurrency(dep, { ...w, concurrency: req.concurrency }, opts)
     : req.rate !== undefined
-      ? estimateAtRate(dep, { ...w, rate: req.rate })
+      ? estimateAtRate(dep, { ...w, rate: req.rate }, opts)
       : maxThroughput;
   const slo = req.slo ?? {};
   return {
     deployment: dep,
     workload: { isl, osl, ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}), ...(req.rate !== undefined ? { rate: req.rate } : {}) },
     prices,
-    memory: memoryPlan(dep, isl, osl),
-    roofline: roofline(dep, isl, osl, operating.decodeBatch),
+    memory: memoryPlan(dep, isl, osl, limits.maxNumSeqs),
+    roofline: roofline(dep, isl, osl, operating.decodeBatch, limits.maxNumBatchedTokens),
     operating,
     operatingEconomics: economicsAt(dep, operating, prices),
     maxThroughput,
     maxThroughputEconomics: economicsAt(dep, maxThroughput, prices),
     slo,
-    withinSlo: maxWithinSlo(dep, isl, osl, slo, maxThroughput.maxRunning),
+    withinSlo: maxWithinSlo(dep, isl, osl, slo, maxThroughput.maxRunning, opts),
   };
 }
 
