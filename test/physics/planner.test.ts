@@ -122,3 +122,11 @@ test('engine settings: max_num_seqs and the token budget override the profile, u
   const half = plan({ model: 'llama-3.1-8b', gpu: 'h100', isl: 1000, osl: 300, gpuMemoryUtilization: 0.5 });
   assert.ok(half.memory.kvTokens < defaults.memory.kvTokens / 2);
 });
+
+test('the text plan has every section and says its numbers are model estimates', async () => {
+  const { formatPlan } = await import('../../src/physics/planner/format-plan.ts');
+  const text = formatPlan(plan({ model: 'gpt-oss-120b', gpu: 'h100', isl: 2000, osl: 500, rate: 2, slo: { ttftMs: 300 } }));
+  for (const section of ['Memory per GPU', 'Roofline', 'Operating points', 'Economics', 'not measurements', 'fixed per sequence', 'at 2 req/s', 'J per output token']) {
+    assert.ok(text.includes(section), section);
+  }
+});
