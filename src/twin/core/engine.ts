@@ -154,7 +154,7 @@ class Core implements CheckedTwinCore {
     }
     this.planned = true;
     let prefillTokens = 0;
-    for (const w of batch.prefill) prefillTokens += w.tokens;
+    for (let i = 0; i < batch.prefill.length; i++) prefillTokens += batch.prefill[i]!.tokens;
     return { durationSeconds, prefillTokens, decodeSequences: batch.decode.length };
   }
 

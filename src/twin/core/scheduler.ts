@@ -68,8 +68,8 @@ export class BatchScheduler {
   /** Picks this step's work, allocating blocks (and preempting) as it goes. */
   schedule(): ScheduledBatch {
     const out = this.out;
-    out.requests.length = 0;
-    out.numTokens.length = 0;
+    // Written by index and truncated at the end: `length = 0` would drop the arrays' storage every step.
+    let count = 0;
     let budget = this.maxNumBatchedTokens;
     let preempted = false;
     const blockSize = this.bm.blockSize;
@@ -89,8 +89,8 @@ export class BatchScheduler {
         ok = this.bm.allocate(req, req.numComputed + n);
       }
       if (!ok) break; // req was the newest and preempted itself
-      out.requests.push(req);
-      out.numTokens.push(n);
+      out.requests[count] = req;
+      out.numTokens[count++] = n;
       budget -= n;
     }
 
@@ -120,11 +120,13 @@ export class BatchScheduler {
         req.cachedPromptTokens = hitTokens;
         this.promptTokens += req.promptLength;
       }
-      out.requests.push(req);
-      out.numTokens.push(n);
+      out.requests[count] = req;
+      out.numTokens[count++] = n;
       budget -= n;
     }
 
+    out.requests.length = count;
+    out.numTokens.length = count;
     this.fillStepBatch();
     return out;
   }
