@@ -28,7 +28,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onError = (err: Error) => {
       cleanup();
-      reject(err);
+      reject(new GatewayError(400, `request body could not be read: ${err.message}`, { code: 'invalid_body' }));
     };
     const cleanup = () => {
       req.off('data', onData);

@@ -54,7 +54,8 @@ export class GatewayMetrics {
     this.child(`t\0${model}`, () => this.ttft.labels(model)).observe(seconds);
   }
 
-  observeItl(model: string, seconds: number): void {
-    this.child(`i\0${model}`, () => this.itl.labels(model)).observe(seconds);
+  /** The ITL histogram child for a model, for a stream to hold (observed once per relayed chunk). */
+  itlFor(model: string): { observe(v: number): void } {
+    return this.child(`i\0${model}`, () => this.itl.labels(model));
   }
 }

@@ -51,6 +51,7 @@ export class ClientRelay implements Dispatcher.DispatchHandler {
   private errorBodySize = 0;
   private chunks = 0;
   private lastChunkAt = 0;
+  private itl: { observe(v: number): void } | undefined;
   private waitingForDrain = false;
   private finished = false;
 
@@ -116,8 +117,10 @@ export class ClientRelay implements Dispatcher.DispatchHandler {
     }
     const now = performance.now();
     if (this.sse) {
-      if (this.chunks === 0) this.ctx.metrics.observeTtft(this.ctx.model, (now - this.ctx.startedAt) / 1000);
-      else this.ctx.metrics.observeItl(this.ctx.model, (now - this.lastChunkAt) / 1000);
+      if (this.chunks === 0) {
+        this.ctx.metrics.observeTtft(this.ctx.model, (now - this.ctx.startedAt) / 1000);
+        this.itl = this.ctx.metrics.itlFor(this.ctx.model);
+      } else this.itl!.observe((now - this.lastChunkAt) / 1000);
     }
     this.chunks++;
     this.lastChunkAt = now;

@@ -133,3 +133,31 @@ test('/v1/models aggregates every pool; /health, /ready and /metrics answer', as
   assert.match(metrics, /inferstack_gateway_routing_decisions_total\{pool="b"/);
   assert.match(metrics, /inferstack_gateway_e2e_request_latency_seconds_count\{model="m-b"\} 1/);
 });
+
+test('malformed HTTP and bodies cut off mid-upload never take the gateway down', async (t) => {
+  const { connect } = await import('node:net');
+  const engine = await startFakeEngine();
+  const gw = await gatewayFor([engine.url]);
+  t.after(async () => { await gw.close(); await engine.close(); });
+  const { port } = new URL(gw.url);
+  const raw = (payload: string) =>
+    new Promise<string>((resolve) => {
+      const s = connect(Number(port), '127.0.0.1', () => s.end(payload));
+      let out = '';
+      s.on('data', (d) => (out += d.toString()));
+      s.on('close', () => resolve(out));
+      s.on('error', () => resolve(out));
+    });
+  const cases = [
+    'GARBAGE\r\n\r\n',
+    'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"model":', // body cut short
+    'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+    `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`,
+    'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnull',
+  ];
+  const answers = await Promise.all(cases.map(raw));
+  assert.match(answers[4]!, /^HTTP\/1\.1 400/);
+  assert.match(answers[4]!, /must be a JSON object/);
+  assert.equal((await fetch(`${gw.url}/health`)).status, 200);
+  assert.equal((await postJson(`${gw.url}/v1/chat/completions`, chat)).status, 200);
+});
