@@ -13,7 +13,8 @@ const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 function printCoefficients(label: string, c: StepTimeCoefficients): void {
   console.log(`${label}: compute ${c.computeEfficiency.toFixed(3)}, attention ${c.attentionEfficiency.toFixed(3)}, bandwidth ${c.bandwidthEfficiency.toFixed(3)}, ` +
-    `step ${(c.stepOverheadSec * 1e6).toFixed(1)} us, layer ${(c.layerOverheadSec * 1e6).toFixed(1)} us, request ${(c.requestOverheadSec * 1e6).toFixed(2)} us`);
+    `step ${(c.stepOverheadSec * 1e6).toFixed(1)} us, layer ${(c.layerOverheadSec * 1e6).toFixed(1)} us, request ${(c.requestOverheadSec * 1e6).toFixed(2)} us, ` +
+    `all-reduce ${(c.allReduceLatencySec * 1e6).toFixed(1)} us`);
 }
 
 function printSummary(results: RowResult[]): void {
@@ -23,7 +24,7 @@ function printSummary(results: RowResult[]): void {
 
 const t0 = performance.now();
 const fit = fitCoefficients({ iterations });
-console.log(`## Fit (Nelder-Mead, ${iterations} iterations, ${FIT_ROWS.length} TRT-LLM/NIM rows, ${((performance.now() - t0) / 1e3).toFixed(1)} s)\n`);
+console.log(`## Fit (Nelder-Mead, ${iterations} iterations x 3 starts, ${FIT_ROWS.length} TRT-LLM/NIM rows, ${((performance.now() - t0) / 1e3).toFixed(1)} s)\n`);
 printCoefficients('refitted', fit.coefficients.trtllm);
 printCoefficients('shipped (step-time.ts FITTED.trtllm)', FITTED.trtllm);
 printCoefficients('shipped (step-time.ts FITTED.vllm)', FITTED.vllm);

@@ -80,6 +80,8 @@ export const FIT_PARAMS: Param[] = [
   { engine: 'trtllm', key: 'stepOverheadSec', prior: 126e-6, min: 10e-6, max: 10e-3 },
   { engine: 'trtllm', key: 'layerOverheadSec', prior: 32e-6, min: 1e-6, max: 200e-6 },
   { engine: 'trtllm', key: 'requestOverheadSec', prior: 4.4e-6, min: 0.1e-6, max: 100e-6 },
+  // NCCL/custom all-reduce of a small message over NVLink: launch + sync, typically 10-30 us.
+  { engine: 'both', key: 'allReduceLatencySec', prior: 15e-6, min: 2e-6, max: 60e-6 },
 ];
 
 const PRIOR_WEIGHT = 0.01; // per parameter, on (log(value / prior))^2: weak, breaks ties toward physics
@@ -107,15 +109,13 @@ export function objective(coefficients: Coefficients, rows: readonly Calibration
   return total / perTable.size;
 }
 
-/** Nelder-Mead in log space. Deterministic; a few hundred evaluations. */
 /** The rows the fit uses: the self-consistent TensorRT-LLM tables (A and B). */
 export const FIT_ROWS: readonly CalibrationRow[] = CALIBRATION.filter((r) => r.engine === 'trtllm');
 
-export function fitCoefficients(opts: { iterations?: number; start?: Coefficients; rows?: readonly CalibrationRow[] } = {}): { coefficients: Coefficients; loss: number } {
+/** Nelder-Mead in log space from the priors, restarted from its best point (simplex methods stall). Deterministic. */
+export function fitCoefficients(opts: { iterations?: number; start?: Coefficients; rows?: readonly CalibrationRow[]; restarts?: number } = {}): { coefficients: Coefficients; loss: number } {
   const base = opts.start ?? FITTED;
   const rows = opts.rows ?? FIT_ROWS;
-  // Start from the priors, not from the current constants, so the fit is reproducible from scratch.
-  const x0 = FIT_PARAMS.map((p) => Math.log(p.prior));
   const f = (x: number[]): number => {
     let prior = 0;
     FIT_PARAMS.forEach((p, i) => {
@@ -124,10 +124,16 @@ export function fitCoefficients(opts: { iterations?: number; start?: Coefficient
     });
     return objective(apply(base, x), rows) + PRIOR_WEIGHT * prior;
   };
+  let best = { x: FIT_PARAMS.map((p) => Math.log(p.prior)), value: Infinity };
+  for (let round = 0; round <= (opts.restarts ?? 2); round++) best = nelderMead(f, best.x, opts.iterations ?? 400);
+  return { coefficients: apply(base, best.x), loss: best.value };
+}
+
+function nelderMead(f: (x: number[]) => number, x0: number[], iterations: number): { x: number[]; value: number } {
   const n = x0.length;
-  let simplex = [x0, ...x0.map((_, i) => x0.map((v, j) => (i === j ? v + 0.3 : v)))];
+  let simplex = [x0, ...x0.map((_, i) => x0.map((v, j) => (i === j ? v + 0.5 : v)))];
   let values = simplex.map(f);
-  for (let it = 0; it < (opts.iterations ?? 400); it++) {
+  for (let it = 0; it < iterations; it++) {
     const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
     simplex = order.map((i) => simplex[i]!);
     values = order.map((i) => values[i]!);
@@ -155,6 +161,6 @@ export function fitCoefficients(opts: { iterations?: number; start?: Coefficient
       }
     }
   }
-  const best = values.indexOf(Math.min(...values));
-  return { coefficients: apply(base, simplex[best]!), loss: values[best]! };
+  const i = values.indexOf(Math.min(...values));
+  return { x: simplex[i]!, value: values[i]! };
 }

@@ -77,14 +77,14 @@ export interface DetailedStepTimeModel extends StepTimeModel {
 
 // Efficiencies and TRT-LLM overheads: fitted on the TensorRT-LLM/NIM rows of
 // reference/calibration.md (tables A and B) by `node bench/physics-fit.ts`; see docs/physics.md.
-// The vLLM profile shares the efficiencies (same GPU, same kind of kernels) and takes BLIS's
-// published vLLM overheads: calibration table D cannot be fitted by a steady closed loop (it implies
+// The vLLM profile shares the efficiencies and the all-reduce latency (same GPUs, same kinds of
+// kernels, same NCCL) and takes BLIS's published vLLM overheads: calibration table D cannot be fitted by a steady closed loop (it implies
 // more prefill FLOP/s than the GPU has; docs/physics.md), so it is reported, not fitted.
-const EFFICIENCY = { computeEfficiency: 0.486, attentionEfficiency: 0.40, bandwidthEfficiency: 0.85 };
+const SHARED = { computeEfficiency: 0.485, attentionEfficiency: 0.40, bandwidthEfficiency: 0.90, allReduceLatencySec: 16e-6 };
 
 export const FITTED: Record<EngineKind, StepTimeCoefficients> = {
-  trtllm: { ...EFFICIENCY, stepOverheadSec: 126e-6, layerOverheadSec: 35e-6, requestOverheadSec: 4.1e-6, allReduceLatencySec: 8e-6 },
-  vllm: { ...EFFICIENCY, stepOverheadSec: 126e-6, layerOverheadSec: 32e-6, requestOverheadSec: 4.4e-6, allReduceLatencySec: 8e-6 },
+  trtllm: { ...SHARED, stepOverheadSec: 126e-6, layerOverheadSec: 33.7e-6, requestOverheadSec: 4.2e-6 },
+  vllm: { ...SHARED, stepOverheadSec: 126e-6, layerOverheadSec: 32e-6, requestOverheadSec: 4.4e-6 },
 };
 
 /** Sum over query positions p = from+1 .. from+count of min(p, cap): attended tokens of a causal chunk. */
