@@ -162,13 +162,14 @@ class Core implements CheckedTwinCore {
     if (!this.planned) throw new Error('commitStep called without planStep');
     this.planned = false;
     const { requests, numTokens } = this.sched.lastScheduled();
+    const blockSize = this.blockSize;
     for (let i = 0; i < requests.length; i++) {
       const req = requests[i]!;
       if (req.status !== 'running') continue; // aborted during the step
-      req.numComputed += numTokens[i]!;
+      const computed = (req.numComputed += numTokens[i]!);
       // Only a step that completes a block has anything to register.
-      if (req.numComputed >= (req.numRegisteredBlocks + 1) * this.blockSize) this.bm.cacheComputed(req, req.numComputed);
-      if (req.numComputed < req.tokens.length) continue; // a prefill chunk: no token yet
+      if (computed >= (req.numRegisteredBlocks + 1) * blockSize) this.bm.cacheComputed(req, computed);
+      if (computed < req.tokens.length) continue; // a prefill chunk: no token yet
       const token = this.filler(req);
       req.tokens.push(token);
       req.numOutput++;
