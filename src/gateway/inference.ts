@@ -71,8 +71,9 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
   const seconds = (performance.now() - startedAt) / 1000;
   metrics.countRequest(model, result.endpointId ?? 'none', String(status));
   if (result.outcome === 'ok') metrics.observeE2e(model, seconds);
-  if (logger.enabled('info')) {
-    logger.log(status >= 500 ? 'warn' : 'info', 'request', {
+  const level = status >= 500 || result.outcome === 'stream_error' ? 'warn' : 'info';
+  if (logger.enabled(level)) {
+    logger.log(level, 'request', {
       requestId,
       route: kind,
       model,

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { connect } from 'node:net';
 import assert from 'node:assert/strict';
 import { startGateway } from '../../src/gateway/server.ts';
 import { silentLogger } from '../../src/gateway/logger.ts';
@@ -135,7 +136,6 @@ test('/v1/models aggregates every pool; /health, /ready and /metrics answer', as
 });
 
 test('malformed HTTP and bodies cut off mid-upload never take the gateway down', async (t) => {
-  const { connect } = await import('node:net');
   const engine = await startFakeEngine();
   const gw = await gatewayFor([engine.url]);
   t.after(async () => { await gw.close(); await engine.close(); });
