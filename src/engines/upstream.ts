@@ -13,7 +13,8 @@ export interface UpstreamTimeouts {
   idleMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 2_000, firstByteMs: 60_000, idleMs: 60_000 };
+// firstByteMs covers a whole non-streamed completion (headers come with the body), hence minutes.
+export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 2_000, firstByteMs: 300_000, idleMs: 60_000 };
 
 export interface UpstreamOptions {
   url: string;
