@@ -14,8 +14,9 @@ export interface PowerModel {
   memoryWeight: number;
 }
 
-// memoryWeight is set so that Llama-3.1-8B BF16 on one H100 at concurrency 64 (ML.ENERGY's setting)
-// comes out between the two measured values, 0.12 and 0.20 J/token (test/physics/planner.test.ts).
+// memoryWeight is set so that Llama-3.1-8B BF16 on one H100 at concurrency 64 (ML.ENERGY's setting,
+// assuming chat-like 1000/300 requests) comes out at about 0.12 J/token, the newer of the two
+// measurements (0.12 and 0.20); test/physics/planner.test.ts keeps it within 0.10-0.20.
 export const DEFAULT_POWER: PowerModel = { idleFraction: 0.12, computeSaturation: 0.7, memoryWeight: 0.6 };
 
 export interface PowerEstimate {
