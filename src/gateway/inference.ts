@@ -62,7 +62,7 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
     const gatewayErr = err instanceof GatewayError ? err : new GatewayError(500, 'internal error');
     if (!(err instanceof GatewayError)) logger.log('error', 'unexpected error', { requestId, error: String((err as Error)?.stack ?? err) });
     if (!res.destroyed) sendError(res, gatewayErr, requestId);
-    result = { status: gatewayErr.status, outcome: 'upstream_error', chunks: 0, attempts: 0 };
+    result = { status: gatewayErr.status, outcome: 'rejected', chunks: 0, attempts: 0 };
   } finally {
     if (abort) res.off('close', onClose);
     metrics.inflight.dec();

@@ -15,7 +15,8 @@ const MAX_ERROR_BODY = 64 * 1024;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'date', 'server', 'x-request-id']);
 
-export type RelayOutcome = 'ok' | 'upstream_error' | 'client_abort' | 'stream_error';
+// rejected: the gateway answered itself (bad input, no model, no capacity) without an engine.
+export type RelayOutcome = 'ok' | 'rejected' | 'upstream_error' | 'client_abort' | 'stream_error';
 
 export interface RelayResult {
   status: number;
