@@ -24,6 +24,7 @@ const USAGE = `usage: inferstack plan --model M --gpu G --isl I --osl O [--tp N]
        inferstack plan --search --model M (--isl I --osl O --rate R | --trace F) [--ttft-slo MS] [--tpot-slo MS]
          [--gpus h100,h200,...] [--max-gpus N] [--html report.html] [--top N] [--json]
        inferstack plan --compare --model M --isl I --osl O [--gpu G] [--vs wse3|groq-lpu] [--json]
+       inferstack plan --list        (the model and accelerator catalogs)
 (all numbers are estimates from the calibrated physics model; see docs/physics.md and docs/planner.md)
 `;
 
@@ -57,6 +58,7 @@ const options = {
   top: { type: 'string' },
   trace: { type: 'string' },
   vs: { type: 'string' },
+  list: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -171,6 +173,21 @@ async function runCompare(v: PlanArgs): Promise<void> {
   }, null, 2) + '\n');
 }
 
+async function runList(): Promise<void> {
+  const [{ listModels }, { listHardware }] = await Promise.all([import('../physics/models.ts'), import('../physics/hardware.ts')]);
+  const lines = ['models (or a path to a Hugging Face config.json):'];
+  for (const m of listModels()) {
+    const moe = m.moe ? `, ${(m.params.active / 1e9).toFixed(1)}B active` : '';
+    lines.push(`  ${m.id.padEnd(18)} ${m.name}: ${(m.params.total / 1e9).toFixed(1)}B params${moe}, ${m.layers} layers, context ${m.contextLength}`);
+  }
+  lines.push('', 'accelerators (add your own with --hardware-file):');
+  for (const h of listHardware()) {
+    lines.push(`  ${h.id.padEnd(10)} ${h.name}: ${(h.memoryBytes / 2 ** 30).toFixed(1)} GiB ${h.memoryKind.toUpperCase()}, ` +
+      `${(h.memBandwidthBytesPerSec / 1e12).toFixed(2)} TB/s, ${(h.flops.bf16 / 1e12).toFixed(0)} TFLOPS BF16, ${h.tdpWatts} W, $${h.hourlyUsd}/h assumed`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
 function runPlan(v: PlanArgs): void {
   const { isl, osl } = workloadFlags(v);
   const concurrency = numberFlag('concurrency', v.concurrency, { integer: true, min: 1, max: 1_000_000 });
@@ -207,7 +224,9 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (v['hardware-file']) loadHardwareFile(v['hardware-file']);
     if (v.search && v.compare) throw new CliError('give --search or --compare, not both');
-    if (v.search) {
+    if (v.list) {
+      await runList();
+    } else if (v.search) {
       await runSearch(v);
     } else if (v.compare) {
       await runCompare(v);

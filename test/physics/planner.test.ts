@@ -106,6 +106,10 @@ test('CLI: --json prints one object; bad input is one line and a non-zero exit',
   assert.equal(noFit.status, 1);
   assert.equal(JSON.parse(noFit.stdout).fits, false);
   assert.match(noFit.stderr, /short by 65\.\d GiB per device.*would fit: --tp 2/);
+  const list = cli('--list');
+  assert.equal(list.status, 0);
+  assert.match(list.stdout, /deepseek-v3 +DeepSeek-V3: 671\.0B params, 37\.6B active/);
+  assert.match(list.stdout, /groq-lpu +Groq LPU/);
   const bad = cli('--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', '1e', '--osl', '10');
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
