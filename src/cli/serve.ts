@@ -10,6 +10,7 @@ import type { EmbeddedTwins } from '../gateway/embedded-default.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { startGateway } from '../gateway/server.ts';
 import { poolsFromUpstreams } from '../gateway/upstream-pools.ts';
+import { policyNames } from '../scheduler/index.ts';
 import { PQ_MODES } from '../trust/tls.ts';
 import { CliError } from './cli-error.ts';
 
@@ -80,6 +81,7 @@ export async function main(argv: string[]): Promise<void> {
   const port = positiveInt('port', values.port, 0);
   if (port !== undefined && port > 65535) throw new CliError(`--port must be at most 65535, got '${values.port}'`);
   const policy = values.policy ?? DEFAULT_POLICY;
+  if (!policyNames().includes(policy)) throw new CliError(`--policy must be one of ${policyNames().join(', ')}, got '${policy}'`);
 
   // Overrides the command line makes to whatever the config says.
   const applyFlags = (config: GatewayConfig): GatewayConfig => {
@@ -138,7 +140,9 @@ export async function main(argv: string[]): Promise<void> {
   } else {
     // Loaded only here: the twin pulls in physics, the tokenizer and ZMQ, which other modes never need.
     const { startEmbeddedTwins } = await import('../gateway/embedded-default.ts');
-    twins = await startEmbeddedTwins({ count: positiveInt('twins', values.twins) ?? 4, timing: (values.timing ?? 'model') as 'model' | 'instant', policy });
+    const count = positiveInt('twins', values.twins) ?? 4;
+    if (count > 64) throw new CliError(`--twins must be at most 64, got ${count}`);
+    twins = await startEmbeddedTwins({ count, timing: (values.timing ?? 'model') as 'model' | 'instant', policy });
     config = fromPools([twins.pool]);
   }
 

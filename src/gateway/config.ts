@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { EngineType } from '../engines/engine-types.ts';
 import type { UpstreamTimeouts } from '../engines/upstream.ts';
+import { policyNames } from '../scheduler/index.ts';
 import { configSchema } from './config-schema.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -102,7 +103,11 @@ export function validateConfig(doc: unknown, source = 'config'): GatewayConfig {
   }
   const raw = doc as Partial<Omit<GatewayConfig, 'listeners'>> & { pools: PoolConfig[]; listeners?: Partial<ListenerConfig>[] };
   const models = new Map<string, string>();
+  const policies = policyNames();
   for (const [i, pool] of raw.pools.entries()) {
+    if (pool.policy !== undefined && !policies.includes(pool.policy)) {
+      throw new ConfigError(`${source}: pools[${i}].policy: must be one of ${policies.join(', ')}`);
+    }
     for (const name of [...pool.models, ...(pool.adapters ?? [])]) {
       const other = models.get(name);
       if (other !== undefined) throw new ConfigError(`${source}: pools[${i}].models: '${name}' is already served by pool '${other}'`);

@@ -27,6 +27,7 @@ test('errors name the bad key', () => {
     ['pools: [{name: a, models: [m], endpoints: [{url: "http://x", engine: vllm}]}, {name: b, models: [m], endpoints: [{url: "http://y", engine: vllm}]}]', /'m' is already served by pool 'a'/],
     ['pools: [{name: a, models: [m], saturation: {queueDepth: 1}, endpoints: [{url: "http://x", engine: vllm}]}]', /pools\[0\]\.saturation\.kvUsage: required key is missing/],
     ['pools: [ {{', /not valid YAML/],
+    ['pools: [{name: a, models: [m], policy: fastest, endpoints: [{url: "http://x", engine: vllm}]}]', /pools\[0\]\.policy: must be one of round-robin, least-load/],
   ];
   for (const [text, re] of bad) {
     assert.throws(() => parseConfigText(text, 'cfg.yaml'), (err: Error) => err instanceof ConfigError && re.test(err.message) && err.message.startsWith('cfg.yaml: '), text);

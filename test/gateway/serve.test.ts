@@ -46,6 +46,7 @@ test('command-line mistakes: one line on stderr, exit 2', async () => {
     [['--port', 'eighty'], /--port must be an integer/],
     [['--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
     [['--bogus'], /Unknown option '--bogus'/],
+    [['--upstream', 'http://127.0.0.1:1', '--policy', 'fastest'], /--policy must be one of round-robin, least-load/],
   ];
   const results = await Promise.all(cases.map(([args]) => run([cli, 'serve', ...args])));
   cases.forEach(([args, re], i) => {
