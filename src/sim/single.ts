@@ -63,11 +63,66 @@ export interface SingleSimResult {
 /** Token ids held by the requests in flight at most (about 8 bytes each). */
 const MAX_TOKENS_IN_FLIGHT = 32_000_000;
 
-interface Track {
-  arrival: number;
-  first: number;
-  last: number;
-  tokens: number;
+/** The run's latency samples and counters, fed by every request's tracker. */
+class RunStats {
+  readonly ttft = new SampleBuffer(100_000);
+  readonly tpot = new SampleBuffer(100_000);
+  readonly e2e = new SampleBuffer(100_000);
+  readonly itl = new SampleBuffer(100_000); // a uniform sample keeps the percentiles and the sort cheap
+  completed = 0;
+  rejected = 0;
+  outputTokens = 0;
+  lastFinish = 0;
+  readonly warmup: number;
+  /** Called when a request ends, to issue the next one (closed loop). */
+  readonly onEnd: (time: number) => void;
+
+  constructor(warmup: number, onEnd: (time: number) => void) {
+    this.warmup = warmup;
+    this.onEnd = onEnd;
+  }
+}
+
+/**
+ * Observes one request. A class rather than per-request closures: every request then shares the
+ * same onToken function, so the core's call site stays monomorphic (it runs once per token).
+ */
+class RequestTracker implements TwinRequestObserver {
+  private readonly stats: RunStats;
+  private readonly index: number;
+  private readonly arrival: number;
+  private first = 0;
+  private last = 0;
+  private tokens = 0;
+
+  constructor(stats: RunStats, index: number, arrival: number) {
+    this.stats = stats;
+    this.index = index;
+    this.arrival = arrival;
+  }
+
+  onToken(_token: number, time: number): void {
+    if (this.tokens === 0) this.first = time;
+    else if (this.index >= this.stats.warmup) this.stats.itl.push(time - this.last);
+    this.last = time;
+    this.tokens++;
+  }
+
+  onFinish(reason: FinishReason, time: number): void {
+    const s = this.stats;
+    if (reason !== 'length') s.rejected++;
+    else {
+      s.completed++;
+      s.outputTokens += this.tokens;
+      s.lastFinish = time;
+      if (this.index >= s.warmup) {
+        s.ttft.push(this.first - this.arrival);
+        s.e2e.push(time - this.arrival);
+        if (this.tokens > 1) s.tpot.push((time - this.first) / (this.tokens - 1));
+      }
+    }
+    s.onEnd(time);
+  }
 }
 
 /** Distinct, deterministic prompt tokens (an LCG), after an optional prefix shared by all requests. */
@@ -121,46 +176,19 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
     maxWaiting: opts.concurrency,
   });
 
-  const ttft = new SampleBuffer(100_000);
-  const tpot = new SampleBuffer(100_000);
-  const e2e = new SampleBuffer(100_000);
-  const itl = new SampleBuffer(100_000); // a uniform sample keeps the percentiles and the sort cheap
   let issued = 0; // requests issued or waiting on their client delay (the closed loop's count)
   let nextIndex = 0;
-  let completed = 0;
-  let rejected = 0;
-  let outputTokens = 0;
-  let lastFinish = 0;
+  const stats = new RunStats(warmup, (time) => {
+    if (issued < opts.requests) {
+      issued++;
+      replace(time); // closed loop
+    }
+  });
 
   const issue = (now: number): void => {
     const index = nextIndex++;
-    const t: Track = { arrival: now, first: -1, last: -1, tokens: 0 };
-    const observer: TwinRequestObserver = {
-      onToken(_token: number, time: number) {
-        if (t.first < 0) t.first = time;
-        else if (index >= warmup) itl.push(time - t.last);
-        t.last = time;
-        t.tokens++;
-      },
-      onFinish(reason: FinishReason, time: number) {
-        if (reason !== 'length') rejected++;
-        else {
-          completed++;
-          outputTokens += t.tokens;
-          lastFinish = time;
-        }
-        if (reason === 'length' && index >= warmup) {
-          ttft.push(t.first - t.arrival);
-          e2e.push(time - t.arrival);
-          if (t.tokens > 1) tpot.push((time - t.first) / (t.tokens - 1));
-        }
-        if (issued < opts.requests) {
-          issued++;
-          replace(time); // closed loop
-        }
-      },
-    };
-    core.add({ id: `r${index}`, promptTokenIds: makePrompt(index, opts.isl, shared, seed), maxTokens: opts.osl, ignoreEos: true, arrivalTime: now }, observer);
+    const tracker = new RequestTracker(stats, index, now);
+    core.add({ id: `r${index}`, promptTokenIds: makePrompt(index, opts.isl, shared, seed), maxTokens: opts.osl, ignoreEos: true, arrivalTime: now }, tracker);
   };
 
   // Replacements delayed by the client wait here, earliest first, until the step boundary after their arrival.
@@ -197,19 +225,19 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
     steps++;
   }
   const wall = (performance.now() - wallStart) / 1000;
-  if (completed === 0) throw new RangeError(`no request could run: isl ${opts.isl} + osl ${opts.osl} tokens does not fit the KV cache (${opts.numGpuBlocks} blocks)`);
+  if (stats.completed === 0) throw new RangeError(`no request could run: isl ${opts.isl} + osl ${opts.osl} tokens does not fit the KV cache (${opts.numGpuBlocks} blocks)`);
 
   const s = core.stats();
   return {
-    ttft_ms: scaleSummary(ttft.summary(), 1000),
-    tpot_ms: scaleSummary(tpot.summary(), 1000),
-    itl_ms: scaleSummary(itl.summary(), 1000),
-    e2e_ms: scaleSummary(e2e.summary(), 1000),
-    throughput_tok_s: lastFinish > 0 ? outputTokens / lastFinish : 0,
+    ttft_ms: scaleSummary(stats.ttft.summary(), 1000),
+    tpot_ms: scaleSummary(stats.tpot.summary(), 1000),
+    itl_ms: scaleSummary(stats.itl.summary(), 1000),
+    e2e_ms: scaleSummary(stats.e2e.summary(), 1000),
+    throughput_tok_s: stats.lastFinish > 0 ? stats.outputTokens / stats.lastFinish : 0,
     preemptions: s.preemptions,
     prefix_hit_rate: s.prefixQueriedTokens > 0 ? s.prefixHitTokens / s.prefixQueriedTokens : 0,
-    requests: completed,
-    rejected,
+    requests: stats.completed,
+    rejected: stats.rejected,
     simulated_seconds: now,
     wall_seconds: wall,
     steps,
