@@ -11,8 +11,12 @@ import type { KvCacheEvent } from './types.ts';
 
 /** What the block manager needs to know about one request's tokens and blocks. */
 export interface CacheSequence {
-  /** Prompt plus generated tokens so far. */
-  readonly tokens: number[];
+  /**
+   * Prompt plus generated tokens so far: the first `numTokens` entries (the rest is spare room).
+   * A typed array: no per-token garbage, nothing for the GC to scan.
+   */
+  tokens: Uint32Array;
+  numTokens: number;
   /** Parent key of block 0 (rootHash(salt)). */
   readonly rootHash: bigint;
   /** Keys of this sequence's full blocks, filled lazily from `tokens`. */
@@ -21,6 +25,23 @@ export interface CacheSequence {
   blocks: number[];
   /** Leading blocks already offered to the cache (registered, or found as duplicates). */
   numRegisteredBlocks: number;
+}
+
+/** A token buffer holding `ids`, with room for `spare` more before it has to grow. */
+export function tokenBuffer(ids: ArrayLike<number>, spare: number): Uint32Array {
+  const buf = new Uint32Array(ids.length + Math.max(0, spare));
+  buf.set(ids);
+  return buf;
+}
+
+/** Appends one token to the sequence, doubling its buffer when full. */
+export function appendToken(seq: CacheSequence, token: number): void {
+  if (seq.numTokens === seq.tokens.length) {
+    const grown = new Uint32Array(Math.max(16, 2 * seq.tokens.length));
+    grown.set(seq.tokens);
+    seq.tokens = grown;
+  }
+  seq.tokens[seq.numTokens++] = token;
 }
 
 export interface BlockManagerOptions {
@@ -104,7 +125,7 @@ export class BlockManager {
   /** Computes the sequence's keys for its first `numBlocks` full blocks (as far as tokens allow). */
   ensureHashes(seq: CacheSequence, numBlocks: number): void {
     const bs = this.blockSize;
-    const limit = Math.min(numBlocks, Math.floor(seq.tokens.length / bs));
+    const limit = Math.min(numBlocks, Math.floor(seq.numTokens / bs));
     for (let i = seq.blockHashes.length; i < limit; i++) {
       const parent = i === 0 ? seq.rootHash : seq.blockHashes[i - 1]!;
       seq.blockHashes.push(chainBlockHash(parent, seq.tokens, i * bs, bs));
@@ -117,7 +138,7 @@ export class BlockManager {
    */
   findCachedPrefix(seq: CacheSequence): number {
     if (!this.prefixCaching) return 0;
-    const maxBlocks = Math.floor((seq.tokens.length - 1) / this.blockSize);
+    const maxBlocks = Math.floor((seq.numTokens - 1) / this.blockSize);
     this.ensureHashes(seq, maxBlocks);
     let hits = 0;
     while (hits < maxBlocks && this.cached.has(seq.blockHashes[hits]!)) hits++;
@@ -255,7 +276,7 @@ export class BlockManager {
       type: 'BlockStored',
       blockHashes: keys,
       parentBlockHash: first === 0 ? null : seq.blockHashes[first - 1]!,
-      tokenIds: seq.tokens.slice(first * bs, (first + keys.length) * bs),
+      tokenIds: Array.from(seq.tokens.subarray(first * bs, (first + keys.length) * bs)),
       blockSize: bs,
       medium: 'GPU',
     });

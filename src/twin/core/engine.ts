@@ -3,7 +3,7 @@
 // and calls commitStep(now + duration), which computes the tokens and emits them to observers.
 // Generated tokens are deterministic filler (seeded by the request id): this engine is simulated.
 import type { StepTimeModel } from '../../physics/types.ts';
-import { BlockManager } from './block-manager.ts';
+import { appendToken, BlockManager, tokenBuffer } from './block-manager.ts';
 import { rootHash } from './block-hash.ts';
 import { fillerDraw, seedOf, type CoreRequest } from './request.ts';
 import { BatchScheduler, type BatchSchedulerOptions } from './scheduler.ts';
@@ -107,7 +107,9 @@ class Core implements CheckedTwinCore {
       numOutput: 0,
       cachedPromptTokens: 0,
       admitted: false,
-      tokens: spec.promptTokenIds.slice(),
+      // Room for some output up front; the buffer doubles if a long generation needs more.
+      tokens: tokenBuffer(spec.promptTokenIds, Math.min(spec.maxTokens, 1024)),
+      numTokens: spec.promptTokenIds.length,
       rootHash: rootHash(spec.cacheSalt),
       blockHashes: [],
       blocks: [],
@@ -169,9 +171,9 @@ class Core implements CheckedTwinCore {
       const computed = (req.numComputed += numTokens[i]!);
       // Only a step that completes a block has anything to register.
       if (computed >= (req.numRegisteredBlocks + 1) * blockSize) this.bm.cacheComputed(req, computed);
-      if (computed < req.tokens.length) continue; // a prefill chunk: no token yet
+      if (computed < req.numTokens) continue; // a prefill chunk: no token yet
       const token = this.filler(req);
-      req.tokens.push(token);
+      appendToken(req, token);
       req.numOutput++;
       this.generationTokens++;
       try {
@@ -233,6 +235,9 @@ class Core implements CheckedTwinCore {
   private validate(spec: TwinRequestSpec): string | undefined {
     if (this.active.has(spec.id)) return `request id '${spec.id}' is already in use`;
     if (!Array.isArray(spec.promptTokenIds) || spec.promptTokenIds.length === 0) return 'the prompt must have at least one token';
+    for (const id of spec.promptTokenIds) {
+      if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) return `token ids must be integers from 0 to 4294967295, got ${id}`;
+    }
     if (!Number.isInteger(spec.maxTokens) || spec.maxTokens < 1) return `maxTokens must be a positive integer, got ${spec.maxTokens}`;
     const capacity = this.bm.numBlocks * this.bm.blockSize;
     const needed = spec.promptTokenIds.length + spec.maxTokens;

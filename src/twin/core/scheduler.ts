@@ -77,7 +77,7 @@ export class BatchScheduler {
     // 1. Running requests, oldest first.
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const req = this.running[i]!;
-      const n = Math.min(req.tokens.length - req.numComputed, budget);
+      const n = Math.min(req.numTokens - req.numComputed, budget);
       if (n <= 0) continue;
       // Most decode steps fit in the last block already: skip the call.
       let ok = req.blocks.length * blockSize >= req.numComputed + n || this.bm.allocate(req, req.numComputed + n);
@@ -104,8 +104,8 @@ export class BatchScheduler {
       const hits = this.bm.findCachedPrefix(req);
       const hitTokens = hits * this.bm.blockSize;
       // A transferred prompt is already in KV except its last token, which runs to sample the first output.
-      const start = req.promptKvTransferred ? Math.max(hitTokens, req.tokens.length - 1) : hitTokens;
-      const n = Math.min(req.tokens.length - start, budget);
+      const start = req.promptKvTransferred ? Math.max(hitTokens, req.numTokens - 1) : hitTokens;
+      const n = Math.min(req.numTokens - start, budget);
       const reserve = this.kvReservation === 'full' ? req.promptLength + req.maxTokens : start + n;
       if (!this.bm.allocate(req, reserve, hits)) break; // head-of-line waits for blocks
       this.waiting.popFront();
@@ -113,7 +113,7 @@ export class BatchScheduler {
       req.numComputed = start;
       req.status = 'running';
       this.running.push(req);
-      this.prefixQueriedTokens += req.tokens.length;
+      this.prefixQueriedTokens += req.numTokens;
       this.prefixHitTokens += hitTokens;
       if (!req.admitted) {
         req.admitted = true;
@@ -176,7 +176,7 @@ export class BatchScheduler {
     for (let i = 0; i < requests.length; i++) {
       const req = requests[i]!;
       const n = numTokens[i]!;
-      if (n === 1 && req.numOutput > 0 && req.numComputed === req.tokens.length - 1) {
+      if (n === 1 && req.numOutput > 0 && req.numComputed === req.numTokens - 1) {
         const w = (this.decodePool[d] ??= { contextLength: 0 });
         w.contextLength = req.numComputed + 1;
         batch.decode[d++] = w;

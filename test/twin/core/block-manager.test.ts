@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlockManager, type CacheSequence } from '../../../src/twin/core/block-manager.ts';
+import { appendToken, BlockManager, type CacheSequence } from '../../../src/twin/core/block-manager.ts';
 import { hashBlocks, rootHash } from '../../../src/twin/core/block-hash.ts';
 import { range } from './helpers.ts';
 
 function seq(tokens: number[], salt?: string): CacheSequence {
-  return { tokens, rootHash: rootHash(salt), blockHashes: [], blocks: [], numRegisteredBlocks: 0 };
+  return { tokens: Uint32Array.from(tokens), numTokens: tokens.length, rootHash: rootHash(salt), blockHashes: [], blocks: [], numRegisteredBlocks: 0 };
 }
 
 /** Allocates and "computes" a whole sequence, then registers its full blocks. */
@@ -194,7 +194,7 @@ test('random allocate/cache/free keeps every invariant and ends with nothing in 
       // Grow one: compute more of its tokens, generating some.
       const s = live[rand(live.length)]!;
       const target = s.blocks.length * 4 + rand(6);
-      while (s.tokens.length < target) s.tokens.push(70_000 + rand(1000));
+      while (s.numTokens < target) appendToken(s, 70_000 + rand(1000));
       if (bm.allocate(s, target)) bm.cacheComputed(s, target);
     } else {
       const i = rand(live.length);
