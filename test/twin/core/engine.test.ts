@@ -70,6 +70,8 @@ test('bad and oversize requests are rejected through the observer, and the core 
     { id: 'big', promptTokenIds: range(10), maxTokens: 7, want: /exceeds the KV cache \(16 tokens\)/ },
     { id: 'empty', promptTokenIds: [], maxTokens: 1, want: /at least one token/ },
     { id: 'zero', promptTokenIds: [1], maxTokens: 0, want: /maxTokens/ },
+    { id: 'negative', promptTokenIds: [1, -2], maxTokens: 1, want: /token ids must be integers/ },
+    { id: 'fraction', promptTokenIds: [1.5], maxTokens: 1, want: /token ids must be integers/ },
   ];
   for (const c of cases) {
     const r = recorder();
@@ -273,4 +275,16 @@ test('prefix caching can be turned off: no hits, no events, nothing leaks', () =
   assert.equal(core.stats().prefixHitTokens, 0);
   assert.deepEqual(core.drainKvEvents(), []);
   assert.equal(core.stats().kvUsage, 0);
+});
+
+test('a long generation grows the token buffer and keeps hashing the right tokens', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 512, blockSize: 16 });
+  const r = recorder();
+  core.add({ id: 'long', promptTokenIds: range(5), maxTokens: 3000, arrivalTime: 0 }, r);
+  runToIdle(core);
+  assert.equal(r.tokens.length, 3000);
+  const stored = core.drainKvEvents().flatMap((e) => (e.type === 'BlockStored' ? e.blockHashes : []));
+  assert.deepEqual(stored, hashBlocks([...range(5), ...r.tokens], 16).slice(0, stored.length));
+  assert.equal(stored.length, Math.floor((5 + 3000 - 1) / 16));
+  assert.equal(core.checkInvariants(), null);
 });
