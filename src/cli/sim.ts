@@ -37,6 +37,9 @@ at once. Results are simulated, not measured.
   --max-num-batched-tokens N   token budget per step (default 8192)
   --no-prefix-caching          do not reuse computed blocks (vLLM --no-enable-prefix-caching)
   --json                       print one JSON object
+
+With --trace FILE, sim replays a request trace over a simulated cluster instead (its own options:
+inferstack sim --trace FILE --help).
 `;
 
 const MAX_REQUESTS = 1_000_000;
