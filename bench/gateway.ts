@@ -4,7 +4,8 @@
 //    simulated engine (`inferstack twin --timing instant`) against the same twin called directly,
 //    closed loop at 1, 100 and 1,000 concurrent streams, direct and gateway runs interleaved. With
 //    an instant engine a closed loop runs at full speed, so at 100+ streams the numbers include
-//    queueing wherever the bottleneck is (see docs/gateway.md).
+//    queueing wherever the bottleneck is (see docs/gateway.md); a second twin with model timing
+//    at 100 streams measures the gateway when it is not the bottleneck.
 // 2. Throughput of small non-streaming requests through the gateway, through nginx (Debian
 //    package, one worker, keep-alive upstream) and through Portkey's open-source gateway, all in
 //    front of the same canned upstream (a second nginx), reported as ratios, both in requests per
@@ -204,22 +205,17 @@ function nginxConf(name: string, body: string): string {
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const median = (xs: number[]) => summarize(xs).p50;
 
-async function main(): Promise<void> {
+/** One twin with `timing`, a gateway in front of it; direct and gateway runs interleaved per concurrency. */
+async function streamingRows(timing: 'instant' | 'model', concurrencies: number[]): Promise<Record<string, unknown>[]> {
   const node = process.execPath;
-  console.log(`bench:gateway  ${new Date().toISOString()}  node ${process.version}  ${hasTaskset ? 'proxies pinned to CPU 0, load and upstreams to CPU 1' : 'no taskset: processes not pinned'}`);
-  console.log(`measurement ${SECONDS} s, ${ROUNDS} rounds interleaved\n`);
-
-  // ---- streaming: twin direct vs gateway -> twin
-  const twin = await start(1, node, [cli, 'twin', '--model', 'llama-3.1-8b', '--gpu', 'h100', '--timing', 'instant', '--port', '0'], /listening on (http:\/\/\S+)/);
+  const twin = await start(1, node, [cli, 'twin', '--model', 'llama-3.1-8b', '--gpu', 'h100', '--timing', timing, '--port', '0'], /listening on (http:\/\/\S+)/);
   const twinUrl = twin.match[1]!;
-  const gwConfig = join(tmp, 'gateway-twin.yaml');
+  const gwConfig = join(tmp, `gateway-twin-${timing}.yaml`);
   writeFileSync(gwConfig, `logLevel: warn\nlimits: {queueSize: 4096}\npools:\n  - name: twin\n    models: [llama-3.1-8b]\n    policy: round-robin\n    saturation: null\n    endpoints: [{url: "${twinUrl}", engine: twin, maxConcurrency: 4096}]\n`);
   const gw = await start(0, node, [cli, 'serve', '--config', gwConfig, '--port', '0'], /listening on (http:\/\/\S+)/);
   const gwUrl = gw.match[1]!;
-
-  const streaming: Record<string, unknown>[] = [];
-  // c=1 shows the per-request cost with the gateway idle; 100 and 1,000 are the issue's levels.
-  for (const c of [1, 100, 1000]) {
+  const rows: Record<string, unknown>[] = [];
+  for (const c of concurrencies) {
     await streamLoad(twinUrl, c, 1); // warm-up: connections, JIT
     await streamLoad(gwUrl, c, 1);
     const direct: StreamSamples[] = [];
@@ -231,6 +227,7 @@ async function main(): Promise<void> {
     const d = { ttft: summarize(direct.flatMap((s) => s.ttft)), itl: summarize(direct.flatMap((s) => s.itl)) };
     const g = { ttft: summarize(via.flatMap((s) => s.ttft)), itl: summarize(via.flatMap((s) => s.itl)) };
     const row = {
+      timing,
       concurrency: c,
       streams: { direct: direct.reduce((a, s) => a + s.streams, 0), gateway: via.reduce((a, s) => a + s.streams, 0) },
       errors: { direct: direct.reduce((a, s) => a + s.errors, 0), gateway: via.reduce((a, s) => a + s.errors, 0) },
@@ -239,9 +236,9 @@ async function main(): Promise<void> {
       itlMs: { direct: { mean: d.itl.mean, p50: d.itl.p50 }, gateway: { mean: g.itl.mean, p50: g.itl.p50 } },
       addedItlMs: { mean: g.itl.mean - d.itl.mean, p50: g.itl.p50 - d.itl.p50 },
     };
-    streaming.push(row);
+    rows.push(row);
     console.log(
-      `streams c=${c}: TTFT p50 direct ${fmt(d.ttft.p50)} ms, gateway ${fmt(g.ttft.p50)} ms, added ${fmt(row.addedTtftMs.p50, 3)} ms | ` +
+      `streams ${timing} c=${c}: TTFT p50 direct ${fmt(d.ttft.p50)} ms, gateway ${fmt(g.ttft.p50)} ms, added ${fmt(row.addedTtftMs.p50, 3)} ms | ` +
         `p99 direct ${fmt(d.ttft.p99)} gateway ${fmt(g.ttft.p99)} added ${fmt(row.addedTtftMs.p99, 3)} ms | ` +
         `ITL mean direct ${fmt(d.itl.mean, 3)} gateway ${fmt(g.itl.mean, 3)} added ${fmt(row.addedItlMs.mean, 3)} ms | ` +
         `streams ${row.streams.direct}/${row.streams.gateway}, errors ${row.errors.direct}/${row.errors.gateway}`,
@@ -249,6 +246,22 @@ async function main(): Promise<void> {
   }
   gw.child.kill('SIGTERM');
   twin.child.kill('SIGTERM');
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const node = process.execPath;
+  console.log(`bench:gateway  ${new Date().toISOString()}  node ${process.version}  ${hasTaskset ? 'proxies pinned to CPU 0, load and upstreams to CPU 1' : 'no taskset: processes not pinned'}`);
+  console.log(`measurement ${SECONDS} s, ${ROUNDS} rounds interleaved\n`);
+
+  // ---- streaming: twin direct vs gateway -> twin
+  // Instant timing (the issue's set-up) at 1, 100 and 1,000 streams: a closed loop at full speed.
+  // Model timing (realistic H100 step times) at 100 streams: long streams the gateway is not
+  // saturated by, so the added latency is per-request work rather than queueing.
+  const streaming = [
+    ...(await streamingRows('instant', [1, 100, 1000])),
+    ...(await streamingRows('model', [100])),
+  ];
 
   if (args['skip-throughput']) return printJson({ streaming });
 
