@@ -4,6 +4,7 @@
 // breaker and in-flight accounting).
 import { EndpointRuntime, type EndpointConfig } from '../engines/endpoint.ts';
 import { ApiKeys } from './auth.ts';
+import { GatewayError } from './errors.ts';
 import type { EndpointYaml, GatewayConfig, PoolConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -73,6 +74,13 @@ export function startState(state: GatewayState): void {
 /** Closes what the new state no longer uses; each waits for its in-flight streams to end. */
 export async function retireState(old: GatewayState, next: GatewayState | undefined): Promise<void> {
   const kept = new Set(next ? next.endpoints.values() : []);
+  // Requests still queued in a pool that lost endpoints would be sent to closed connections:
+  // tell them to come back (503 + retry-after) instead.
+  for (const pool of old.pools) {
+    if (pool.endpoints.some((e) => !kept.has(e))) {
+      pool.queue.drain(new GatewayError(503, 'the pool changed while this request waited; retry', { code: 'pool_reloaded', headers: { 'retry-after': '1' } }));
+    }
+  }
   const closing: Promise<void>[] = [];
   for (const e of old.endpoints.values()) if (!kept.has(e)) closing.push(e.close());
   await Promise.allSettled(closing);
