@@ -5,7 +5,8 @@
 //    closed loop at 1, 100 and 1,000 concurrent streams, direct and gateway runs interleaved. With
 //    an instant engine a closed loop runs at full speed, so at 100+ streams the numbers include
 //    queueing wherever the bottleneck is (see docs/gateway.md); a second twin with model timing
-//    at 100 streams measures the gateway when it is not the bottleneck.
+//    at 100 streams measures the gateway when it is not the bottleneck. Each row also runs the bare
+//    node:http + undici relay in front of the same twin: the latency floor of the runtime.
 // 2. Throughput of small non-streaming requests through the gateway, through nginx (Debian
 //    package, one worker, keep-alive upstream) and through Portkey's open-source gateway, all in
 //    front of the same canned upstream (a second nginx), reported as ratios, both in requests per
@@ -205,6 +206,23 @@ function nginxConf(name: string, body: string): string {
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const median = (xs: number[]) => summarize(xs).p50;
 
+/**
+ * The floor of this runtime: node:http in, undici out, nothing else (no routing, metrics, checks,
+ * failover), pinned to CPU 0 like the proxies. Relays JSON and SSE alike.
+ */
+async function startFloor(upstreamUrl: string): Promise<{ port: number; pid: number }> {
+  const port = await freePort();
+  const code =
+    `import{createServer}from'node:http';import{Pool}from'undici';const up=new Pool('${upstreamUrl}',{connections:4096});` +
+    `createServer((req,res)=>{const c=[];req.on('data',d=>c.push(d));req.on('end',()=>{const body=Buffer.concat(c);JSON.parse(body);` +
+    `up.dispatch({path:req.url,method:'POST',headers:{'content-type':'application/json'},body},{onRequestStart(){},` +
+    `onResponseStart(_c,s,h){const o={'content-type':h['content-type']};if(h['content-length'])o['content-length']=h['content-length'];res.writeHead(s,o)},` +
+    `onResponseData(_c,d){res.write(d)},onResponseEnd(){res.end()},onResponseError(){res.statusCode=502;res.end()}})})})` +
+    `.listen(${port},'127.0.0.1',()=>console.log('floor ready'))`;
+  const floor = await start(0, process.execPath, ['--input-type=module', '-e', code], /floor ready/);
+  return { port, pid: floor.child.pid! };
+}
+
 /** One twin with `timing`, a gateway in front of it; direct and gateway runs interleaved per concurrency. */
 async function streamingRows(timing: 'instant' | 'model', concurrencies: number[]): Promise<Record<string, unknown>[]> {
   const node = process.execPath;
@@ -214,18 +232,21 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
   writeFileSync(gwConfig, `logLevel: warn\nlimits: {queueSize: 4096}\npools:\n  - name: twin\n    models: [llama-3.1-8b]\n    policy: round-robin\n    saturation: null\n    endpoints: [{url: "${twinUrl}", engine: twin, maxConcurrency: 4096}]\n`);
   const gw = await start(0, node, [cli, 'serve', '--config', gwConfig, '--port', '0'], /listening on (http:\/\/\S+)/);
   const gwUrl = gw.match[1]!;
+  const floorUrl = `http://127.0.0.1:${(await startFloor(twinUrl)).port}`;
   const rows: Record<string, unknown>[] = [];
   for (const c of concurrencies) {
-    await streamLoad(twinUrl, c, 1); // warm-up: connections, JIT
-    await streamLoad(gwUrl, c, 1);
+    for (const url of [twinUrl, gwUrl, floorUrl]) await streamLoad(url, c, 1); // warm-up: connections, JIT
     const direct: StreamSamples[] = [];
     const via: StreamSamples[] = [];
+    const bare: StreamSamples[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       direct.push(await streamLoad(twinUrl, c, SECONDS));
       via.push(await streamLoad(gwUrl, c, SECONDS));
+      bare.push(await streamLoad(floorUrl, c, SECONDS));
     }
     const d = { ttft: summarize(direct.flatMap((s) => s.ttft)), itl: summarize(direct.flatMap((s) => s.itl)) };
     const g = { ttft: summarize(via.flatMap((s) => s.ttft)), itl: summarize(via.flatMap((s) => s.itl)) };
+    const f = summarize(bare.flatMap((s) => s.ttft));
     const row = {
       timing,
       concurrency: c,
@@ -233,6 +254,7 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
       errors: { direct: direct.reduce((a, s) => a + s.errors, 0), gateway: via.reduce((a, s) => a + s.errors, 0) },
       ttftMs: { direct: { p50: d.ttft.p50, p99: d.ttft.p99 }, gateway: { p50: g.ttft.p50, p99: g.ttft.p99 } },
       addedTtftMs: { p50: g.ttft.p50 - d.ttft.p50, p99: g.ttft.p99 - d.ttft.p99 },
+      floorAddedTtftMs: { p50: f.p50 - d.ttft.p50, p99: f.p99 - d.ttft.p99, streams: bare.reduce((a, s) => a + s.streams, 0) },
       itlMs: { direct: { mean: d.itl.mean, p50: d.itl.p50 }, gateway: { mean: g.itl.mean, p50: g.itl.p50 } },
       addedItlMs: { mean: g.itl.mean - d.itl.mean, p50: g.itl.p50 - d.itl.p50 },
     };
@@ -241,7 +263,8 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
       `streams ${timing} c=${c}: TTFT p50 direct ${fmt(d.ttft.p50)} ms, gateway ${fmt(g.ttft.p50)} ms, added ${fmt(row.addedTtftMs.p50, 3)} ms | ` +
         `p99 direct ${fmt(d.ttft.p99)} gateway ${fmt(g.ttft.p99)} added ${fmt(row.addedTtftMs.p99, 3)} ms | ` +
         `ITL mean direct ${fmt(d.itl.mean, 3)} gateway ${fmt(g.itl.mean, 3)} added ${fmt(row.addedItlMs.mean, 3)} ms | ` +
-        `streams ${row.streams.direct}/${row.streams.gateway}, errors ${row.errors.direct}/${row.errors.gateway}`,
+        `streams ${row.streams.direct}/${row.streams.gateway}, errors ${row.errors.direct}/${row.errors.gateway} | ` +
+        `bare node:http+undici relay: added TTFT p50 ${fmt(row.floorAddedTtftMs.p50, 3)} p99 ${fmt(row.floorAddedTtftMs.p99, 3)} ms, streams ${row.floorAddedTtftMs.streams}`,
     );
   }
   gw.child.kill('SIGTERM');
@@ -290,21 +313,14 @@ async function main(): Promise<void> {
   const gw2 = await start(0, node, [cli, 'serve', '--config', gw2Config, '--port', '0'], /listening on (http:\/\/\S+)/);
   const gw2Url = gw2.match[1]!;
 
-  // The floor of this runtime: node:http in, undici out, nothing else (no routing, no metrics).
-  const floorPort = await freePort();
-  const floorCode = `import{createServer}from'node:http';import{Pool}from'undici';const up=new Pool('${upUrl}',{connections:1024});` +
-    `createServer((req,res)=>{const c=[];req.on('data',d=>c.push(d));req.on('end',()=>{const body=Buffer.concat(c);JSON.parse(body);` +
-    `up.dispatch({path:req.url,method:'POST',headers:{'content-type':'application/json'},body},{onRequestStart(){},` +
-    `onResponseStart(_c,s,h){res.writeHead(s,{'content-type':h['content-type'],'content-length':h['content-length']})},` +
-    `onResponseData(_c,d){res.write(d)},onResponseEnd(){res.end()},onResponseError(){res.statusCode=502;res.end()}})})})` +
-    `.listen(${floorPort},'127.0.0.1',()=>console.log('floor ready'))`;
-  const floor = await start(0, node, ['--input-type=module', '-e', floorCode], /floor ready/);
+  const floor = await startFloor(upUrl);
+  const floorPort = floor.port;
 
   const targets: [string, string, string, Record<string, string>, number | undefined][] = [
     ['upstream direct', upUrl, '/v1/chat/completions', {}, undefined],
     ['nginx', `http://127.0.0.1:${proxyPort}`, '/v1/chat/completions', {}, nginxProxy.pid],
     ['inferstack gateway', gw2Url, '/v1/chat/completions', {}, gw2.child.pid],
-    ['node:http+undici floor', `http://127.0.0.1:${floorPort}`, '/v1/chat/completions', {}, floor.child.pid],
+    ['node:http+undici floor', `http://127.0.0.1:${floorPort}`, '/v1/chat/completions', {}, floor.pid],
     ['portkey', `http://127.0.0.1:${portkeyPort}`, '/v1/chat/completions', portkeyHeaders, portkey.child.pid],
   ];
   const CONNECTIONS = 64;
