@@ -92,11 +92,28 @@ async function waitHttp(url: string): Promise<void> {
 
 // ---------- streaming latency ----------
 
+/** CPU seconds (user + system) a process and its descendants have used, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let total = (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const kid of kids ? kids.split(' ') : []) total += cpuSeconds(Number(kid));
+    return total;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 interface StreamSamples {
   ttft: number[];
   itl: number[]; // per-stream mean gap between SSE events, ms
   errors: number;
   streams: number;
+  events: number;
+  /** CPU seconds the relay process (when given) used during the run. */
+  cpuSeconds: number;
 }
 
 const MAX_TOKENS = 16;
@@ -122,15 +139,17 @@ function oneStream(pool: Pool): Promise<number[] | null> {
   });
 }
 
-async function streamLoad(url: string, concurrency: number, seconds: number): Promise<StreamSamples> {
+async function streamLoad(url: string, concurrency: number, seconds: number, relayPid?: number): Promise<StreamSamples> {
   const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
-  const s: StreamSamples = { ttft: [], itl: [], errors: 0, streams: 0 };
+  const s: StreamSamples = { ttft: [], itl: [], errors: 0, streams: 0, events: 0, cpuSeconds: Number.NaN };
+  const cpu0 = relayPid ? cpuSeconds(relayPid) : Number.NaN;
   const end = performance.now() + seconds * 1000;
   const worker = async () => {
     while (performance.now() < end) {
       const t0 = performance.now();
       const times = await oneStream(pool);
       s.streams++;
+      s.events += times?.length ?? 0;
       if (!times || times.length < 3) {
         s.errors++;
         continue;
@@ -141,25 +160,15 @@ async function streamLoad(url: string, concurrency: number, seconds: number): Pr
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  s.cpuSeconds = relayPid ? cpuSeconds(relayPid) - cpu0 : Number.NaN;
   await pool.close();
   return s;
 }
 
-// ---------- throughput ----------
+/** Relay CPU per SSE event relayed, microseconds. */
+const usPerEvent = (runs: StreamSamples[]) => (runs.reduce((a, r) => a + r.cpuSeconds, 0) / runs.reduce((a, r) => a + r.events, 0)) * 1e6;
 
-/** CPU seconds (user + system) a process and its descendants have used, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    let total = (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    for (const kid of kids ? kids.split(' ') : []) total += cpuSeconds(Number(kid));
-    return total;
-  } catch {
-    return Number.NaN;
-  }
-}
+// ---------- throughput ----------
 
 const smallBody = JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
 
@@ -232,7 +241,8 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
   writeFileSync(gwConfig, `logLevel: warn\nlimits: {queueSize: 4096}\npools:\n  - name: twin\n    models: [llama-3.1-8b]\n    policy: round-robin\n    saturation: null\n    endpoints: [{url: "${twinUrl}", engine: twin, maxConcurrency: 4096}]\n`);
   const gw = await start(0, node, [cli, 'serve', '--config', gwConfig, '--port', '0'], /listening on (http:\/\/\S+)/);
   const gwUrl = gw.match[1]!;
-  const floorUrl = `http://127.0.0.1:${(await startFloor(twinUrl)).port}`;
+  const floorRelay = await startFloor(twinUrl);
+  const floorUrl = `http://127.0.0.1:${floorRelay.port}`;
   const rows: Record<string, unknown>[] = [];
   for (const c of concurrencies) {
     for (const url of [twinUrl, gwUrl, floorUrl]) await streamLoad(url, c, 1); // warm-up: connections, JIT
@@ -241,8 +251,8 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
     const bare: StreamSamples[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       direct.push(await streamLoad(twinUrl, c, SECONDS));
-      via.push(await streamLoad(gwUrl, c, SECONDS));
-      bare.push(await streamLoad(floorUrl, c, SECONDS));
+      via.push(await streamLoad(gwUrl, c, SECONDS, gw.child.pid));
+      bare.push(await streamLoad(floorUrl, c, SECONDS, floorRelay.pid));
     }
     const d = { ttft: summarize(direct.flatMap((s) => s.ttft)), itl: summarize(direct.flatMap((s) => s.itl)) };
     const g = { ttft: summarize(via.flatMap((s) => s.ttft)), itl: summarize(via.flatMap((s) => s.itl)) };
@@ -255,6 +265,7 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
       ttftMs: { direct: { p50: d.ttft.p50, p99: d.ttft.p99 }, gateway: { p50: g.ttft.p50, p99: g.ttft.p99 } },
       addedTtftMs: { p50: g.ttft.p50 - d.ttft.p50, p99: g.ttft.p99 - d.ttft.p99 },
       floorAddedTtftMs: { p50: f.p50 - d.ttft.p50, p99: f.p99 - d.ttft.p99, streams: bare.reduce((a, s) => a + s.streams, 0) },
+      relayCpuUsPerEvent: { gateway: usPerEvent(via), floor: usPerEvent(bare) },
       itlMs: { direct: { mean: d.itl.mean, p50: d.itl.p50 }, gateway: { mean: g.itl.mean, p50: g.itl.p50 } },
       addedItlMs: { mean: g.itl.mean - d.itl.mean, p50: g.itl.p50 - d.itl.p50 },
     };
@@ -264,7 +275,8 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
         `p99 direct ${fmt(d.ttft.p99)} gateway ${fmt(g.ttft.p99)} added ${fmt(row.addedTtftMs.p99, 3)} ms | ` +
         `ITL mean direct ${fmt(d.itl.mean, 3)} gateway ${fmt(g.itl.mean, 3)} added ${fmt(row.addedItlMs.mean, 3)} ms | ` +
         `streams ${row.streams.direct}/${row.streams.gateway}, errors ${row.errors.direct}/${row.errors.gateway} | ` +
-        `bare node:http+undici relay: added TTFT p50 ${fmt(row.floorAddedTtftMs.p50, 3)} p99 ${fmt(row.floorAddedTtftMs.p99, 3)} ms, streams ${row.floorAddedTtftMs.streams}`,
+        `bare node:http+undici relay: added TTFT p50 ${fmt(row.floorAddedTtftMs.p50, 3)} p99 ${fmt(row.floorAddedTtftMs.p99, 3)} ms, streams ${row.floorAddedTtftMs.streams} | ` +
+        `relay CPU per SSE event: gateway ${fmt(row.relayCpuUsPerEvent.gateway, 1)} us, floor ${fmt(row.relayCpuUsPerEvent.floor, 1)} us`,
     );
   }
   gw.child.kill('SIGTERM');
