@@ -4,7 +4,12 @@
 //             chunks of the step token budget alongside the endpoint's running decodes;
 //   own     = this request's uncached prompt tokens on top of its cached prefix;
 //   memory  = when the endpoint's KV would overflow, the time until decodes free enough blocks.
+// The in-flight count says how much prefill was promised but not how much is done: a 100k-token
+// prompt stays "pending" until its first token. So the predictor also keeps a virtual backlog per
+// endpoint (seconds of prefill it sent there, drained as virtual time passes) and trusts the
+// smaller of the two.
 // Without a step-time model it falls back to a token count with the same shape.
+import { LruMap } from '../kv/lru.ts';
 import type { StepTimeModel } from '../physics/types.ts';
 import { freshMetrics } from './signals.ts';
 import type { EndpointView } from './types.ts';
@@ -21,6 +26,8 @@ export interface TtftInputs {
 
 export interface TtftPrediction {
   seconds: number;
+  /** Of which: this request's own prefill (what its cache hit saves). */
+  ownPrefillSeconds: number;
   /** Fraction of the endpoint's KV the request would push it to (predicted blocks / capacity). */
   kvPressure: number;
 }
@@ -28,6 +35,8 @@ export interface TtftPrediction {
 export class TtftPredictor {
   private readonly model: StepTimeModel | undefined;
   private readonly decodeBuf: { contextLength: number }[] = [];
+  /** endpoint id -> prefill seconds sent there, as of `at`. */
+  private readonly backlog = new LruMap<string, { seconds: number; at: number }>(4096);
 
   constructor(model?: StepTimeModel) {
     this.model = model;
@@ -44,9 +53,16 @@ export class TtftPredictor {
 
     // Seconds per prefill token when steps are full, and the cost of this request's own prefill.
     const chunkStep = this.step(chunk, avgContext, decodes, avgContext);
-    const queueSeconds = (queuedPrefill / chunk) * chunkStep;
-    const ownSteps = Math.ceil(uncached / chunk);
-    const ownSeconds = ownSteps * this.step(Math.min(uncached, chunk), x.cachedTokens + uncached / 2, decodes, avgContext);
+    let queueSeconds = (queuedPrefill / chunk) * chunkStep;
+    const b = this.backlog.peek(e.id);
+    if (b) queueSeconds = Math.min(queueSeconds, Math.max(0, b.seconds - (now - b.at)));
+    // Full chunks, then the remainder; each attends over the prompt computed before it (on average
+    // the cached part plus half of the new part).
+    const fullChunks = Math.floor(uncached / chunk);
+    const rest = uncached - fullChunks * chunk;
+    const context = x.cachedTokens + uncached / 2;
+    let ownSeconds = fullChunks > 0 ? fullChunks * this.step(chunk, context, decodes, avgContext) : 0;
+    if (rest > 0) ownSeconds += this.step(rest, context, decodes, avgContext);
 
     // KV pressure: blocks the endpoint has promised plus this request's, against its capacity.
     const capacity = m.numGpuBlocks ?? e.metrics.numGpuBlocks;
@@ -58,7 +74,14 @@ export class TtftPredictor {
       const decodeStep = this.step(0, 0, decodes, avgContext);
       memorySeconds = (kvPressure - 1) * x.maxTokens * decodeStep;
     }
-    return { seconds: queueSeconds + ownSeconds + memorySeconds, kvPressure };
+    return { seconds: queueSeconds + ownSeconds + memorySeconds, ownPrefillSeconds: ownSeconds, kvPressure };
+  }
+
+  /** The request was sent to `endpointId`: its prefill joins that endpoint's virtual backlog. */
+  commit(endpointId: string, now: number, prefillSeconds: number): void {
+    const b = this.backlog.get(endpointId);
+    const left = b ? Math.max(0, b.seconds - (now - b.at)) : 0;
+    this.backlog.set(endpointId, { seconds: left + prefillSeconds, at: now });
   }
 
   /** One step with `prefill` new tokens (over `cached` context) and `decodes` running sequences. */

@@ -36,12 +36,14 @@ export function inferstackPolicy(deps: InferstackDeps = {}): Policy {
   const capacities = new Map<string, number>();
   const approx = approximateMatcher(deps.approximateIndex ?? new ApproximateIndex({ capacityFor: (id) => capacities.get(id) }), capacities);
   const matcher = hybridMatcher(preciseMatcher(deps.preciseIndex ?? new PreciseIndex()), approx);
+
   const predictor = new TtftPredictor(deps.stepTime);
   const scorers = [
     { scorer: predictedTtftScorer(matcher, predictor), weight: 1 },
     // A session's own earlier turns are usually cached already; this only breaks near-ties.
     { scorer: sessionAffinityScorer(), weight: 0.05 },
   ];
+
   const picker = maxScorePicker('random');
   return {
     profile: (role) => ({ name: role, filters: baseFilters(role), scorers, picker }),

@@ -1,0 +1,72 @@
+// inferstack: TTFT prediction from the step-time model, cache affinity without hot-spotting.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PreciseIndex } from '../../src/kv/precise-index.ts';
+import { resolveDeployment } from '../../src/physics/deployment.ts';
+import { createScheduler } from '../../src/scheduler/index.ts';
+import { TtftPredictor } from '../../src/scheduler/ttft-predictor.ts';
+import { hashBlocks } from '../../src/twin/core/block-hash.ts';
+import { endpoint, request } from './helpers.ts';
+
+const stepTime = resolveDeployment({ model: 'llama-3.1-8b', gpu: 'h100' }).stepTime;
+const tokens = Array.from({ length: 8192 }, (_, i) => (i * 31) % 30_000);
+const keys = hashBlocks(tokens, 16);
+const ep = (id: string, pendingPrefillTokens: number, requests = 1) =>
+  endpoint(id, {
+    metrics: { blockSize: 16, numGpuBlocks: 26_000, waiting: 0, running: requests, kvUsage: 0.2, scrapedAt: 0 },
+    inflight: { requests, promptTokens: pendingPrefillTokens, predictedBlocks: 100, pendingPrefillTokens },
+  });
+
+test('predictor: queued prefill and uncached tokens raise the TTFT, cached tokens lower it', () => {
+  const p = new TtftPredictor(stepTime);
+  const x = { promptTokens: 8192, cachedTokens: 0, maxTokens: 100, blockSize: 16 };
+  const idle = p.predict(ep('a', 0), x, 0).seconds;
+  assert.ok(idle > 0.05 && idle < 2, `8k-token prefill on an idle H100: ${idle} s`);
+  assert.ok(p.predict(ep('a', 50_000), x, 0).seconds > idle * 3);
+  assert.ok(p.predict(ep('a', 0), { ...x, cachedTokens: 7680 }, 0).seconds < idle / 4);
+  // Without a step-time model the same shape holds (token-count fallback).
+  const f = new TtftPredictor();
+  assert.ok(f.predict(ep('a', 50_000), x, 0).seconds > f.predict(ep('a', 0), x, 0).seconds);
+});
+
+test('predictor: the virtual backlog drains with time, so a long prefill sent earlier stops counting in full', () => {
+  const p = new TtftPredictor(stepTime);
+  const x = { promptTokens: 1000, cachedTokens: 0, maxTokens: 100, blockSize: 16 };
+  const busy = ep('a', 100_000);
+  p.commit('a', 0, 3); // 3 s of prefill sent at t=0
+  const early = p.predict(busy, x, 0.5).seconds;
+  const late = p.predict(busy, x, 2.9).seconds;
+  assert.ok(late < early, `${late} < ${early}`);
+});
+
+test('inferstack prefers the endpoint holding the prefix when loads are equal', () => {
+  const index = new PreciseIndex();
+  index.applyEvent('b', { type: 'BlockStored', blockHashes: keys, parentBlockHash: null, tokenIds: tokens, blockSize: 16 });
+  const s = createScheduler('inferstack', { preciseIndex: index, stepTime, seed: 3 });
+  const d = s.schedule(request('r', { promptTokenIds: tokens, promptTokens: tokens.length, maxTokens: 100 }), { endpoints: [ep('a', 0), ep('b', 0), ep('c', 0)] }, 0);
+  assert.equal(d.endpoints[0]!.id, 'b');
+  assert.equal(d.predictedCachedTokens, 8192 - 16 * 0, 'reports what it assumed cached');
+});
+
+test('inferstack leaves the cached endpoint when its queue costs more than the hit saves', () => {
+  const index = new PreciseIndex();
+  index.applyEvent('b', { type: 'BlockStored', blockHashes: keys, parentBlockHash: null, tokenIds: tokens, blockSize: 16 });
+  const s = createScheduler('inferstack', { preciseIndex: index, stepTime, seed: 3 });
+  const view = { endpoints: [ep('a', 0), ep('b', 400_000)] };
+  assert.equal(s.schedule(request('r', { promptTokenIds: tokens, promptTokens: tokens.length, maxTokens: 100 }), view, 0).endpoints[0]!.id, 'a');
+});
+
+test('inferstack spreads a burst of uncached requests instead of piling onto one endpoint', () => {
+  const s = createScheduler('inferstack', { stepTime, seed: 1, saturation: null });
+  const eps = ['a', 'b', 'c', 'd'].map((id) => ep(id, 0, 0));
+  const counts = new Map<string, number>();
+  for (let i = 0; i < 40; i++) {
+    const ids = Array.from({ length: 4000 }, (_, k) => (i * 7919 + k * 13) % 30_000);
+    const d = s.schedule(request(`r${i}`, { promptTokenIds: ids, promptTokens: ids.length, maxTokens: 50 }), { endpoints: eps }, 0);
+    const chosen = eps.find((e) => e.id === d.endpoints[0]!.id)!;
+    chosen.inflight.requests++;
+    chosen.inflight.pendingPrefillTokens! += ids.length - (d.predictedCachedTokens ?? 0);
+    counts.set(chosen.id, (counts.get(chosen.id) ?? 0) + 1);
+  }
+  assert.deepEqual([...counts.values()].sort(), [10, 10, 10, 10]);
+});
