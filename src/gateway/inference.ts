@@ -3,9 +3,9 @@
 // proxy (or disaggregate) and record the outcome.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { parseJsonObject, readBody } from './body.ts';
+import { parseJsonObject, readBody } from '../http/body.ts';
 import { runDisaggregated } from './disagg.ts';
-import { GatewayError, sendError } from './errors.ts';
+import { GatewayError, sendError } from '../http/api-error.ts';
 import { forward, type ForwardResult } from './forward.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';

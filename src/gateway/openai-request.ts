@@ -2,7 +2,7 @@
 // them. Only what routing needs is checked here; the engine validates the rest and its error is
 // relayed in the OpenAI shape.
 import { createTokenizer, type ChatMessage } from '../tokenizer/index.ts';
-import { badRequest } from './errors.ts';
+import { badRequest } from '../http/api-error.ts';
 import type { SchedulingRequest } from '../scheduler/types.ts';
 
 export type RouteKind = 'chat' | 'completions' | 'embeddings';

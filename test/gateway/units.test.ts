@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { AdmissionQueue } from '../../src/gateway/admission-queue.ts';
-import { GatewayError, normaliseUpstreamError } from '../../src/gateway/errors.ts';
+import { GatewayError, normaliseUpstreamError } from '../../src/http/api-error.ts';
 import { requestIdOf } from '../../src/gateway/request-id.ts';
 import { createLogger } from '../../src/gateway/logger.ts';
 import { startGateway } from '../../src/gateway/server.ts';

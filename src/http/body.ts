@@ -1,6 +1,6 @@
 // Reads a request body with a hard size limit (413 past it) and parses JSON (400 when invalid).
 import type { IncomingMessage } from 'node:http';
-import { GatewayError } from './errors.ts';
+import { GatewayError } from './api-error.ts';
 
 export function tooLarge(limit: number): GatewayError {
   return new GatewayError(413, `request body larger than ${limit} bytes`, { code: 'request_too_large' });
