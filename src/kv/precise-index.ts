@@ -143,32 +143,55 @@ export class PreciseIndex implements PrefixIndex {
     for (const st of states) if (st) alive[st.slot >>> 5]! |= 1 << (st.slot & 31);
     const run = new Int32Array(words * 32); // per slot: blocks matched
     const cpuOnly = new Int32Array(words * 32); // per slot: matched blocks held only on CPU
+    // Walk the chain: an endpoint leaves `alive` at the first block it does not hold.
+    const drop = (mask: number, w: number, at: number) => {
+      while (mask !== 0) {
+        const bit = 31 - Math.clz32(mask);
+        run[w * 32 + bit] = at;
+        mask &= ~(1 << bit);
+      }
+    };
     let b = 0;
     for (; b < keys.length; b++) {
       const v = this.holders.get(keys[b]!);
+      if (v === undefined) break; // nobody holds it: every alive endpoint stops here
       let any = 0;
-      for (let w = 0; w < words; w++) {
-        const a = alive[w]!;
-        if (a === 0) continue;
-        const gpu = maskOf(v, w, 0);
-        const cpu = maskOf(v, w, 1);
-        const next = a & (gpu | cpu);
-        let dropped = a & ~next;
-        while (dropped !== 0) {
-          const bit = 31 - Math.clz32(dropped);
-          run[w * 32 + bit] = b;
-          dropped &= ~(1 << bit);
+      if (typeof v === 'number') {
+        const slot = v >> 2;
+        const sw = slot >>> 5;
+        const bit = 1 << (slot & 31);
+        for (let w = 0; w < words; w++) {
+          const a = alive[w]!;
+          if (a === 0) continue;
+          const next = w === sw ? a & bit : 0;
+          if (next !== a) drop(a & ~next, w, b);
+          alive[w] = next;
+          any |= next;
         }
-        let cpuBits = next & cpu & ~gpu;
-        while (cpuBits !== 0) {
-          const bit = 31 - Math.clz32(cpuBits);
-          cpuOnly[w * 32 + bit]!++;
-          cpuBits &= ~(1 << bit);
+        if (any !== 0 && (v & GPU) === 0) cpuOnly[slot]!++;
+      } else {
+        const have = v.length >> 1;
+        for (let w = 0; w < words; w++) {
+          const a = alive[w]!;
+          if (a === 0) continue;
+          const gpu = w < have ? v[w]! : 0;
+          const cpu = w < have ? v[have + w]! : 0;
+          const next = a & (gpu | cpu);
+          if (next !== a) drop(a & ~next, w, b);
+          let cpuBits = next & cpu & ~gpu;
+          while (cpuBits !== 0) {
+            const bit = 31 - Math.clz32(cpuBits);
+            cpuOnly[w * 32 + bit]!++;
+            cpuBits &= ~(1 << bit);
+          }
+          alive[w] = next;
+          any |= next;
         }
-        alive[w] = next;
-        any |= next;
       }
-      if (any === 0) break;
+      if (any === 0) {
+        b++; // the survivors of this block (none) are accounted; nothing left to walk
+        break;
+      }
     }
     for (let w = 0; w < words; w++) {
       let rest = alive[w]!;
@@ -307,19 +330,6 @@ export class PreciseIndex implements PrefixIndex {
     }
     return bits;
   }
-}
-
-/** GPU (tier 0) or CPU (tier 1) holder mask of word `w`. */
-function maskOf(v: Holders | undefined, w: number, tier: 0 | 1): number {
-  if (v === undefined) return 0;
-  if (typeof v === 'number') {
-    const slot = v >> 2;
-    if (slot >>> 5 !== w || (v & (tier === 0 ? GPU : CPU)) === 0) return 0;
-    return 1 << (slot & 31);
-  }
-  const have = v.length / 2;
-  if (w >= have) return 0;
-  return v[tier * have + w]!;
 }
 
 function setBits(set: Uint32Array, words: number, slot: number, tier: number): void {
