@@ -14,9 +14,12 @@
 import { chainBlockHash, rootHash } from '../twin/core/block-hash.ts';
 import type { KvEvent } from './events/types.ts';
 import type { PrefixIndex } from './prefix-index.ts';
+import { U64Table } from './u64-table.ts';
 
 const GPU = 1;
 const CPU = 2;
+/** Marks a holders word that indexes a shared bitset. */
+const SHARED = 0x80000000;
 
 export interface PreciseIndexOptions {
   /** Weight of a block held only in a CPU (offload) tier; GPU blocks weigh 1 (llm-d: 0.8). */
@@ -62,7 +65,10 @@ type Holders = number | Uint32Array; // single holder: slot * 4 + tier bits; sha
 export class PreciseIndex implements PrefixIndex {
   readonly kind = 'precise';
   readonly stats: PreciseIndexStats = { storedBlocks: 0, removedBlocks: 0, unknownRemovals: 0, clears: 0 };
-  private readonly holders = new Map<bigint, Holders>();
+  /** key -> a single holder (slot * 4 + tier bits) or SHARED | index into `sharedSets`. */
+  private readonly holders = new U64Table(1 << 16);
+  private readonly sharedSets: (Uint32Array | undefined)[] = [];
+  private readonly freeShared: number[] = [];
   private readonly endpoints = new Map<string, EndpointState>();
   private readonly freeSlots: number[] = [];
   private slotCount = 0;
@@ -153,7 +159,7 @@ export class PreciseIndex implements PrefixIndex {
     };
     let b = 0;
     for (; b < keys.length; b++) {
-      const v = this.holders.get(keys[b]!);
+      const v = this.getHolders(keys[b]!);
       if (v === undefined) break; // nobody holds it: every alive endpoint stops here
       let any = 0;
       if (typeof v === 'number') {
@@ -249,29 +255,65 @@ export class PreciseIndex implements PrefixIndex {
   private clearEndpoint(st: EndpointState): void {
     if (this.options.engineHashesAreKeys) {
       const slot = st.slot;
-      for (const key of [...this.holders.keys()]) if (bitsOf(this.holders.get(key)!, slot)) this.unsetTier(key, st, GPU | CPU);
+      const keys = [...this.holders.entries()].map(([k]) => k);
+      for (const key of keys) if (bitsOf(this.getHolders(key)!, slot)) this.unsetTier(key, st, GPU | CPU);
     } else for (const key of st.engineToKey.values()) this.unsetTier(key, st, GPU | CPU);
     st.engineToKey.clear();
     st.blocks = 0;
     st.speculative.length = 0;
   }
 
+  private getHolders(key: bigint): Holders | undefined {
+    const w = this.holders.get(key);
+    if (w === 0) return undefined;
+    return w & SHARED ? this.sharedSets[w & ~SHARED]! : w;
+  }
+
+  private putHolders(key: bigint, h: Holders): void {
+    if (typeof h === 'number') {
+      this.dropShared(key);
+      this.holders.set(key, h);
+      return;
+    }
+    const w = this.holders.get(key);
+    if (w & SHARED) {
+      this.sharedSets[w & ~SHARED] = h;
+      return;
+    }
+    const i = this.freeShared.pop() ?? this.sharedSets.length;
+    this.sharedSets[i] = h;
+    this.holders.set(key, (SHARED | i) >>> 0);
+  }
+
+  private dropHolders(key: bigint): void {
+    this.dropShared(key);
+    this.holders.delete(key);
+  }
+
+  private dropShared(key: bigint): void {
+    const w = this.holders.get(key);
+    if (!(w & SHARED)) return;
+    const i = w & ~SHARED;
+    this.sharedSets[i] = undefined;
+    this.freeShared.push(i);
+  }
+
   private holds(key: bigint, slot: number): boolean {
-    const v = this.holders.get(key);
+    const v = this.getHolders(key);
     return v !== undefined && bitsOf(v, slot) !== 0;
   }
 
   private setTier(key: bigint, st: EndpointState, tier: number): void {
     const slot = st.slot;
-    const v = this.holders.get(key);
+    const v = this.getHolders(key);
     if (v === undefined) {
-      this.holders.set(key, slot * 4 + tier);
+      this.putHolders(key, slot * 4 + tier);
       st.blocks++;
       return;
     }
     if (typeof v === 'number') {
       if (v >> 2 === slot) {
-        this.holders.set(key, v | tier);
+        this.putHolders(key, v | tier);
         return;
       }
       // A second holder: switch to a bitset over slots.
@@ -279,7 +321,7 @@ export class PreciseIndex implements PrefixIndex {
       const set = new Uint32Array(2 * words);
       setBits(set, words, v >> 2, v & 3);
       setBits(set, words, slot, tier);
-      this.holders.set(key, set);
+      this.putHolders(key, set);
       st.blocks++;
       return;
     }
@@ -294,7 +336,7 @@ export class PreciseIndex implements PrefixIndex {
       }
       set = grown;
       words = w2;
-      this.holders.set(key, set);
+      this.putHolders(key, set);
     }
     if (bitsIn(set, words, slot) === 0) st.blocks++;
     setBits(set, words, slot, tier);
@@ -303,15 +345,15 @@ export class PreciseIndex implements PrefixIndex {
   /** Clears tier bits of the endpoint on `key`; returns the bits it has left there. */
   private unsetTier(key: bigint, st: EndpointState, tier: number): number {
     const slot = st.slot;
-    const v = this.holders.get(key);
+    const v = this.getHolders(key);
     if (v === undefined) return 0;
     if (typeof v === 'number') {
       if (v >> 2 !== slot) return 0;
       const bits = v & 3 & ~tier;
       if (bits === 0) {
-        this.holders.delete(key);
+        this.dropHolders(key);
         st.blocks--;
-      } else this.holders.set(key, slot * 4 + bits);
+      } else this.putHolders(key, slot * 4 + bits);
       return bits;
     }
     const words = v.length / 2;
@@ -326,7 +368,7 @@ export class PreciseIndex implements PrefixIndex {
       st.blocks--;
       let empty = true;
       for (let i = 0; i < v.length && empty; i++) if (v[i] !== 0) empty = false;
-      if (empty) this.holders.delete(key);
+      if (empty) this.dropHolders(key);
     }
     return bits;
   }
