@@ -10,6 +10,9 @@ export interface Curve {
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+// Options often cost the same to a few percent, so their curves coincide: the first (cheapest) is
+// solid and drawn first, the later ones dashed on top of it, so every curve shows through the gaps.
+const DASHES = ['', '6 3', '2 2', '8 3 2 3', '3 5', '10 4', '1 3', '5 2 1 2'];
 
 /** Log-scale y (cost spans orders of magnitude), linear x (rate). */
 export function costPlotSvg(curves: Curve[], targetRate: number, width = 760, height = 420): string {
@@ -23,8 +26,11 @@ export function costPlotSvg(curves: Curve[], targetRate: number, width = 760, he
   const ly1 = Math.max(ly0 + 1, Math.ceil(Math.log10(yMax)));
   const x = (v: number) => pad.l + (v / xMax) * (width - pad.l - pad.r);
   const y = (v: number) => height - pad.b - ((Math.log10(v) - ly0) / (ly1 - ly0)) * (height - pad.t - pad.b);
+  // The legend goes under the plot, one row per curve, where it can never cover a curve.
+  const legendRow = 16;
+  const svgHeight = height + 6 + curves.length * legendRow;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`);
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${svgHeight}" viewBox="0 0 ${width} ${svgHeight}" style="max-width:100%;height:auto" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect x="${pad.l}" y="${pad.t}" width="${width - pad.l - pad.r}" height="${height - pad.t - pad.b}" fill="none" stroke="#999"/>`);
   for (let e = ly0; e <= ly1; e++) {
     const yy = y(10 ** e).toFixed(1);
@@ -40,6 +46,7 @@ export function costPlotSvg(curves: Curve[], targetRate: number, width = 760, he
   parts.push(`<text transform="translate(16 ${(height - pad.b + pad.t) / 2}) rotate(-90)" text-anchor="middle">$ per million tokens (log)</text>`);
   curves.forEach((c, i) => {
     const color = COLORS[i % COLORS.length];
+    const dash = DASHES[i % DASHES.length] ? ` stroke-dasharray="${DASHES[i % DASHES.length]}"` : '';
     // Break the line where the option stops meeting the SLOs.
     let d = '';
     let pen = false;
@@ -51,8 +58,12 @@ export function costPlotSvg(curves: Curve[], targetRate: number, width = 760, he
       d += `${pen ? 'L' : 'M'}${x(rx).toFixed(1)} ${y(ry).toFixed(1)} `;
       pen = true;
     }
-    if (d) parts.push(`<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"><title>${esc(c.label)}</title></path>`);
-    parts.push(`<rect x="${width - pad.r - 250}" y="${pad.t + 8 + i * 15}" width="10" height="10" fill="${color}"/><text x="${width - pad.r - 236}" y="${pad.t + 17 + i * 15}">${esc(c.label)}</text>`);
+    if (d) parts.push(`<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"${dash}><title>${esc(c.label)}</title></path>`);
+    // The legend swatch is a piece of the line itself, dashes included.
+    const ly = height + 6 + legendRow / 2 + i * legendRow;
+    const lx = pad.l;
+    parts.push(`<g data-legend><line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>` +
+      `<text x="${lx + 30}" y="${ly}" dominant-baseline="middle">${esc(c.label)}${d ? '' : ' (misses the SLOs at every plotted rate)'}</text></g>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -72,12 +83,15 @@ export function searchReportHtml(s: SearchResult, curves: Curve[], top = 40): st
   const losers = s.ranked.filter((r) => !r.ok).slice(0, top);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>inferstack plan --search: ${esc(model)}</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:nth-child(2),td:last-child{text-align:left}tr.lose{color:#777}</style>
+<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:nth-child(2),td:last-child,th:nth-child(2),th:last-child{text-align:left}tr.lose{color:#777}figure{margin:0}figcaption{margin-top:4px;font-size:12px;color:#555;max-width:760px}</style>
 </head><body>
 <h1>Deployment search: ${esc(model)}</h1>
 <p>ISL ${q.isl} / OSL ${q.osl} at ${q.rate} requests/s, ${slo}. ${s.evaluated} options evaluated. All figures are estimates from inferstack's calibrated physics model (docs/physics.md), not measurements; accelerator prices are assumptions.</p>
 <h2>Cost against arrival rate</h2>
+<figure>
 ${costPlotSvg(curves, q.rate)}
+<figcaption>The cheapest option on each accelerator that meets the workload, priced at other arrival rates on the same deployment. A curve ends where that deployment saturates or misses the SLOs; the dashed line is the workload's rate.</figcaption>
+</figure>
 <h2>Options that meet the workload, cheapest first</h2>
 <table><tr><th>#</th><th>option</th><th>$/Mtok</th><th>$/Mtok out</th><th>$/hour</th><th>TTFT ms</th><th>TPOT ms</th><th>J/out tok</th><th>why</th></tr>
 ${tableRows(winners)}
