@@ -7,6 +7,7 @@ import type { EndpointView } from '../scheduler/types.ts';
 import { CircuitBreaker, type BreakerOptions } from './circuit-breaker.ts';
 import { HEALTH_PATH, type EngineType } from './engine-types.ts';
 import { scraperFor, type MetricScraper } from './scrapers/index.ts';
+import type { EngineTlsConfig } from '../trust/tls.ts';
 import { Upstream, type UpstreamTimeouts } from './upstream.ts';
 
 export interface EndpointConfig {
@@ -20,6 +21,8 @@ export interface EndpointConfig {
   apiKey?: string;
   /** SGLang disaggregation: the prefill server's bootstrap port. */
   bootstrapPort?: number;
+  /** TLS profile for an https endpoint (see src/trust/tls.ts). */
+  tls?: EngineTlsConfig;
 }
 
 export interface SignalOptions {
@@ -60,7 +63,7 @@ export class EndpointRuntime {
     this.signals = { ...DEFAULT_SIGNALS, ...signals };
     this.events = events;
     this.maxConcurrency = config.maxConcurrency ?? 1024;
-    this.upstream = new Upstream({ url: config.url, engineType: config.engineType, timeouts: config.timeouts, maxConnections: this.maxConcurrency, apiKey: config.apiKey });
+    this.upstream = new Upstream({ url: config.url, engineType: config.engineType, timeouts: config.timeouts, maxConnections: this.maxConcurrency, apiKey: config.apiKey, tls: config.tls });
     this.breaker = new CircuitBreaker(this.signals.breaker);
     this.scraper = scraperFor(config.engineType);
     this.view = {

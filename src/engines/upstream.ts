@@ -2,6 +2,7 @@
 // endpoint's own timeouts. The gateway streams through `dispatch` (handler API, so it can pause the
 // engine when the client is slow); probes, scrapes and prefill calls use the small helpers below.
 import { Pool, type Dispatcher } from 'undici';
+import { engineConnectOptions, type EngineTlsConfig } from '../trust/tls.ts';
 import type { EngineType } from './engine-types.ts';
 
 export interface UpstreamTimeouts {
@@ -24,6 +25,8 @@ export interface UpstreamOptions {
   maxConnections?: number;
   /** Bearer token the engine itself requires (never the client's key). */
   apiKey?: string;
+  /** https engines: the trust layer's TLS profile (post-quantum mode, CA, client cert for mutual TLS). */
+  tls?: EngineTlsConfig;
 }
 
 /** Bodies read by the helpers (metrics, /slots, prefill responses) are capped at this size. */
@@ -50,7 +53,7 @@ export class Upstream {
     this.pool = new Pool(this.origin, {
       connections: options.maxConnections ?? 1024,
       pipelining: 1,
-      connect: { timeout: this.timeouts.connectMs },
+      connect: { timeout: this.timeouts.connectMs, ...(options.tls ? engineConnectOptions(options.tls) : {}) },
       headersTimeout: this.timeouts.firstByteMs,
       bodyTimeout: this.timeouts.idleMs,
       keepAliveTimeout: 30_000,

@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { EngineType } from '../engines/engine-types.ts';
 import type { UpstreamTimeouts } from '../engines/upstream.ts';
+import type { EngineTlsConfig } from '../trust/tls.ts';
 import { policyNames } from '../scheduler/index.ts';
 import { configSchema } from './config-schema.ts';
 
@@ -23,6 +24,8 @@ export interface EndpointYaml {
   apiKey?: string;
   bootstrapPort?: number;
   timeouts?: Partial<UpstreamTimeouts>;
+  /** https endpoints: TLS profile (pq mode, CA, client certificate and key for mutual TLS). */
+  tls?: EngineTlsConfig;
 }
 
 export interface PoolConfig {

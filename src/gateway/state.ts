@@ -26,6 +26,7 @@ function endpointConfig(pool: PoolConfig, e: EndpointYaml): EndpointConfig {
   if (e.maxConcurrency) c.maxConcurrency = e.maxConcurrency;
   if (e.apiKey) c.apiKey = e.apiKey;
   if (e.bootstrapPort) c.bootstrapPort = e.bootstrapPort;
+  if (e.tls) c.tls = e.tls;
   return c;
 }
 
