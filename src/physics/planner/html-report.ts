@@ -83,7 +83,7 @@ export function searchReportHtml(s: SearchResult, curves: Curve[], top = 40): st
   const losers = s.ranked.filter((r) => !r.ok).slice(0, top);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>inferstack plan --search: ${esc(model)}</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:nth-child(2),td:last-child,th:nth-child(2),th:last-child{text-align:left}tr.lose{color:#777}figure{margin:0}figcaption{margin-top:4px;font-size:12px;color:#555;max-width:760px}</style>
+<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:nth-child(2),td:last-child,th:nth-child(2),th:last-child{text-align:left}td:nth-child(2){white-space:nowrap}tr.lose{color:#777}figure{margin:0}figcaption{margin-top:4px;font-size:12px;color:#555;max-width:760px}</style>
 </head><body>
 <h1>Deployment search: ${esc(model)}</h1>
 <p>ISL ${q.isl} / OSL ${q.osl} at ${q.rate} requests/s, ${slo}. ${s.evaluated} options evaluated. All figures are estimates from inferstack's calibrated physics model (docs/physics.md), not measurements; accelerator prices are assumptions.</p>
