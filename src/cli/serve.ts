@@ -3,14 +3,19 @@
 //   --upstream URL [--engine-type T] ...     pools from the upstreams' /v1/models
 //   --model path.gguf ...                    the embedded llama.cpp engine, in this process
 //   (none of these)                          four simulated engines in this process
+// GGUF files served in this process (--model, or config endpoints `{ engine: local, path }`) are
+// checked against models.lock before anything parses them (src/gateway/local-engine.ts).
 import { parseArgs } from 'node:util';
 import { isEngineType, ENGINE_TYPES, type EngineType } from '../engines/engine-types.ts';
 import { ConfigError, DEFAULT_POLICY, loadConfigFile, validateConfig, type GatewayConfig, type LogLevel, type PoolConfig } from '../gateway/config.ts';
 import type { EmbeddedTwins } from '../gateway/embedded-default.ts';
+import { localEngineKey, localModelsOf, lockPathOf, openModelGate, startLocalEngine, verifyLocalModels, type LocalEngine, type Verification } from '../gateway/local-engine.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { startGateway } from '../gateway/server.ts';
 import { poolsFromUpstreams } from '../gateway/upstream-pools.ts';
 import { policyNames } from '../scheduler/index.ts';
+import type { ModelGate } from '../trust/admit.ts';
+import { localModelsFromArgs } from '../engines/local/model-args.ts';
 import { PQ_MODES } from '../trust/tls.ts';
 import { CliError } from './cli-error.ts';
 
@@ -27,6 +32,9 @@ const HELP = `usage: inferstack serve [options]
   --log-level LEVEL      debug, info, warn, error (default info)
   --tls-cert FILE --tls-key FILE [--tls-pq strict|prefer|off]   serve HTTPS (default pq: prefer)
   --model [NAME=]PATH    serve a GGUF file with the embedded llama.cpp engine (repeatable)
+  --lock FILE            models.lock that local GGUF files must match (default ./models.lock if present)
+  --allow-unpinned       serve local model files the lock does not list (still format-checked)
+  --allow-pickle         allow pickle-based model files (they can run code when loaded)
   --twins N              simulated engines when no config or upstream is given (default 4)
   --timing model|instant simulated engines' timing (default model)
 `;
@@ -65,6 +73,9 @@ export async function main(argv: string[]): Promise<void> {
       'tls-pq': { type: 'string' },
       twins: { type: 'string' },
       timing: { type: 'string' },
+      lock: { type: 'string' },
+      'allow-unpinned': { type: 'boolean' },
+      'allow-pickle': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -89,14 +100,21 @@ export async function main(argv: string[]): Promise<void> {
     if (values.host) first.host = values.host;
     if (port !== undefined) first.port = port;
     if (values['tls-cert']) first.tls = { cert: values['tls-cert'], key: values['tls-key']!, pq: (values['tls-pq'] ?? 'prefer') as 'strict' | 'prefer' | 'off' };
+    const trust = config.trust ?? { allowUnpinned: false, allowPickle: false };
     return {
       ...config,
       listeners: [first, ...config.listeners.slice(1)],
       apiKeys: [...config.apiKeys, ...(values['api-key'] ?? [])],
       logLevel: (logLevel as LogLevel | undefined) ?? config.logLevel,
+      trust: {
+        ...trust,
+        ...(values.lock ? { lock: values.lock } : {}),
+        allowUnpinned: values['allow-unpinned'] ?? trust.allowUnpinned,
+        allowPickle: values['allow-pickle'] ?? trust.allowPickle,
+      },
     };
   };
-  const fromPools = (pools: PoolConfig[]): GatewayConfig => {
+  const fromPools = (pools: unknown[]): GatewayConfig => {
     try {
       return applyFlags(validateConfig({ pools }, 'command line'));
     } catch (err) {
@@ -105,7 +123,6 @@ export async function main(argv: string[]): Promise<void> {
   };
 
   let twins: EmbeddedTwins | undefined;
-  let local: { close(): Promise<void> } | undefined;
   let config: GatewayConfig;
   if (values.config) {
     try {
@@ -124,19 +141,13 @@ export async function main(argv: string[]): Promise<void> {
     }
     config = fromPools(pools);
   } else if (values.model) {
-    // Loaded only here: node-llama-cpp is heavy and only this mode needs it.
-    const { startLocalEngineServer, localModelsFromArgs } = await import('../engines/local/index.ts');
     let models;
-    let url: string;
     try {
       models = localModelsFromArgs(values.model);
-      const server = await startLocalEngineServer({ models, host: '127.0.0.1', port: 0 });
-      local = server;
-      url = server.url;
     } catch (err) {
-      throw new CliError((err as Error).message.split('\n')[0]!);
+      throw new CliError((err as Error).message);
     }
-    config = fromPools(models.map((m) => ({ name: m.name, models: [m.name], policy, endpoints: [{ url, engine: 'local' as const }] })));
+    config = fromPools(models.map((m) => ({ name: m.name, models: [m.name], policy, endpoints: [{ engine: 'local', path: m.path }] })));
   } else {
     // Loaded only here: the twin pulls in physics, the tokenizer and ZMQ, which other modes never need.
     const { startEmbeddedTwins } = await import('../gateway/embedded-default.ts');
@@ -147,9 +158,25 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const logger = createLogger(config.logLevel);
+  // Local models: the gate checks every file against the lock before the engine parses it.
+  let gate: ModelGate | undefined;
+  let local: LocalEngine | undefined;
+  let verified: Verification | undefined;
+  if (localModelsOf(config).length > 0) {
+    try {
+      gate = await openModelGate(config.trust);
+      verified = await verifyLocalModels(gate, localModelsOf(config));
+      local = await startLocalEngine(config, () => gate!);
+    } catch (err) {
+      throw new CliError((err as Error).message.split('\n')[0]!);
+    }
+    logger.log('info', 'local models verified before serving', { lock: lockPathOf(config.trust) ?? null, ...verified });
+  }
+  const served = (c: GatewayConfig): GatewayConfig => (local ? local.attach(c) : c);
+
   let gateway;
   try {
-    gateway = await startGateway({ config, logger, processMetrics: true });
+    gateway = await startGateway({ config: served(config), logger, processMetrics: true });
   } catch (err) {
     await twins?.close();
     await local?.close();
@@ -163,19 +190,41 @@ export async function main(argv: string[]): Promise<void> {
   const out = [`inferstack gateway listening on ${gateway.urls.join(', ')}`];
   out.push(`models: ${config.pools.flatMap((p) => [...p.models, ...(p.adapters ?? [])]).join(', ')}`);
   if (local) out.push('engine: the embedded llama.cpp engine (node-llama-cpp), in this process');
+  if (verified) out.push(verificationLine(verified, lockPathOf(config.trust)));
   if (twins) out.push(`engines: ${twins.twins.length} SIMULATED engines (the engine twin, ${model} on h100, ${values.timing ?? 'model'} timing); generated text is filler`);
   const key = config.apiKeys.length > 0 ? ` -H 'authorization: Bearer <key>'` : '';
   out.push('try:', `  curl ${gateway.url}/v1/chat/completions -H 'content-type: application/json'${key} -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`);
   process.stdout.write(out.join('\n') + '\n');
 
+  // A reload re-reads the lock and re-checks every local model before anything changes; the local
+  // engine is replaced only when its models or settings changed (the old one finishes its requests).
+  const reload = async (file: string) => {
+    const next = applyFlags(await loadConfigFile(file));
+    const models = localModelsOf(next);
+    let nextGate: ModelGate | undefined;
+    let nextLocal: LocalEngine | undefined;
+    if (models.length > 0) {
+      nextGate = await openModelGate(next.trust);
+      const v = await verifyLocalModels(nextGate, models);
+      logger.log('info', 'local models verified for reload', { lock: lockPathOf(next.trust) ?? null, ...v });
+      nextLocal = local?.key === localEngineKey(next) ? local : await startLocalEngine(next, () => gate!);
+    }
+    const old = local;
+    gate = nextGate ?? gate; // an engine being retired may still load a model: keep a gate for it
+    local = nextLocal;
+    await gateway.reload(served(next));
+    if (old && old !== nextLocal) void old.retire();
+  };
+  let reloading = Promise.resolve();
   process.on('SIGHUP', () => {
     if (!values.config) {
       logger.log('info', 'SIGHUP ignored: no config file to reload');
       return;
     }
-    loadConfigFile(values.config)
-      .then((next) => gateway.reload(applyFlags(next)))
-      .catch((err: Error) => logger.log('error', 'config reload failed, keeping the running config', { error: err.message }));
+    // One reload at a time, in signal order.
+    reloading = reloading.then(() =>
+      reload(values.config!).catch((err: Error) => logger.log('error', 'config reload failed, keeping the running config', { error: err.message.split('\n')[0] })),
+    );
   });
   let stopping = false;
   const stop = () => {
@@ -190,4 +239,9 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+function verificationLine(v: Verification, lock: string | undefined): string {
+  const against = lock ? `against ${lock}` : 'with no lock (unpinned models allowed)';
+  return `verified ${v.models} local model(s) ${against} in ${v.ms.toFixed(1)} ms (${v.hashedBytes} bytes hashed) before serving`;
 }

@@ -5,13 +5,33 @@ import { ENGINE_TYPES } from '../engines/engine-types.ts';
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
 
+const path = { type: 'string', minLength: 1 } as const;
+
+// Engine TLS profile of an https endpoint (src/trust/tls.ts): post-quantum mode, the CA that signed
+// the engine's certificate, and a client certificate + key for mutual TLS.
+const engineTls = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { pq: { enum: ['strict', 'prefer', 'off'] }, ca: path, cert: path, key: path, servername: { type: 'string', minLength: 1 } },
+} as const;
+
+// An engine somewhere (`url`), or for engine `local` a GGUF file this process serves itself with the
+// embedded llama.cpp engine (`path`, or `models` for several names). config.ts checks which of the
+// three an endpoint gives, so the error can say so in one line.
 const endpoint = {
   type: 'object',
   additionalProperties: false,
-  required: ['url', 'engine'],
+  required: ['engine'],
   properties: {
     url: { type: 'string', pattern: '^https?://' },
     engine: { enum: [...ENGINE_TYPES] },
+    path,
+    models: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 256,
+      items: { type: 'object', additionalProperties: false, required: ['name', 'path'], properties: { name: { type: 'string', minLength: 1 }, path } },
+    },
     role: { enum: ['prefill', 'decode', 'both'] },
     maxConcurrency: positiveInt,
     apiKey: { type: 'string', minLength: 1 },
@@ -21,6 +41,7 @@ const endpoint = {
       additionalProperties: false,
       properties: { connectMs: positiveInt, firstByteMs: positiveInt, idleMs: positiveInt },
     },
+    tls: engineTls,
   },
 } as const;
 
@@ -100,6 +121,24 @@ export const configSchema = {
         failureThreshold: positiveInt,
         cooldownMs: positiveInt,
       },
+    },
+    // The embedded llama.cpp engine that serves every `engine: local` endpoint with a path.
+    localEngine: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        memoryBudgetBytes: positiveInt,
+        idleTimeoutMs: nonNegativeInt,
+        parallelSequences: { type: 'integer', minimum: 1, maximum: 256 },
+        contextSize: { type: 'integer', minimum: 16, maximum: 1_048_576 },
+        threads: { type: 'integer', minimum: 1, maximum: 1024 },
+      },
+    },
+    // Model artifacts the embedded engine reads are checked against this lock before any parser sees them.
+    trust: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { lock: path, allowUnpinned: { type: 'boolean' }, allowPickle: { type: 'boolean' } },
     },
     pools: { type: 'array', minItems: 1, maxItems: 256, items: pool },
   },

@@ -1,10 +1,12 @@
 // inferstack.yaml: loading, validation (errors name the bad key) and the defaults filled in.
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { EngineType } from '../engines/engine-types.ts';
 import type { UpstreamTimeouts } from '../engines/upstream.ts';
-import type { EngineTlsConfig } from '../trust/tls.ts';
+import type { LocalModelConfig } from '../engines/local/registry.ts';
+import { engineConnectOptions, type EngineTlsConfig } from '../trust/tls.ts';
 import { policyNames } from '../scheduler/index.ts';
 import { configSchema } from './config-schema.ts';
 
@@ -37,6 +39,27 @@ export interface PoolConfig {
   saturation?: { queueDepth: number; kvUsage: number } | null;
   disaggregation?: { threshold?: number };
   endpoints: EndpointYaml[];
+  /**
+   * GGUF files this process serves with the embedded llama.cpp engine (endpoints `{ engine: local,
+   * path }` in the YAML). `serve` starts that engine and adds its endpoint to `endpoints`.
+   */
+  local?: LocalModelConfig[];
+}
+
+/** The embedded llama.cpp engine's lifecycle settings (see src/engines/local/registry.ts). */
+export interface LocalEngineSettings {
+  memoryBudgetBytes?: number;
+  idleTimeoutMs?: number;
+  parallelSequences?: number;
+  contextSize?: number;
+  threads?: number;
+}
+
+/** Model artifacts the embedded engine reads are checked against `lock` (src/trust/admit.ts). */
+export interface TrustSettings {
+  lock?: string;
+  allowUnpinned: boolean;
+  allowPickle: boolean;
 }
 
 export interface Limits {
@@ -63,6 +86,8 @@ export interface GatewayConfig {
   limits: Limits;
   signals: SignalsConfig;
   pools: PoolConfig[];
+  localEngine?: LocalEngineSettings;
+  trust?: TrustSettings;
 }
 
 export const DEFAULT_LIMITS: Limits = { maxBodyBytes: 4 * 1024 * 1024, maxRetries: 2, queueSize: 1024, queueTimeoutMs: 30_000 };
@@ -117,14 +142,72 @@ export function validateConfig(doc: unknown, source = 'config'): GatewayConfig {
       models.set(name, pool.name);
     }
   }
+  const pools = raw.pools.map((pool, i) => resolveEndpoints(pool, `${source}: pools[${i}]`));
   return {
     listeners: (raw.listeners ?? [{} as Partial<ListenerConfig>]).map((l) => ({ host: l.host ?? '127.0.0.1', port: l.port ?? 8080, ...(l.tls ? { tls: l.tls } : {}) })),
     apiKeys: raw.apiKeys ?? [],
     logLevel: raw.logLevel ?? 'info',
     limits: { ...DEFAULT_LIMITS, ...raw.limits },
     signals: { ...DEFAULT_SIGNALS_CONFIG, ...raw.signals },
-    pools: raw.pools,
+    pools,
+    localEngine: raw.localEngine ?? {},
+    trust: { allowUnpinned: false, allowPickle: false, ...raw.trust },
   };
+}
+
+/** An endpoint as the YAML gives it: an engine at `url`, or GGUF files for the embedded engine. */
+type EndpointInput = Omit<EndpointYaml, 'url' | 'tls'> & { url?: string; path?: string; models?: { name: string; path: string }[]; tls?: Partial<EngineTlsConfig> };
+
+/**
+ * Sorts a pool's endpoints into engines reached by URL and GGUF files for the embedded engine
+ * (`local`), checking what the schema cannot say: which of url / path / models an endpoint gives,
+ * which models a local file serves, and that engine TLS files load.
+ */
+function resolveEndpoints(pool: PoolConfig, where: string): PoolConfig {
+  const remote: EndpointYaml[] = [];
+  let local: LocalModelConfig[] | undefined;
+  for (const [j, e] of (pool.endpoints as EndpointInput[]).entries()) {
+    const at = `${where}.endpoints[${j}]`;
+    const given = [e.url, e.path, e.models].filter((v) => v !== undefined).length;
+    if (given > 1) throw new ConfigError(`${at}: give one of url, path or models`);
+    if (e.path !== undefined || e.models !== undefined) {
+      if (e.engine !== 'local') throw new ConfigError(`${at}.${e.path !== undefined ? 'path' : 'models'}: only for engine local (a GGUF file served in this process)`);
+      if (local) throw new ConfigError(`${at}: a pool has at most one local endpoint (list several files under models)`);
+      local = localModels(pool, e, at);
+      continue;
+    }
+    if (e.url === undefined) throw new ConfigError(`${at}.url: required key is missing${e.engine === 'local' ? ' (or path: a GGUF file to serve in this process)' : ''}`);
+    const { path: _p, models: _m, ...endpoint } = e;
+    if (e.tls) endpoint.tls = checkEngineTls(e.tls, e.url, `${at}.tls`);
+    remote.push(endpoint as EndpointYaml);
+  }
+  return { ...pool, endpoints: remote, ...(local ? { local } : {}) };
+}
+
+function localModels(pool: PoolConfig, e: EndpointInput, at: string): LocalModelConfig[] {
+  if (e.path !== undefined) {
+    if (pool.models.length !== 1) throw new ConfigError(`${at}.path: the pool serves ${pool.models.length} models; give each its file under models: [{name, path}]`);
+    return [{ name: pool.models[0]!, path: e.path }];
+  }
+  const files = e.models!;
+  for (const m of files) if (!pool.models.includes(m.name)) throw new ConfigError(`${at}.models: '${m.name}' is not in the pool's models`);
+  for (const name of pool.models) {
+    const n = files.filter((m) => m.name === name).length;
+    if (n !== 1) throw new ConfigError(`${at}.models: model '${name}' needs exactly one file, got ${n}`);
+  }
+  return files.map((m) => ({ name: m.name, path: m.path }));
+}
+
+/** Engine TLS files are read now, so a missing CA or a key that does not fit its certificate fails the config, not the first request. */
+function checkEngineTls(tls: Partial<EngineTlsConfig>, url: string, at: string): EngineTlsConfig {
+  if (!url.startsWith('https://')) throw new ConfigError(`${at}: only for https urls`);
+  const full = { ...tls, pq: tls.pq ?? 'prefer' };
+  try {
+    createSecureContext(engineConnectOptions(full));
+  } catch (err) {
+    throw new ConfigError(`${at}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return full;
 }
 
 export function parseConfigText(text: string, source: string): GatewayConfig {

@@ -94,7 +94,7 @@ test('--model serves a GGUF file through the embedded llama.cpp engine', async (
   const dir = mkdtempSync(join(tmpdir(), 'inferstack-serve-'));
   const path = join(dir, 'tiny.gguf');
   await writeTinyLlama(path, {});
-  const s = await spawnServe(['--model', `tiny=${path}`]);
+  const s = await spawnServe(['--model', `tiny=${path}`, '--allow-unpinned']);
   t.after(async () => { s.child.kill('SIGTERM'); await s.exited; });
   assert.match(s.stdout, /embedded llama\.cpp engine/);
   const r = await postJson(`${s.url}/v1/chat/completions`, { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 });
