@@ -2,7 +2,7 @@
 // Lower `priority` goes first (vLLM's convention), FIFO within a priority. Full queue or a wait
 // past the timeout -> 429 with retry-after.
 import { performance } from 'node:perf_hooks';
-import { GatewayError } from '../http/api-error.ts';
+import { ApiError as GatewayError } from '../http/api-error.ts';
 
 interface Waiter {
   priority: number;

@@ -3,7 +3,7 @@
 // time does not depend on how much of a key matches.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { GatewayError } from '../http/api-error.ts';
+import { ApiError as GatewayError } from '../http/api-error.ts';
 
 const digest = (key: string) => createHash('sha256').update(key).digest('base64');
 

@@ -7,7 +7,8 @@
 // - SGLang: bootstrap_host/port/room added to the body, prefill and decode sent concurrently.
 import { randomInt } from 'node:crypto';
 import type { EndpointRuntime } from '../engines/endpoint.ts';
-import { normaliseUpstreamError, sendError } from '../http/api-error.ts';
+import { sendError } from '../http/respond.ts';
+import { normaliseUpstreamError } from '../http/upstream-error.ts';
 import { forward, type ForwardArgs, type ForwardResult } from './forward.ts';
 import type { Logger } from './logger.ts';
 

@@ -6,7 +6,7 @@ import { createScheduler, DEFAULT_PD_THRESHOLD } from '../scheduler/index.ts';
 import type { ClusterView, Scheduler, SchedulingRequest } from '../scheduler/types.ts';
 import { AdmissionQueue } from './admission-queue.ts';
 import { DEFAULT_POLICY, type Limits, type PoolConfig } from './config.ts';
-import { GatewayError } from '../http/api-error.ts';
+import { ApiError as GatewayError } from '../http/api-error.ts';
 import { accounting } from './interceptors/accounting.ts';
 import { failover } from './interceptors/failover.ts';
 import { compose, toEndpoint, type GatewayDispatch } from './interceptors/types.ts';

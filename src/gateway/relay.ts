@@ -6,7 +6,9 @@ import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { GatewayError, normaliseUpstreamError, sendError } from '../http/api-error.ts';
+import { ApiError as GatewayError } from '../http/api-error.ts';
+import { sendError } from '../http/respond.ts';
+import { normaliseUpstreamError } from '../http/upstream-error.ts';
 import { AttemptAbandoned } from './interceptors/types.ts';
 import type { GatewayMetrics } from './metrics.ts';
 

@@ -1,6 +1,7 @@
 // Route table: method + path -> handler. Everything unknown is a 404 in the OpenAI shape.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GatewayError, sendError } from '../http/api-error.ts';
+import { ApiError as GatewayError } from '../http/api-error.ts';
+import { sendError } from '../http/respond.ts';
 import { handleInference, type InferenceDeps } from './inference.ts';
 import { requestIdOf } from './request-id.ts';
 

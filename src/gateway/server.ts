@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { enableCertificateReload, serverTlsOptions, type CertificateReloader } from '../trust/tls.ts';
 import type { GatewayConfig, ListenerConfig } from './config.ts';
-import { GatewayError } from '../http/api-error.ts';
+import { ApiError as GatewayError } from '../http/api-error.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { createRouter } from './routes.ts';

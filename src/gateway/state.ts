@@ -4,7 +4,7 @@
 // breaker and in-flight accounting).
 import { EndpointRuntime, type EndpointConfig } from '../engines/endpoint.ts';
 import { ApiKeys } from './auth.ts';
-import { GatewayError } from '../http/api-error.ts';
+import { ApiError as GatewayError } from '../http/api-error.ts';
 import type { EndpointYaml, GatewayConfig, PoolConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';

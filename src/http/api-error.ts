@@ -1,12 +1,22 @@
-// The OpenAI error shape, used for every error the gateway returns, and the normalisation of the
-// error bodies engines send (vLLM puts the HTTP status number in `error.code`).
-import type { ServerResponse } from 'node:http';
+// The one error class of every HTTP server here (gateway, twin, local engine): an HTTP status and
+// the OpenAI error body {"error": {"message", "type", "param", "code"}}. Servers differ only in how
+// they write the body, chosen by an ErrorStyle when the error is sent:
+// - OPENAI_ERRORS (gateway): OpenAI's type names, `code` a string or null;
+// - VLLM_ERRORS (twin): vLLM's type names (its exception classes), the HTTP status number in `code`;
+// - { ...OPENAI_ERRORS, numericCode: true } (local engine): OpenAI's type names, numeric `code`.
 
 export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
+  error: { message: string; type: string; param: string | null; code: string | number | null };
 }
 
-const TYPE_BY_STATUS: Record<number, string> = {
+export interface ErrorStyle {
+  /** The `type` for a status, when the error does not name one itself. */
+  typeFor(status: number): string;
+  /** vLLM writes the HTTP status number in `code`; OpenAI a string such as 'invalid_value', or null. */
+  numericCode: boolean;
+}
+
+const OPENAI_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
   403: 'permission_error',
@@ -19,73 +29,72 @@ const TYPE_BY_STATUS: Record<number, string> = {
   504: 'timeout_error',
 };
 
-function typeForStatus(status: number): string {
-  return TYPE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error');
+const VLLM_TYPES: Record<number, string> = {
+  400: 'BadRequestError',
+  404: 'NotFoundError',
+  405: 'MethodNotAllowed',
+  413: 'BadRequestError',
+  503: 'ServiceUnavailableError',
+};
+
+export const OPENAI_ERRORS: ErrorStyle = {
+  typeFor: (status) => OPENAI_TYPES[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'),
+  numericCode: false,
+};
+
+export const VLLM_ERRORS: ErrorStyle = {
+  typeFor: (status) => VLLM_TYPES[status] ?? (status >= 500 ? 'InternalServerError' : 'BadRequestError'),
+  numericCode: true,
+};
+
+export interface ApiErrorOptions {
+  type?: string;
+  param?: string | null;
+  code?: string | null;
+  /** sent with the error response (retry-after, www-authenticate...) */
+  headers?: Record<string, string>;
 }
 
-/** An error that becomes an HTTP response in the OpenAI shape. */
-export class GatewayError extends Error {
+/** An error that becomes an HTTP response in the OpenAI error shape. */
+export class ApiError extends Error {
   readonly status: number;
-  readonly type: string;
   readonly param: string | null;
   readonly code: string | null;
   readonly headers: Record<string, string>;
-  constructor(status: number, message: string, opts: { type?: string; param?: string | null; code?: string | null; headers?: Record<string, string> } = {}) {
+  /** The type the thrower named, if any; otherwise the style picks one from the status. */
+  readonly namedType: string | undefined;
+  constructor(status: number, message: string, opts: ApiErrorOptions = {}) {
     super(message);
-    this.name = 'GatewayError';
+    this.name = 'ApiError';
     this.status = status;
-    this.type = opts.type ?? typeForStatus(status);
+    this.namedType = opts.type;
     this.param = opts.param ?? null;
     this.code = opts.code ?? null;
     this.headers = opts.headers ?? {};
   }
 
-  body(): OpenAIErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  /** The type in OpenAI's naming. */
+  get type(): string {
+    return this.namedType ?? OPENAI_ERRORS.typeFor(this.status);
+  }
+
+  body(style: ErrorStyle = OPENAI_ERRORS): OpenAIErrorBody {
+    return {
+      error: {
+        message: this.message,
+        type: this.namedType ?? style.typeFor(this.status),
+        param: this.param,
+        code: style.numericCode ? this.status : this.code,
+      },
+    };
   }
 }
 
-export const badRequest = (message: string, param: string | null = null) => new GatewayError(400, message, { param, code: 'invalid_value' });
+export const badRequest = (message: string, param: string | null = null) => new ApiError(400, message, { param, code: 'invalid_value' });
+export const notFound = (message: string, param: string | null = null) => new ApiError(404, message, { param });
 
-/** Writes `err` as a JSON error response, unless headers already went out (then the caller ends the stream). */
-export function sendError(res: ServerResponse, err: GatewayError, requestId?: string): void {
-  if (res.headersSent) return;
-  const payload = JSON.stringify(err.body());
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(payload),
-    ...err.headers,
-  };
-  if (requestId) headers['x-request-id'] = requestId;
-  // Clients (the official SDKs) retry 429 and 5xx by default; say explicitly when a retry is pointless.
-  if (err.status >= 500 && err.status !== 503 && err.status !== 504) headers['x-should-retry'] ??= 'false';
-  res.writeHead(err.status, headers);
-  res.end(payload);
-}
-
-/**
- * Turns an engine's error body into the OpenAI shape. Accepts OpenAI's own shape, vLLM's (numeric
- * `code`, sometimes the error fields at top level), FastAPI's `{detail}` and plain text.
- */
-export function normaliseUpstreamError(status: number, body: Buffer): GatewayError {
-  const text = body.toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const obj = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
-  const inner = (obj.error && typeof obj.error === 'object' ? obj.error : obj) as Record<string, unknown>;
-  const message =
-    typeof inner.message === 'string' ? inner.message
-    : typeof obj.error === 'string' ? obj.error
-    : typeof obj.detail === 'string' ? obj.detail
-    : text.trim().slice(0, 500) || `upstream returned HTTP ${status}`;
-  const code = inner.code === undefined || inner.code === null ? null : typeof inner.code === 'number' ? null : String(inner.code);
-  return new GatewayError(status, message, {
-    type: typeof inner.type === 'string' && inner.type ? inner.type : undefined,
-    param: typeof inner.param === 'string' ? inner.param : null,
-    code,
-  });
+/** Anything thrown that is not an ApiError is our bug: a 500 that says what failed, never a crash. */
+export function asApiError(err: unknown, context: string): ApiError {
+  if (err instanceof ApiError) return err;
+  return new ApiError(500, `${context}: ${err instanceof Error ? err.message : String(err)}`);
 }

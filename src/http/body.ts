@@ -1,14 +1,20 @@
-// Reads a request body with a hard size limit (413 past it) and parses JSON (400 when invalid).
+// Request bodies: read with a hard size limit (413 past it, checked against content-length and
+// again as bytes arrive) and parsed as one JSON object (400 when not).
 import type { IncomingMessage } from 'node:http';
-import { GatewayError } from './api-error.ts';
+import { ApiError } from './api-error.ts';
+import { isObject } from './fields.ts';
 
-export function tooLarge(limit: number): GatewayError {
-  return new GatewayError(413, `request body larger than ${limit} bytes`, { code: 'request_too_large' });
+function tooLarge(limit: number, declared?: number): ApiError {
+  const size = declared === undefined ? 'request body is' : `request body of ${declared} bytes is`;
+  return new ApiError(413, `${size} larger than the limit of ${limit} bytes`, { code: 'request_too_large' });
 }
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(tooLarge(limit));
+  if (declared > limit) {
+    req.resume(); // discard it unread; the 413 closes the connection (see sendError)
+    return Promise.reject(tooLarge(limit, declared));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -28,7 +34,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onError = (err: Error) => {
       cleanup();
-      reject(new GatewayError(400, `request body could not be read: ${err.message}`, { code: 'invalid_body' }));
+      reject(new ApiError(400, `request body could not be read: ${err.message}`, { code: 'invalid_body' }));
     };
     const cleanup = () => {
       req.off('data', onData);
@@ -41,13 +47,22 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+const invalidJson = (message: string) => new ApiError(400, message, { code: 'invalid_json' });
+
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  const text = body.toString('utf8');
+  if (text.trim() === '') throw invalidJson('request body is empty; expected a JSON object');
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
-    throw new GatewayError(400, `request body is not valid JSON: ${(err as Error).message}`, { code: 'invalid_json' });
+    throw invalidJson(`request body is not valid JSON: ${(err as Error).message}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new GatewayError(400, 'request body must be a JSON object', { code: 'invalid_json' });
-  return value as Record<string, unknown>;
+  if (!isObject(value)) throw invalidJson('request body must be a JSON object');
+  return value;
+}
+
+/** readBody then parseJsonObject. */
+export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readBody(req, limit));
 }

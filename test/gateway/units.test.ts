@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { AdmissionQueue } from '../../src/gateway/admission-queue.ts';
-import { GatewayError, normaliseUpstreamError } from '../../src/http/api-error.ts';
+import type { ApiError } from '../../src/http/api-error.ts';
+import { normaliseUpstreamError } from '../../src/http/upstream-error.ts';
 import { requestIdOf } from '../../src/gateway/request-id.ts';
 import { createLogger } from '../../src/gateway/logger.ts';
 import { startGateway } from '../../src/gateway/server.ts';
@@ -18,7 +19,7 @@ test('admission queue: lower priority value first, FIFO within a priority, bound
   const a = q.wait(5, far, 10_000).then(() => order.push('a'));
   const b = q.wait(0, far, 10_000).then(() => order.push('b'));
   const c = q.wait(0, far, 10_000).then(() => order.push('c'));
-  await assert.rejects(q.wait(0, far, 10_000), (e: GatewayError) => e.status === 429 && e.headers['retry-after'] !== undefined);
+  await assert.rejects(q.wait(0, far, 10_000), (e: ApiError) => e.status === 429 && e.headers['retry-after'] !== undefined);
   q.wakeOne();
   q.wakeOne();
   q.wakeOne();
@@ -28,11 +29,11 @@ test('admission queue: lower priority value first, FIFO within a priority, bound
   assert.equal(Math.max(...depths), 3);
   // A poll tick wakes the waiter to re-check; past the deadline it is a 429.
   await q.wait(0, performance.now() + 1000, 5);
-  await assert.rejects(q.wait(0, performance.now() + 20, 5_000), (e: GatewayError) => e.status === 429 && /stayed saturated/.test(e.message));
+  await assert.rejects(q.wait(0, performance.now() + 20, 5_000), (e: ApiError) => e.status === 429 && /stayed saturated/.test(e.message));
   const ac = new AbortController();
   const gone = q.wait(0, far, 10_000, ac.signal);
   ac.abort();
-  await assert.rejects(gone, (e: GatewayError) => e.status === 499);
+  await assert.rejects(gone, (e: ApiError) => e.status === 499);
   assert.equal(q.depth, 0);
 });
 

@@ -6,10 +6,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TwinDisaggOptions } from '../core/types.ts';
 import type { RealtimeTwin } from '../realtime.ts';
 import type { Tokenizer } from '../../tokenizer/index.ts';
+import { badRequest, notFound } from '../../http/api-error.ts';
+import { readJsonObject } from '../../http/body.ts';
+import { sendJson } from '../../http/respond.ts';
+import { endSse, startSse, writeSse } from '../../http/sse.ts';
 import { ChoiceRun, type ChoiceOutcome } from './choice.ts';
-import { TwinApiError, badRequest } from './errors.ts';
 import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from './format.ts';
-import { endSse, readJsonBody, sendJson, startSse, writeSse } from './http.ts';
 import { pullRemoteKv, type PrefillHolds, type PullOptions } from './kv-transfer.ts';
 import type { TwinMetrics } from './metrics.ts';
 import { parseChatRequest, parseCompletionRequest, type GenerationInput, type KvTransferParams, type ValidationLimits } from './validate.ts';
@@ -89,9 +91,9 @@ async function prepareDisagg(deps: GenerateDeps, res: ServerResponse, kv: KvTran
 }
 
 export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'chat', req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readJsonBody(req, deps.maxBodyBytes);
+  const body = await readJsonObject(req, deps.maxBodyBytes);
   const input = kind === 'chat' ? parseChatRequest(body, deps.limits) : parseCompletionRequest(body, deps.limits);
-  if (input.model !== deps.servedModel) throw new TwinApiError(404, `The model \`${input.model}\` does not exist.`, 'model');
+  if (input.model !== deps.servedModel) throw notFound(`The model \`${input.model}\` does not exist.`, 'model');
   const params = input.params;
   const prompts = tokenizePrompts(deps, input);
   for (const p of prompts) checkContext(p.length, params.maxTokens, deps.maxModelLen);

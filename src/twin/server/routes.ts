@@ -1,9 +1,11 @@
 // URL -> handler for the twin's HTTP API. Every handler error becomes a vLLM-shaped error response.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Tokenizer } from '../../tokenizer/index.ts';
-import { TwinApiError, badRequest } from './errors.ts';
+import { ApiError, VLLM_ERRORS, asApiError, badRequest, notFound } from '../../http/api-error.ts';
+import { isObject } from '../../http/fields.ts';
+import { readJsonObject } from '../../http/body.ts';
+import { replyWithError, sendJson, sendText } from '../../http/respond.ts';
 import { handleGenerate, type GenerateDeps } from './generate.ts';
-import { SIMULATED_HEADERS, readJsonBody, sendError, sendJson, sendText } from './http.ts';
 import { KV_PULL_PATH, KV_RELEASE_PATH } from './kv-transfer.ts';
 import type { TwinMetrics } from './metrics.ts';
 
@@ -16,10 +18,6 @@ export interface RouteDeps extends GenerateDeps {
 }
 
 type Handler = (deps: RouteDeps, req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function modelCard(deps: RouteDeps) {
   return {
@@ -35,9 +33,8 @@ function modelCard(deps: RouteDeps) {
 
 /** vLLM's POST /tokenize: a prompt, or chat messages rendered with the chat template. */
 async function tokenize(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readJsonBody(req, deps.maxBodyBytes);
-  if (!isObject(body)) throw badRequest('request body must be a JSON object');
-  if (body.model !== undefined && body.model !== deps.servedModel) throw new TwinApiError(404, `The model \`${String(body.model)}\` does not exist.`, 'model');
+  const body = await readJsonObject(req, deps.maxBodyBytes);
+  if (body.model !== undefined && body.model !== deps.servedModel) throw notFound(`The model \`${String(body.model)}\` does not exist.`, 'model');
   let tokens: number[];
   if (typeof body.prompt === 'string') {
     const add = body.add_special_tokens;
@@ -58,8 +55,7 @@ async function tokenize(deps: RouteDeps, req: IncomingMessage, res: ServerRespon
 }
 
 async function detokenize(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readJsonBody(req, deps.maxBodyBytes);
-  const tokens = isObject(body) ? body.tokens : undefined;
+  const tokens = (await readJsonObject(req, deps.maxBodyBytes)).tokens;
   if (!Array.isArray(tokens) || !tokens.every((t) => Number.isSafeInteger(t) && t >= 0 && t < deps.tokenizer.vocabSize)) {
     throw badRequest(`'tokens' must be a list of token ids below ${deps.tokenizer.vocabSize}`, 'tokens');
   }
@@ -68,15 +64,14 @@ async function detokenize(deps: RouteDeps, req: IncomingMessage, res: ServerResp
 
 /** The internal P/D routes: a decode twin reads a held prompt's KV, then releases it. */
 async function kvTransfer(deps: RouteDeps, req: IncomingMessage, res: ServerResponse, action: 'pull' | 'release'): Promise<void> {
-  const body = await readJsonBody(req, 4096);
-  const id = isObject(body) ? body.request_id : undefined;
+  const id = (await readJsonObject(req, 4096)).request_id;
   if (typeof id !== 'string') throw badRequest("'request_id' must be a string", 'request_id');
   if (action === 'pull') {
     const kv = deps.prefillHolds.pull(id);
-    if (!kv) throw new TwinApiError(404, `no KV held for request ${id} (unknown, already released or timed out)`, 'request_id');
+    if (!kv) throw notFound(`no KV held for request ${id} (unknown, already released or timed out)`, 'request_id');
     sendJson(res, 200, kv);
   } else {
-    if (!deps.prefillHolds.release(id)) throw new TwinApiError(404, `no KV held for request ${id}`, 'request_id');
+    if (!deps.prefillHolds.release(id)) throw notFound(`no KV held for request ${id}`, 'request_id');
     sendJson(res, 200, { released: true });
   }
 }
@@ -87,8 +82,8 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   '/v1/models': { GET: (d, _q, s) => sendJson(s, 200, { object: 'list', data: [modelCard(d)] }) },
   '/health': {
     GET: (d, _q, s) => {
-      if (d.isClosing()) throw new TwinApiError(503, 'the simulated engine is shutting down');
-      s.writeHead(200, { ...SIMULATED_HEADERS, 'content-length': 0 });
+      if (d.isClosing()) throw new ApiError(503, 'the simulated engine is shutting down');
+      s.writeHead(200, { 'content-length': 0 });
       s.end();
     },
   },
@@ -101,15 +96,17 @@ const ROUTES: Record<string, Record<string, Handler>> = {
 };
 
 export async function route(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  res.setHeader('x-inferstack-simulated', 'true'); // every response says the engine is simulated
   try {
     const path = new URL(req.url ?? '/', 'http://twin').pathname;
     const methods = ROUTES[path];
-    if (!methods) throw new TwinApiError(404, `no route ${req.method} ${path} on this simulated vLLM server`);
+    if (!methods) throw notFound(`no route ${req.method} ${path} on this simulated vLLM server`);
     const handler = methods[req.method ?? ''];
-    if (!handler) throw new TwinApiError(405, `method ${req.method} is not allowed on ${path}; use ${Object.keys(methods).join(', ')}`);
+    if (!handler) throw new ApiError(405, `method ${req.method} is not allowed on ${path}; use ${Object.keys(methods).join(', ')}`);
     await handler(deps, req, res);
   } catch (err) {
-    if ((err as TwinApiError).status === undefined || (err as TwinApiError).status >= 500) deps.log(`twin: ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
-    sendError(res, err);
+    const apiError = asApiError(err, 'internal error in the simulated engine');
+    if (apiError.status >= 500) deps.log(`twin: ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
+    replyWithError(res, apiError, VLLM_ERRORS);
   }
 }

@@ -1,0 +1,26 @@
+// Server-sent events as OpenAI streams them: `data: <json>\n\n` per event, then `data: [DONE]\n\n`.
+import type { ServerResponse } from 'node:http';
+
+export function startSse(res: ServerResponse): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  res.flushHeaders();
+}
+
+/** Writes one event; a response that already ended or whose client left is skipped. */
+export function writeSse(res: ServerResponse, data: unknown): void {
+  if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
+}
+
+export function endSse(res: ServerResponse): void {
+  if (!res.writableEnded) res.end('data: [DONE]\n\n');
+}
+
+/** After the status went out an error can only be told in the stream: as its last event. */
+export function endSseWithError(res: ServerResponse, errorBody: unknown): void {
+  if (res.writableEnded || res.destroyed) return;
+  res.end(`data: ${JSON.stringify(errorBody)}\n\ndata: [DONE]\n\n`);
+}
