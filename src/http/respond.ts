@@ -34,6 +34,7 @@ export function sendError(res: ServerResponse, err: ApiError, requestId?: string
 
 /** An error as a JSON response or, when a stream already started, as its last SSE event. */
 export function replyWithError(res: ServerResponse, err: ApiError, style: ErrorStyle): void {
+  if (res.writableEnded || res.destroyed) return; // nobody to tell
   if (res.headersSent) endSseWithError(res, err.body(style));
   else sendError(res, err, undefined, style);
 }

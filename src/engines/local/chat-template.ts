@@ -3,7 +3,7 @@
 // BOS/EOS strings. A template that does not parse makes chat requests fail with a 400 saying so;
 // the model still serves /v1/completions.
 import { Template } from '@huggingface/jinja';
-import { badRequest } from './errors.ts';
+import { badRequest } from '../../http/api-error.ts';
 
 export interface ChatMessage {
   role: string;

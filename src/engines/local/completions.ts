@@ -7,7 +7,9 @@ import type { LocalEngineMetrics } from './metrics.ts';
 import type { GenerateResult } from './engine.ts';
 import type { Token } from 'node-llama-cpp';
 import { parseGenerationRequest } from './openai-params.ts';
-import { readJsonBody, sendJson, startSse, writeSse } from './http.ts';
+import { readJsonObject } from '../../http/body.ts';
+import { sendJson } from '../../http/respond.ts';
+import { endSse, startSse, writeSse } from '../../http/sse.ts';
 
 export interface CompletionDeps {
   registry: ModelRegistry;
@@ -25,7 +27,7 @@ function usageOf(r: GenerateResult) {
 }
 
 export async function handleGeneration(kind: 'chat' | 'completion', req: IncomingMessage, res: ServerResponse, deps: CompletionDeps): Promise<void> {
-  const params = parseGenerationRequest(kind, await readJsonBody(req, deps.maxBodyBytes));
+  const params = parseGenerationRequest(kind, await readJsonObject(req, deps.maxBodyBytes));
   // A client that goes away cancels its request: the sequence is freed at the next token.
   const abort = new AbortController();
   res.on('close', () => {
@@ -67,7 +69,7 @@ export async function handleGeneration(kind: 'chat' | 'completion', req: Incomin
     if (params.stream) {
       writeSse(res, chunk(kind === 'chat' ? { delta: {}, finish_reason: result.finishReason } : { text: '', finish_reason: result.finishReason }));
       if (params.includeUsage) writeSse(res, { id, object, created, model: params.model, choices: [], usage: usageOf(result) });
-      res.end('data: [DONE]\n\n');
+      endSse(res);
       return;
     }
     const choice =

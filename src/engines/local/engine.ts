@@ -6,7 +6,7 @@ import { TokenBias, type Llama, type LlamaContext, type LlamaContextSequence, ty
 import { ChatTemplate, type ChatMessage } from './chat-template.ts';
 import { randomInt } from 'node:crypto';
 import { TextStream } from './text-stream.ts';
-import { badRequest, LocalEngineError, overloaded } from './errors.ts';
+import { ApiError, badRequest } from '../../http/api-error.ts';
 
 export interface EngineOptions {
   /** tokens of KV cache per sequence (default: the model's training context, at most 4096) */
@@ -309,7 +309,8 @@ export class LocalModelEngine {
       return Promise.resolve(free);
     }
     if (this.waiters.length >= this.maxWaiting) {
-      return Promise.reject(overloaded(`all ${this.slots.length} sequences are busy and ${this.waiters.length} requests already wait`));
+      // 429: the SDKs retry it
+      return Promise.reject(new ApiError(429, `all ${this.slots.length} sequences are busy and ${this.waiters.length} requests already wait`));
     }
     return new Promise<Slot>((resolve, reject) => {
       const waiter: Waiter = {
@@ -341,7 +342,7 @@ export class LocalModelEngine {
   }
 
   async dispose(): Promise<void> {
-    for (const w of this.waiters.splice(0)) w.reject(new LocalEngineError(503, 'service_unavailable', 'the model was unloaded'));
+    for (const w of this.waiters.splice(0)) w.reject(new ApiError(503, 'the model was unloaded'));
     await this.context.dispose();
     await this.model.dispose();
   }

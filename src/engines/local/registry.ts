@@ -7,7 +7,9 @@ import { validateGgufFile, GgufError, type GgufSummary } from '../../trust/gguf.
 import { getLlamaRuntime } from './llama-runtime.ts';
 import { LocalModelEngine, type EngineOptions, type EngineStats } from './engine.ts';
 import { estimateModelBytes, modelShape } from './model-memory.ts';
-import { LocalEngineError, notFound, unavailable } from './errors.ts';
+import { ApiError, notFound } from '../../http/api-error.ts';
+
+const unavailable = (message: string) => new ApiError(503, message);
 
 export interface LocalModelConfig {
   /** the name clients send as `model` */
@@ -214,9 +216,9 @@ export class ModelRegistry {
       return engine;
     } catch (err) {
       this.unreserve(e);
-      if (err instanceof LocalEngineError) throw err;
+      if (err instanceof ApiError) throw err;
       const what = err instanceof GgufError ? 'failed validation' : 'failed to load';
-      throw new LocalEngineError(500, 'model_load_error', `the model '${e.config.name}' ${what}: ${(err as Error).message}`);
+      throw new ApiError(500, `the model '${e.config.name}' ${what}: ${(err as Error).message}`, { type: 'model_load_error' });
     }
   }
 

@@ -6,8 +6,11 @@ import { ModelRegistry, type RegistryOptions } from './registry.ts';
 import { LocalEngineMetrics } from './metrics.ts';
 import { handleGeneration } from './completions.ts';
 import { AbortedError } from './engine.ts';
-import { asEngineError, LocalEngineError, notFound } from './errors.ts';
-import { sendError, sendJson } from './http.ts';
+import { ApiError, OPENAI_ERRORS, asApiError, notFound, type ErrorStyle } from '../../http/api-error.ts';
+import { replyWithError, sendJson, sendText } from '../../http/respond.ts';
+
+/** OpenAI's error type names with the HTTP status number in `code`, as vLLM writes it. */
+const LOCAL_ERRORS: ErrorStyle = { ...OPENAI_ERRORS, numericCode: true };
 
 export interface LocalEngineServerOptions extends Omit<RegistryOptions, 'onLoad' | 'onUnload'> {
   /** default 127.0.0.1 */
@@ -45,8 +48,7 @@ export async function startLocalEngineServer(opts: LocalEngineServerOptions): Pr
     'GET /slots': (_req, res) => sendJson(res, 200, registry.slots()),
     'GET /metrics': async (_req, res) => {
       const { contentType, body } = await metrics.text();
-      res.writeHead(200, { 'content-type': contentType });
-      res.end(body);
+      sendText(res, 200, body, contentType);
     },
     'POST /v1/chat/completions': (req, res) => handleGeneration('chat', req, res, deps),
     'POST /v1/completions': (req, res) => handleGeneration('completion', req, res, deps),
@@ -58,7 +60,7 @@ export async function startLocalEngineServer(opts: LocalEngineServerOptions): Pr
     const handle = async () => {
       if (!route) {
         const known = Object.keys(routes).some((r) => r.endsWith(` ${path}`));
-        throw known ? new LocalEngineError(405, 'invalid_request_error', `${req.method} is not allowed on ${path}`) : notFound(`no route ${req.method} ${path}`);
+        throw known ? new ApiError(405, `${req.method} is not allowed on ${path}`) : notFound(`no route ${req.method} ${path}`);
       }
       await route(req, res);
     };
@@ -67,7 +69,7 @@ export async function startLocalEngineServer(opts: LocalEngineServerOptions): Pr
         res.destroy();
         return;
       }
-      sendError(res, asEngineError(err, 'local engine'));
+      replyWithError(res, asApiError(err, 'local engine'), LOCAL_ERRORS);
     });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
