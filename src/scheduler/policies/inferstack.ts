@@ -21,7 +21,7 @@ export interface InferstackDeps {
   stepTime?: StepTimeModel;
 }
 
-/** Precise matching when the request carries token ids, approximate otherwise; both learn. */
+/** Precise matching when the request carries token ids, approximate (text) otherwise; the one used learns. */
 function hybridMatcher(precise: PrefixMatcher, approx: PrefixMatcher): PrefixMatcher {
   const pick = (ctx: SchedulingContext) => (ctx.request.promptTokenIds ? precise : approx);
   return {
