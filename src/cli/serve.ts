@@ -190,7 +190,8 @@ export async function main(argv: string[]): Promise<void> {
   const out = [`inferstack gateway listening on ${gateway.urls.join(', ')}`];
   out.push(`models: ${config.pools.flatMap((p) => [...p.models, ...(p.adapters ?? [])]).join(', ')}`);
   if (local) out.push('engine: the embedded llama.cpp engine (node-llama-cpp), in this process');
-  if (verified) out.push(verificationLine(verified, lockPathOf(config.trust)));
+  // performance.now() counts from process start, so this is the whole time to ready, Node start-up included.
+  if (verified) out.push(`${verificationLine(verified, lockPathOf(config.trust))}; ready ${performance.now().toFixed(0)} ms after the process started`);
   if (twins) out.push(`engines: ${twins.twins.length} SIMULATED engines (the engine twin, ${model} on h100, ${values.timing ?? 'model'} timing); generated text is filler`);
   const key = config.apiKeys.length > 0 ? ` -H 'authorization: Bearer <key>'` : '';
   out.push('try:', `  curl ${gateway.url}/v1/chat/completions -H 'content-type: application/json'${key} -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`);
@@ -242,6 +243,8 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 function verificationLine(v: Verification, lock: string | undefined): string {
-  const against = lock ? `against ${lock}` : 'with no lock (unpinned models allowed)';
-  return `verified ${v.models} local model(s) ${against} in ${v.ms.toFixed(1)} ms (${v.hashedBytes} bytes hashed) before serving`;
+  const parts: string[] = [];
+  if (v.pinned > 0) parts.push(`${v.pinned} verified against ${lock} (${v.hashedBytes} bytes hashed)`);
+  if (v.models > v.pinned) parts.push(`${v.models - v.pinned} unpinned (allowed: format checks only)`);
+  return `local models checked in ${v.ms.toFixed(1)} ms before serving: ${parts.join(', ')}`;
 }

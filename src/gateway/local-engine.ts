@@ -35,6 +35,8 @@ export async function openModelGate(trust: TrustSettings | undefined): Promise<M
 
 export interface Verification {
   models: number;
+  /** models the lock lists (the rest were admitted as unpinned, format checks only) */
+  pinned: number;
   hashedBytes: number;
   ms: number;
 }
@@ -43,8 +45,13 @@ export interface Verification {
 export async function verifyLocalModels(gate: ModelGate, models: LocalModelConfig[]): Promise<Verification> {
   const start = performance.now();
   let hashedBytes = 0;
-  for (const m of models) hashedBytes += (await admit(gate, m)).hashedBytes;
-  return { models: models.length, hashedBytes, ms: performance.now() - start };
+  let pinned = 0;
+  for (const m of models) {
+    const admission = await admit(gate, m);
+    hashedBytes += admission.hashedBytes;
+    if (admission.pinned) pinned++;
+  }
+  return { models: models.length, pinned, hashedBytes, ms: performance.now() - start };
 }
 
 async function admit(gate: ModelGate, m: LocalModelConfig) {

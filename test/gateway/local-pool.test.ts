@@ -77,6 +77,7 @@ pools:
   const gate = await openModelGate(config.trust);
   const verified = await verifyLocalModels(gate, localModelsOf(config));
   assert.equal(verified.models, 2);
+  assert.equal(verified.pinned, 2);
   assert.ok(verified.hashedBytes > 0 && verified.ms >= 0);
   const local = await startLocalEngine(config, () => gate);
   const gw = await startGateway({ config: local.attach(config), logger: silentLogger() });
@@ -108,7 +109,7 @@ test('serve --config with a local pool; SIGHUP re-checks the lock and adds a mod
   writeFileSync(file, head + pool('a'));
   const s = await spawnServe(['--config', file]);
   t.after(async () => { s.child.kill('SIGTERM'); await s.exited; });
-  assert.match(s.stdout, /verified 1 local model\(s\) against/);
+  assert.match(s.stdout, /before serving: 1 verified against/);
   const complete = (model: string) => postJson(`${s.url}/v1/completions`, { model, prompt: 'hi', max_tokens: 1 });
   assert.equal((await complete('a')).status, 200);
   assert.equal((await complete('b')).status, 404);

@@ -68,7 +68,7 @@ test('a pinned GGUF serves; the same file changed while serving is refused at lo
   const f = await fixture();
   const s = await spawnServe(['--model', `good=${f.good}`, '--lock', f.lock]);
   t.after(async () => { s.child.kill('SIGTERM'); await s.exited; });
-  assert.match(s.stdout, /verified 1 local model\(s\) against .*models\.lock in \d+\.\d ms \(\d+ bytes hashed\) before serving/);
+  assert.match(s.stdout, /local models checked in \d+\.\d ms before serving: 1 verified against .*models\.lock \(\d+ bytes hashed\); ready \d+ ms after the process started/);
 
   // Models load on first use: swap a byte now and the load-time gate refuses the file.
   const restore = flipByte(f.good, 200_000);
@@ -86,7 +86,7 @@ test('--allow-unpinned serves a file the lock does not list', async (t) => {
   const f = await fixture();
   const s = await spawnServe(['--model', `s=${f.stranger}`, '--lock', f.lock, '--allow-unpinned']);
   t.after(async () => { s.child.kill('SIGTERM'); await s.exited; });
-  assert.match(s.stdout, /verified 1 local model\(s\) against .*models\.lock/);
+  assert.match(s.stdout, /local models checked in \d+\.\d ms before serving: 1 unpinned \(allowed: format checks only\)/);
   const ok = await postJson(`${s.url}/v1/completions`, { model: 's', prompt: 'hi', max_tokens: 2 });
   assert.equal(ok.status, 200, ok.text);
 });
