@@ -44,7 +44,11 @@ export interface PoolConfig {
    * path }` in the YAML). `serve` starts that engine and adds its endpoint to `endpoints`.
    */
   local?: LocalModelConfig[];
+  /** The local endpoint's own options, given to the endpoint serve adds. */
+  localEndpoint?: LocalEndpointOptions;
 }
+
+export type LocalEndpointOptions = Pick<EndpointYaml, 'role' | 'maxConcurrency' | 'timeouts'>;
 
 /** The embedded llama.cpp engine's lifecycle settings (see src/engines/local/registry.ts). */
 export interface LocalEngineSettings {
@@ -166,6 +170,7 @@ type EndpointInput = Omit<EndpointYaml, 'url' | 'tls'> & { url?: string; path?: 
 function resolveEndpoints(pool: PoolConfig, where: string): PoolConfig {
   const remote: EndpointYaml[] = [];
   let local: LocalModelConfig[] | undefined;
+  let localEndpoint: LocalEndpointOptions = {};
   for (const [j, e] of (pool.endpoints as EndpointInput[]).entries()) {
     const at = `${where}.endpoints[${j}]`;
     const given = [e.url, e.path, e.models].filter((v) => v !== undefined).length;
@@ -174,6 +179,11 @@ function resolveEndpoints(pool: PoolConfig, where: string): PoolConfig {
       if (e.engine !== 'local') throw new ConfigError(`${at}.${e.path !== undefined ? 'path' : 'models'}: only for engine local (a GGUF file served in this process)`);
       if (local) throw new ConfigError(`${at}: a pool has at most one local endpoint (list several files under models)`);
       local = localModels(pool, e, at);
+      const { engine: _e, path: _p, models: _m, ...options } = e;
+      for (const key of ['apiKey', 'bootstrapPort', 'tls'] as const) {
+        if (options[key] !== undefined) throw new ConfigError(`${at}.${key}: not for a model file served in this process`);
+      }
+      localEndpoint = options;
       continue;
     }
     if (e.url === undefined) throw new ConfigError(`${at}.url: required key is missing${e.engine === 'local' ? ' (or path: a GGUF file to serve in this process)' : ''}`);
@@ -181,7 +191,7 @@ function resolveEndpoints(pool: PoolConfig, where: string): PoolConfig {
     if (e.tls) endpoint.tls = checkEngineTls(e.tls, e.url, `${at}.tls`);
     remote.push(endpoint as EndpointYaml);
   }
-  return { ...pool, endpoints: remote, ...(local ? { local } : {}) };
+  return { ...pool, endpoints: remote, ...(local ? { local, localEndpoint } : {}) };
 }
 
 function localModels(pool: PoolConfig, e: EndpointInput, at: string): LocalModelConfig[] {

@@ -98,7 +98,10 @@ export async function startLocalEngine(config: GatewayConfig, gate: () => ModelG
   return {
     key: localEngineKey(config),
     server,
-    attach: (c) => ({ ...c, pools: c.pools.map((p) => (p.local ? { ...p, endpoints: [...p.endpoints, { url: server.url, engine: 'local' as const }] } : p)) }),
+    attach: (c) => ({
+      ...c,
+      pools: c.pools.map((p) => (p.local ? { ...p, endpoints: [...p.endpoints, { ...p.localEndpoint, url: server.url, engine: 'local' as const }] } : p)),
+    }),
     close: () => server.close(),
     retire: async () => {
       // The first pause lets requests the gateway already sent here arrive and count as busy.

@@ -33,13 +33,14 @@ test('local endpoints: a path per pool or a models list; mistakes name the key',
     `localEngine: {parallelSequences: 2, idleTimeoutMs: 0}
 trust: {lock: my.lock, allowPickle: false}
 pools:
-  - {name: a, models: [a], endpoints: [{engine: local, path: a.gguf}, {url: "http://127.0.0.1:1", engine: vllm}]}
+  - {name: a, models: [a], endpoints: [{engine: local, path: a.gguf, maxConcurrency: 3}, {url: "http://127.0.0.1:1", engine: vllm}]}
   - {name: bc, models: [b, c], endpoints: [{engine: local, models: [{name: b, path: b.gguf}, {name: c, path: c.gguf}]}]}`,
     'cfg.yaml',
   );
   assert.deepEqual(c.pools[0]!.local, [{ name: 'a', path: 'a.gguf' }]);
   assert.deepEqual(c.pools[0]!.endpoints, [{ url: 'http://127.0.0.1:1', engine: 'vllm' }], 'only engines reached by url stay endpoints');
   assert.deepEqual(c.pools[1]!.endpoints, []);
+  assert.deepEqual(c.pools[0]!.localEndpoint, { maxConcurrency: 3 }, 'the local endpoint keeps its own options');
   assert.deepEqual(localModelsOf(c).map((m) => m.name), ['a', 'b', 'c']);
   assert.deepEqual(c.localEngine, { parallelSequences: 2, idleTimeoutMs: 0 });
   assert.deepEqual(c.trust, { lock: 'my.lock', allowUnpinned: false, allowPickle: false });
@@ -54,6 +55,7 @@ pools:
     [pool('m', '{engine: local, models: [{name: x, path: x.gguf}]}'), /pools\[0\]\.endpoints\[0\]\.models: 'x' is not in the pool's models/],
     [pool('m, n', '{engine: local, models: [{name: m, path: m.gguf}]}'), /pools\[0\]\.endpoints\[0\]\.models: model 'n' needs exactly one file, got 0/],
     [pool('m', '{engine: local, path: a.gguf}, {engine: local, path: b.gguf}'), /pools\[0\]\.endpoints\[1\]: a pool has at most one local endpoint/],
+    [pool('m', '{engine: local, path: a.gguf, apiKey: k}'), /pools\[0\]\.endpoints\[0\]\.apiKey: not for a model file served in this process/],
     [`localEngine: {parallelSequences: 0}\n${pool('m', '{engine: local, path: m.gguf}')}`, /localEngine\.parallelSequences: must be >= 1/],
     [`localEngine: {memoryBudget: 5}\n${pool('m', '{engine: local, path: m.gguf}')}`, /localEngine\.memoryBudget: unknown key/],
     [`trust: {allowUnpinned: "yes"}\n${pool('m', '{engine: local, path: m.gguf}')}`, /trust\.allowUnpinned: must be boolean/],
@@ -83,6 +85,7 @@ pools:
   const gw = await startGateway({ config: local.attach(config), logger: silentLogger() });
   t.after(async () => { await gw.close(); await local.close(); });
 
+  assert.deepEqual(gw.state().pools.map((p) => p.endpoints.map((e) => [e.config.url, e.config.engineType])), [[[local.server.url, 'local']], [[local.server.url, 'local']]]);
   for (const model of ['a', 'b']) {
     const r = await postJson(`${gw.url}/v1/completions`, { model, prompt: 'hi', max_tokens: 2 });
     assert.equal(r.status, 200, r.text);
