@@ -210,10 +210,16 @@ export async function main(argv: string[]): Promise<void> {
       logger.log('info', 'local models verified for reload', { lock: lockPathOf(next.trust) ?? null, ...v });
       nextLocal = local?.key === localEngineKey(next) ? local : await startLocalEngine(next, () => gate!);
     }
-    const old = local;
+    const [oldGate, old] = [gate, local];
     gate = nextGate ?? gate; // an engine being retired may still load a model: keep a gate for it
     local = nextLocal;
-    await gateway.reload(served(next));
+    try {
+      await gateway.reload(served(next));
+    } catch (err) {
+      [gate, local] = [oldGate, old];
+      if (nextLocal && nextLocal !== old) await nextLocal.close();
+      throw err;
+    }
     if (old && old !== nextLocal) void old.retire();
   };
   let reloading = Promise.resolve();
