@@ -34,7 +34,9 @@ async function fixture() {
   const lock = join(dir, 'models.lock');
   writeFileSync(lock, formatLock(newLock([await lockModel(good, { name: 'good' }), await lockModel(tampered, { name: 'tampered' })])));
   flipByte(tampered, 200_000); // in the tensor data: still a valid GGUF, only the hash tells
-  return { dir, good, stranger, tampered, lock };
+  const pickle = join(dir, 'evil.pt');
+  writeFileSync(pickle, Buffer.from([0x80, 0x04, 0x95, 0x00])); // a pickle protocol 4 header
+  return { dir, good, stranger, tampered, lock, pickle };
 }
 
 function flipByte(path: string, at: number): () => void {
@@ -54,6 +56,8 @@ test('serve refuses a tampered or unpinned GGUF before loading it: one line nami
     [['--model', `s=${f.stranger}`, '--lock', f.lock], /model 's' \(.*stranger\.gguf\) refused: .*stranger\.gguf is not in the lock/],
     [['--model', `s=${f.stranger}`], /no models\.lock to check local models against: .*--allow-unpinned/],
     [['--model', `g=${f.good}`, '--lock', join(f.dir, 'missing.lock')], /missing\.lock/],
+    // Unpinned files still pass the format guards: a pickle checkpoint is refused before anything loads it.
+    [['--model', `e=${f.pickle}`, '--allow-unpinned'], /model 'e' \(.*evil\.pt\) refused: refusing .*evil\.pt: pickle-based formats/],
   ];
   const results = await Promise.all(cases.map(([args]) => run(args)));
   cases.forEach(([args, re], i) => {
