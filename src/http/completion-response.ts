@@ -1,15 +1,22 @@
-// Response bodies and SSE chunks shaped like vLLM's OpenAI server, for completions and chat.
-import type { ChoiceOutcome } from './choice.ts';
-import type { KvTransferParams } from './validate.ts';
-
-/** Every body says it came from a simulated engine. */
-export const SYSTEM_FINGERPRINT = 'inferstack-twin-simulated';
+// Response bodies and SSE chunks of /v1/completions and /v1/chat/completions, shaped as vLLM's
+// OpenAI server writes them (OpenAI's fields plus vLLM's `stop_reason`).
 
 export interface ResponseMeta {
   kind: 'completion' | 'chat';
   id: string;
   created: number;
   model: string;
+  /** The twin's says the engine is simulated; omitted when undefined. */
+  systemFingerprint?: string;
+}
+
+/** One finished choice. */
+export interface ChoiceResult {
+  index: number;
+  text: string;
+  finishReason: string;
+  /** The stop string that ended the choice (vLLM's `stop_reason`), else null. */
+  stopReason: string | null;
 }
 
 export interface Usage {
@@ -19,19 +26,19 @@ export interface Usage {
   prompt_tokens_details: { cached_tokens: number };
 }
 
-export function usageOf(promptTokens: number, cachedTokens: number, outcomes: ChoiceOutcome[]): Usage {
-  const completion = outcomes.reduce((sum, o) => sum + o.completionTokens, 0);
+export function usageOf(promptTokens: number, completionTokens: number, cachedTokens: number): Usage {
   return {
     prompt_tokens: promptTokens,
-    completion_tokens: completion,
-    total_tokens: promptTokens + completion,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
     prompt_tokens_details: { cached_tokens: cachedTokens },
   };
 }
 
 function envelope(meta: ResponseMeta, streaming: boolean) {
   const object = meta.kind === 'chat' ? (streaming ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion';
-  return { id: meta.id, object, created: meta.created, model: meta.model, system_fingerprint: SYSTEM_FINGERPRINT };
+  const head = { id: meta.id, object, created: meta.created, model: meta.model };
+  return meta.systemFingerprint === undefined ? head : { ...head, system_fingerprint: meta.systemFingerprint };
 }
 
 /** A streamed piece of text for one choice; `first` adds the assistant role (chat). */
@@ -42,10 +49,10 @@ export function deltaChunk(meta: ResponseMeta, index: number, text: string, firs
   return { ...envelope(meta, true), choices: [choice] };
 }
 
-export function finishChunk(meta: ResponseMeta, o: ChoiceOutcome): unknown {
+export function finishChunk(meta: ResponseMeta, c: ChoiceResult): unknown {
   const choice = meta.kind === 'chat'
-    ? { index: o.index, delta: {}, logprobs: null, finish_reason: o.finishReason, stop_reason: o.stopReason }
-    : { index: o.index, text: '', logprobs: null, finish_reason: o.finishReason, stop_reason: o.stopReason };
+    ? { index: c.index, delta: {}, logprobs: null, finish_reason: c.finishReason, stop_reason: c.stopReason }
+    : { index: c.index, text: '', logprobs: null, finish_reason: c.finishReason, stop_reason: c.stopReason };
   return { ...envelope(meta, true), choices: [choice] };
 }
 
@@ -54,9 +61,10 @@ export function usageChunk(meta: ResponseMeta, usage: Usage): unknown {
   return { ...envelope(meta, true), choices: [], usage };
 }
 
-export function fullResponse(meta: ResponseMeta, outcomes: ChoiceOutcome[], usage: Usage, kvTransferParams: KvTransferParams | null): unknown {
-  const choices = outcomes.map((o) => meta.kind === 'chat'
-    ? { index: o.index, message: { role: 'assistant', content: o.text, tool_calls: [] }, logprobs: null, finish_reason: o.finishReason, stop_reason: o.stopReason }
-    : { index: o.index, text: o.text, logprobs: null, finish_reason: o.finishReason, stop_reason: o.stopReason, prompt_logprobs: null });
-  return { ...envelope(meta, false), choices, usage, kv_transfer_params: kvTransferParams };
+/** The whole (non-streamed) body; `extra` adds top-level fields (the twin's kv_transfer_params). */
+export function fullResponse(meta: ResponseMeta, choices: ChoiceResult[], usage: Usage, extra: Record<string, unknown> = {}): unknown {
+  const shaped = choices.map((c) => meta.kind === 'chat'
+    ? { index: c.index, message: { role: 'assistant', content: c.text, tool_calls: [] }, logprobs: null, finish_reason: c.finishReason, stop_reason: c.stopReason }
+    : { index: c.index, text: c.text, logprobs: null, finish_reason: c.finishReason, stop_reason: c.stopReason, prompt_logprobs: null });
+  return { ...envelope(meta, false), choices: shaped, usage, ...extra };
 }

@@ -10,11 +10,14 @@ import { badRequest, notFound } from '../../http/api-error.ts';
 import { readJsonObject } from '../../http/body.ts';
 import { sendJson } from '../../http/respond.ts';
 import { endSse, startSse, writeSse } from '../../http/sse.ts';
+import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from '../../http/completion-response.ts';
 import { ChoiceRun, type ChoiceOutcome } from './choice.ts';
-import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from './format.ts';
 import { pullRemoteKv, type PrefillHolds, type PullOptions } from './kv-transfer.ts';
 import type { TwinMetrics } from './metrics.ts';
 import { parseChatRequest, parseCompletionRequest, type GenerationInput, type KvTransferParams, type ValidationLimits } from './validate.ts';
+
+/** Every body says it came from a simulated engine. */
+const SYSTEM_FINGERPRINT = 'inferstack-twin-simulated';
 
 export type TwinRole = 'prefill' | 'decode' | 'both';
 
@@ -107,7 +110,7 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
   const disagg = await prepareDisagg(deps, res, params.kvTransfer, params.stream, prompts[0]!.length, disconnected.signal);
   if (disconnected.signal.aborted) return;
 
-  const meta: ResponseMeta = { kind, id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: input.model };
+  const meta: ResponseMeta = { kind, id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: input.model, systemFingerprint: SYSTEM_FINGERPRINT };
   const outcomes: ChoiceOutcome[] = [];
   let rejected: string | undefined;
   // Set from the run callbacks (an object, so TypeScript does not narrow it to its initial null).
@@ -188,11 +191,11 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
   outcomes.sort((a, b) => a.index - b.index);
   const promptTokens = prompts.reduce((s, p) => s + p.length, 0);
   const cached = outcomes.filter((o) => o.index % params.n === 0).reduce((s, o) => s + o.cachedPromptTokens, 0);
-  const usage = usageOf(promptTokens, cached, outcomes);
+  const usage = usageOf(promptTokens, outcomes.reduce((sum, o) => sum + o.completionTokens, 0), cached);
   if (streaming) {
     if (params.includeUsage) writeSse(res, usageChunk(meta, usage));
     endSse(res);
     return;
   }
-  sendJson(res, 200, fullResponse(meta, outcomes, usage, prefillResult.kvTransferParams));
+  sendJson(res, 200, fullResponse(meta, outcomes, usage, { kv_transfer_params: prefillResult.kvTransferParams }));
 }
