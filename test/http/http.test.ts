@@ -6,6 +6,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { ApiError, OPENAI_ERRORS, VLLM_ERRORS, asApiError, badRequest } from '../../src/http/api-error.ts';
 import { readJsonObject } from '../../src/http/body.ts';
+import { listen } from '../../src/http/listen.ts';
 import { replyWithError, sendError, sendJson } from '../../src/http/respond.ts';
 import { endSse, startSse, writeSse } from '../../src/http/sse.ts';
 import { parseSamplingParams, type SamplingLimits } from '../../src/http/sampling-params.ts';
@@ -243,4 +244,17 @@ test('prompt input: model, messages with text parts joined, prompts as text, tok
   for (const prompt of [42, [], [1, -2], [1.5], [['a']], null]) assert.match(rejection(() => parsePrompts({ prompt }, 4)).message, /'prompt' must be/);
   assert.match(rejection(() => parsePrompts({ prompt: ['a', 'b', 'c'] }, 2)).message, /at most 2 prompts per request on this server, got 3/);
   assert.match(rejection(() => parsePrompts({ prompt: ['a', 'b'] }, 1)).message, /one prompt per request/);
+});
+
+test('listen: the URL of the bound port; a port in use rejects rather than crashing', async () => {
+  const other = createServer((_req, res) => sendJson(res, 200, { ok: true }));
+  const { port, url: otherUrl } = await listen(other, 0, '127.0.0.1');
+  try {
+    assert.equal(otherUrl, `http://127.0.0.1:${port}`);
+    assert.deepEqual(await (await fetch(otherUrl)).json(), { ok: true });
+    await assert.rejects(listen(createServer(), port, '127.0.0.1'), /EADDRINUSE/);
+  } finally {
+    other.closeAllConnections();
+    await new Promise<void>((resolve) => other.close(() => resolve()));
+  }
 });

@@ -1,7 +1,7 @@
 // The embedded engine as an in-process OpenAI-compatible HTTP server on loopback, so the gateway
 // treats it as one more upstream of engine type `local`.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../../http/listen.ts';
 import { ModelRegistry, type RegistryOptions } from './registry.ts';
 import { LocalEngineMetrics } from './metrics.ts';
 import { handleGeneration } from './completions.ts';
@@ -73,17 +73,15 @@ export async function startLocalEngineServer(opts: LocalEngineServerOptions): Pr
     });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { address, port } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
+  let url: string;
+  try {
+    ({ url } = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1'));
+  } catch (err) {
+    await registry.close(); // the port is taken (or similar): release the models too
+    throw err;
+  }
   return {
-    url: `http://${host}:${port}`,
+    url,
     registry,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

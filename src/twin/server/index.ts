@@ -4,7 +4,7 @@
 // Cheap enough that the gateway embeds several in one process; listens on 127.0.0.1:0 by default.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../../http/listen.ts';
 import { resolveDeployment } from '../../physics/deployment.ts';
 import { kvBytesPerToken } from '../../physics/models.ts';
 import { createTokenizer, type Tokenizer } from '../../tokenizer/index.ts';
@@ -151,21 +151,17 @@ export async function startTwinServer(options: TwinServerOptions): Promise<TwinS
   };
 
   const server: Server = createServer((req, res) => { void route(deps, req, res); });
+  let url: string;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, host, () => { server.off('error', reject); resolve(); });
-    });
+    ({ port, url } = await listen(server, options.port ?? 0, host));
   } catch (err) {
     twin.close();
     await publisher?.close();
     throw err;
   }
-  port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
-    url: `http://${urlHost}:${port}`,
+    url,
     host,
     port,
     modelName: servedModel,
