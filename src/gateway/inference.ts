@@ -25,7 +25,7 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
   const { metrics, logger } = deps;
   let model = 'unknown';
   let result: ForwardResult | undefined;
-  metrics.inflight.inc();
+  metrics.inflightRequests++;
   // Aborts queue waits and the prefill leg when the client leaves before the response starts.
   // Made only when one of those needs it: most requests never wait.
   let abort: AbortController | undefined;
@@ -66,7 +66,7 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
     result = { status: gatewayErr.status, outcome: 'rejected', chunks: 0, attempts: 0 };
   } finally {
     if (abort) res.off('close', onClose);
-    metrics.inflight.dec();
+    metrics.inflightRequests--;
   }
   const status = result.outcome === 'client_abort' && !res.headersSent ? 499 : result.status;
   const seconds = (performance.now() - startedAt) / 1000;
