@@ -13,7 +13,8 @@
 //    second and in requests per CPU-second of the proxy process (robust to a busy machine). A bare
 //    node:http + undici relay shows the floor of the runtime itself.
 // Every proxy under test is pinned to CPU 0 (one core); load generator and upstreams to CPU 1.
-// Everything binds to 127.0.0.1. Options: --seconds N per measurement (default 3), --rounds N (2).
+// Everything binds to 127.0.0.1. Options: --seconds N per measurement (default 3), --rounds N (2),
+// --skip-streaming, --skip-throughput.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -25,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { summarize } from '../src/bench/stats.ts';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' }, 'skip-streaming': { type: 'boolean' } } });
 const SECONDS = Number(args.seconds ?? 3);
 const ROUNDS = Number(args.rounds ?? 2);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -293,10 +294,9 @@ async function main(): Promise<void> {
   // Instant timing (the set-up) at 1, 100 and 1,000 streams: a closed loop at full speed.
   // Model timing (realistic H100 step times) at 100 streams: long streams the gateway is not
   // saturated by, so the added latency is per-request work rather than queueing.
-  const streaming = [
-    ...(await streamingRows('instant', [1, 100, 1000])),
-    ...(await streamingRows('model', [100])),
-  ];
+  const streaming = args['skip-streaming']
+    ? []
+    : [...(await streamingRows('instant', [1, 100, 1000])), ...(await streamingRows('model', [100]))];
 
   if (args['skip-throughput']) return printJson({ streaming });
 
