@@ -55,7 +55,9 @@ export interface ClusterResult {
   prefixQueriedTokens: number;
   prefixHitTokens: number;
   preemptions: number;
+  /** Requests each replica served in its role (a disaggregated request counts on both of its replicas). */
   requestsPerReplica: number[];
+  roles: Array<'prefill' | 'decode' | 'both'>;
 }
 
 /** Policies that consume KV events (so the twins record them). */
@@ -118,6 +120,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     prefixHitTokens: 0,
     preemptions: 0,
     requestsPerReplica: replicas.map(() => 0),
+    roles: split,
   };
   let settled = 0; // completed + shed + failed
   const total = o.requests.length;
@@ -196,6 +199,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     }
     // Disaggregated: prefill on P (1 token, blocks held), transfer, then decode on D.
     const P = byId.get(prefill.id)!;
+    result.requestsPerReplica[replicas.indexOf(P)]!++;
     account(prefill, 1, tokenIds.length, Math.ceil(tokenIds.length / bs));
     prefill.inflight.pendingPrefillTokens! += uncached;
     const pid = `${tr.id}#prefill`;

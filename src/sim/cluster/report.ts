@@ -21,7 +21,7 @@ export interface PolicyDetails {
   preemptions: number;
   /** The engines' own counters (hits / queries), which count a preempted request again. */
   engineHitRate: number;
-  /** Busiest replica's request count over the mean (1 = perfectly even). */
+  /** Busiest replica's request count over the mean of its role group, worst group (1 = perfectly even). */
   spread: number;
   requestsPerReplica: number[];
   wallSeconds: number;
@@ -40,15 +40,19 @@ export function toReport(r: ClusterResult, ceiling: number): PolicyReport {
 }
 
 export function toDetails(r: ClusterResult, wallSeconds: number): PolicyDetails {
-  const n = r.requestsPerReplica;
-  const mean = n.reduce((a, b) => a + b, 0) / Math.max(1, n.length);
+  let spread = 1;
+  for (const role of new Set(r.roles)) {
+    const n = r.requestsPerReplica.filter((_, i) => r.roles[i] === role);
+    const mean = n.reduce((a, b) => a + b, 0) / n.length;
+    if (mean > 0) spread = Math.max(spread, Math.max(...n) / mean);
+  }
   return {
     completed: r.completed,
     failed: r.failed,
     preemptions: r.preemptions,
     engineHitRate: r.prefixQueriedTokens > 0 ? r.prefixHitTokens / r.prefixQueriedTokens : 0,
-    spread: mean > 0 ? Math.max(...n) / mean : 1,
-    requestsPerReplica: n,
+    spread,
+    requestsPerReplica: r.requestsPerReplica,
     wallSeconds,
   };
 }

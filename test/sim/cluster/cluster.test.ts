@@ -60,8 +60,11 @@ test('prefill/decode: prefill replicas prefill, decode replicas decode, all comp
   assert.deepEqual(splitRoles(2, { prefill: 9, decode: 1 }), ['prefill', 'decode']);
   const r = run('inferstack', { pd: { prefill: 1, decode: 1 }, saturation: null });
   assert.equal(r.completed, trace.requests.length);
-  // Requests are counted on their decode replica: the prefill replicas (r0, r1) get none.
-  assert.deepEqual(r.requestsPerReplica.slice(0, 2), [0, 0]);
+  assert.deepEqual(r.roles, ['prefill', 'prefill', 'decode', 'decode']);
+  // Every request above the threshold (all of them: prompts are > 900 tokens) ran on one replica of each role.
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  assert.equal(sum(r.requestsPerReplica.slice(0, 2)), trace.requests.length);
+  assert.equal(sum(r.requestsPerReplica.slice(2)), trace.requests.length);
   const agg = run('inferstack', { saturation: null });
   // TTFT under P/D includes the KV transfer, so it cannot beat an idle aggregated replica by much;
   // it must stay within the same order of magnitude (the transfer is milliseconds).
