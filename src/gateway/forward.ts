@@ -19,27 +19,24 @@ export interface ForwardArgs {
   metrics: GatewayMetrics;
 }
 
-export interface ForwardResult extends RelayResult {
-  endpointId?: string;
-  attempts: number;
-}
+/** What the relay reports, with the endpoint the request ended on and its attempts. */
+export type ForwardResult = RelayResult;
 
-export async function forward(a: ForwardArgs): Promise<ForwardResult> {
+export function forward(a: ForwardArgs): Promise<ForwardResult> {
   const relay = new ClientRelay({ res: a.res, requestId: a.requestId, model: a.scheduling.model, startedAt: a.startedAt, metrics: a.metrics });
-  const trace: { endpointId?: string; attempts: number } = { attempts: 0 };
   a.pool.send(
     {
       endpoint: a.targets[0]!,
       fallbacks: a.targets.slice(1),
       scheduling: a.scheduling,
-      trace,
+      trace: relay.result,
       path: a.path,
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': a.requestId },
+      // A flat list: undici walks it without the checks it makes on a headers object.
+      headers: ['content-type', 'application/json', 'x-request-id', a.requestId],
       body: a.body,
     },
     relay,
   );
-  const result = await relay.done;
-  return { ...result, ...trace };
+  return relay.done;
 }

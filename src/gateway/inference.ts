@@ -19,6 +19,8 @@ export interface InferenceDeps {
   logger: Logger;
 }
 
+const PATHS: Record<RouteKind, string> = { chat: '/v1/chat/completions', completions: '/v1/completions', embeddings: '/v1/embeddings' };
+
 export async function handleInference(kind: RouteKind, req: IncomingMessage, res: ServerResponse, requestId: string, deps: InferenceDeps): Promise<void> {
   const startedAt = performance.now();
   const state = deps.state();
@@ -46,19 +48,18 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
     const pool = state.byModel.get(parsed.model);
     if (!pool) throw new GatewayError(404, `model '${parsed.model}' does not exist`, { param: 'model', code: 'model_not_found' });
     model = parsed.model;
-    const cacheSalt = typeof body.cache_salt === 'string' ? body.cache_salt : undefined;
     const session = req.headers['x-session-token'];
     const scheduling = schedulingRequest(requestId, parsed, {
-      ...(typeof session === 'string' ? { sessionToken: session } : {}),
-      ...(cacheSalt ? { cacheSalt } : {}),
-      ...(pool.adapters.has(parsed.model) ? { lora: parsed.model } : {}),
+      sessionToken: typeof session === 'string' ? session : undefined,
+      cacheSalt: typeof body.cache_salt === 'string' ? body.cache_salt : undefined,
+      lora: pool.adapters.has(parsed.model) ? parsed.model : undefined,
     });
-    const routed = await pool.route(scheduling, clientGone);
-    const path = kind === 'chat' ? '/v1/chat/completions' : kind === 'completions' ? '/v1/completions' : '/v1/embeddings';
-    const common = { pool, scheduling, path, res, requestId, startedAt, metrics };
+    const decision = pool.route(scheduling, clientGone);
+    const routed = decision instanceof Promise ? await decision : decision;
+    const path = PATHS[kind];
     result = routed.prefill
-      ? await runDisaggregated({ ...common, body, rawBody: raw, decode: routed.endpoints, prefill: routed.prefill[0]!, logger, signal: clientGone() })
-      : await forward({ ...common, targets: routed.endpoints, body: raw });
+      ? await runDisaggregated({ pool, scheduling, path, res, requestId, startedAt, metrics, body, rawBody: raw, decode: routed.endpoints, prefill: routed.prefill[0]!, logger, signal: clientGone() })
+      : await forward({ pool, scheduling, path, res, requestId, startedAt, metrics, targets: routed.endpoints, body: raw });
   } catch (err) {
     const gatewayErr = err instanceof GatewayError ? err : new GatewayError(500, 'internal error');
     if (!(err instanceof GatewayError)) logger.log('error', 'unexpected error', { requestId, error: String((err as Error)?.stack ?? err) });

@@ -76,22 +76,32 @@ export class ModelPool {
   /**
    * Asks the scheduler; waits in the admission queue while every candidate is saturated (by its
    * scraped metrics or by the gateway's own concurrency limit). 503 when nothing is healthy,
-   * 429 when the queue is full or the wait times out.
+   * 429 when the queue is full or the wait times out. Synchronous unless it has to wait (most
+   * requests do not), so the common case costs no promise.
    */
-  async route(request: SchedulingRequest, clientGone: () => AbortSignal): Promise<Routed> {
+  route(request: SchedulingRequest, clientGone: () => AbortSignal): Routed | Promise<Routed> {
+    return this.tryRoute(request) ?? this.routeAfterWaiting(request, clientGone);
+  }
+
+  private async routeAfterWaiting(request: SchedulingRequest, clientGone: () => AbortSignal): Promise<Routed> {
     const deadline = performance.now() + this.queue.timeoutMs;
     for (;;) {
-      const decision = this.scheduler.schedule(request, this.view, performance.now() / 1000);
-      if (decision.reject === 'no-healthy') {
-        throw new GatewayError(503, `no healthy endpoint serves model '${request.model}'`, { code: 'no_healthy_endpoint', headers: { 'retry-after': '1' } });
-      }
-      const endpoints = decision.endpoints.map((v) => this.byId.get(v.id)!).filter((e) => !e.saturated);
-      if (endpoints.length > 0) {
-        const prefill = decision.prefill?.map((v) => this.byId.get(v.id)!).filter((e) => !e.saturated);
-        return prefill && prefill.length > 0 ? { endpoints, prefill } : { endpoints };
-      }
       await this.queue.wait(request.priority ?? 0, deadline, QUEUE_POLL_MS, clientGone());
+      const routed = this.tryRoute(request);
+      if (routed) return routed;
     }
+  }
+
+  /** One scheduling decision; undefined when every candidate is saturated. */
+  private tryRoute(request: SchedulingRequest): Routed | undefined {
+    const decision = this.scheduler.schedule(request, this.view, performance.now() / 1000);
+    if (decision.reject === 'no-healthy') {
+      throw new GatewayError(503, `no healthy endpoint serves model '${request.model}'`, { code: 'no_healthy_endpoint', headers: { 'retry-after': '1' } });
+    }
+    const endpoints = decision.endpoints.map((v) => this.byId.get(v.id)!).filter((e) => !e.saturated);
+    if (endpoints.length === 0) return undefined;
+    const prefill = decision.prefill?.map((v) => this.byId.get(v.id)!).filter((e) => !e.saturated);
+    return prefill && prefill.length > 0 ? { endpoints, prefill } : { endpoints };
   }
 
   /** A request finished on `endpointId`: let the scheduler learn and a queued request try. */

@@ -90,7 +90,7 @@ class GatewaySchedulingRequest implements SchedulingRequest {
   }
 }
 
-export function schedulingRequest(id: string, parsed: ParsedRequest, extras: { sessionToken?: string; cacheSalt?: string; lora?: string }): SchedulingRequest {
+export function schedulingRequest(id: string, parsed: ParsedRequest, extras: { sessionToken?: string | undefined; cacheSalt?: string | undefined; lora?: string | undefined }): SchedulingRequest {
   const r = new GatewaySchedulingRequest(id, parsed);
   if (parsed.maxTokens !== undefined) r.maxTokens = parsed.maxTokens;
   if (extras.sessionToken) r.sessionToken = extras.sessionToken;

@@ -24,6 +24,9 @@ export interface RelayResult {
   status: number;
   outcome: RelayOutcome;
   chunks: number;
+  /** Filled in by the upstream interceptors (the request's `trace`): where it ended up, and how many tries. */
+  endpointId?: string;
+  attempts: number;
 }
 
 export interface RelayContext {
@@ -45,6 +48,8 @@ export function upstreamFailure(err: Error): GatewayError {
 
 export class ClientRelay implements Dispatcher.DispatchHandler {
   readonly done: Promise<RelayResult>;
+  /** What `done` resolves with; pass it to the interceptors as the request's trace. */
+  readonly result: RelayResult = { status: 0, outcome: 'ok', chunks: 0, attempts: 0 };
   private readonly ctx: RelayContext;
   private resolve!: (r: RelayResult) => void;
   private controller: Dispatcher.DispatchController | undefined;
@@ -82,7 +87,11 @@ export class ClientRelay implements Dispatcher.DispatchHandler {
     this.finished = true;
     this.ctx.res.off('close', this.onClientClose);
     this.ctx.res.off('drain', this.onDrain);
-    this.resolve({ status: this.status || this.ctx.res.statusCode, outcome, chunks: this.chunks });
+    const r = this.result;
+    r.status = this.status || this.ctx.res.statusCode;
+    r.outcome = outcome;
+    r.chunks = this.chunks;
+    this.resolve(r);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {

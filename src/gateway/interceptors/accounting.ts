@@ -1,10 +1,12 @@
 // Per-attempt bookkeeping around one endpoint: in-flight accounting for the cluster view, passive
 // health for the circuit breaker (5xx, connect errors and timeouts count as failures; a request
 // the gateway abandoned does not), routing and error metrics, and the scheduler's onComplete.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { EndpointRuntime } from '../../engines/endpoint.ts';
 import type { SchedulingRequest } from '../../scheduler/types.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import { AttemptAbandoned, type Interceptor } from './types.ts';
+import { AttemptAbandoned, type GatewayDispatchOptions, type Interceptor } from './types.ts';
 
 export interface AccountingHooks {
   metrics: GatewayMetrics;
@@ -25,44 +27,68 @@ export function errorKind(err: Error): string {
 }
 
 export function accounting(hooks: AccountingHooks): Interceptor {
-  return (next) => (opts, handler) => {
+  return (next) => (opts, handler) => next(opts, new AccountedAttempt(hooks, opts, handler));
+}
+
+/** One attempt's bookkeeping, wrapped around the handler of the layer above. */
+class AccountedAttempt implements Dispatcher.DispatchHandler {
+  private readonly hooks: AccountingHooks;
+  private readonly opts: GatewayDispatchOptions;
+  private readonly handler: Dispatcher.DispatchHandler;
+  private readonly endpoint: EndpointRuntime;
+  private readonly predictedBlocks: number;
+  private status = 0;
+  private done = false;
+
+  constructor(hooks: AccountingHooks, opts: GatewayDispatchOptions, handler: Dispatcher.DispatchHandler) {
+    this.hooks = hooks;
+    this.opts = opts;
+    this.handler = handler;
     const { endpoint, scheduling } = opts;
+    this.endpoint = endpoint;
     opts.trace.endpointId = endpoint.id;
     opts.trace.attempts++;
     // KV blocks the request will hold at its longest: prompt plus the output it may generate.
     const blockSize = endpoint.view.metrics.blockSize ?? DEFAULT_BLOCK_SIZE;
-    const predictedBlocks = Math.ceil((scheduling.promptTokens + (scheduling.maxTokens ?? 0)) / blockSize);
-    endpoint.begin(scheduling.promptTokens, predictedBlocks);
+    this.predictedBlocks = Math.ceil((scheduling.promptTokens + (scheduling.maxTokens ?? 0)) / blockSize);
+    endpoint.begin(scheduling.promptTokens, this.predictedBlocks);
     hooks.metrics.countRouted(hooks.poolName, endpoint.id, endpoint.view.role ?? 'both');
-    let done = false;
-    let status = 0;
-    // ok: true/false feeds the breaker; undefined (abandoned by the gateway) says nothing.
-    const finish = (ok: boolean | undefined, kind?: string) => {
-      if (done) return;
-      done = true;
-      endpoint.end(scheduling.promptTokens, predictedBlocks);
-      if (kind) hooks.metrics.upstreamErrors.labels(endpoint.id, kind).inc();
-      if (ok !== undefined) endpoint.recordOutcome(ok);
-      hooks.onAttemptEnd(endpoint.id, opts);
-    };
-    const wrapped: Dispatcher.DispatchHandler = {
-      onRequestStart: (c, ctx) => handler.onRequestStart?.(c, ctx),
-      onResponseStart: (c, code, headers, msg) => {
-        status = code;
-        handler.onResponseStart?.(c, code, headers, msg);
-      },
-      onResponseData: (c, chunk) => handler.onResponseData?.(c, chunk),
-      onResponseEnd: (c, trailers) => {
-        finish(status < 500, status >= 500 ? `http_${status}` : undefined);
-        handler.onResponseEnd?.(c, trailers);
-      },
-      onResponseError: (c, err) => {
-        if (!(err instanceof AttemptAbandoned)) finish(false, errorKind(err));
-        else if (status >= 500) finish(false, `http_${status}`); // failover moved on from a 5xx
-        else finish(undefined);
-        handler.onResponseError?.(c, err);
-      },
-    };
-    next(opts, wrapped);
-  };
+  }
+
+  // ok: true/false feeds the breaker; undefined (abandoned by the gateway) says nothing.
+  private finish(ok: boolean | undefined, kind?: string): void {
+    if (this.done) return;
+    this.done = true;
+    const endpoint = this.endpoint;
+    endpoint.end(this.opts.scheduling.promptTokens, this.predictedBlocks);
+    if (kind) this.hooks.metrics.upstreamErrors.labels(endpoint.id, kind).inc();
+    if (ok !== undefined) endpoint.recordOutcome(ok);
+    this.hooks.onAttemptEnd(endpoint.id, this.opts);
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController, ctx: unknown): void {
+    this.handler.onRequestStart?.(c, ctx);
+  }
+
+  onResponseStart(c: Dispatcher.DispatchController, code: number, headers: IncomingHttpHeaders, message: string): void {
+    this.status = code;
+    this.handler.onResponseStart?.(c, code, headers, message);
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.handler.onResponseData?.(c, chunk);
+  }
+
+  onResponseEnd(c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    const status = this.status;
+    this.finish(status < 500, status >= 500 ? `http_${status}` : undefined);
+    this.handler.onResponseEnd?.(c, trailers);
+  }
+
+  onResponseError(c: Dispatcher.DispatchController, err: Error): void {
+    if (!(err instanceof AttemptAbandoned)) this.finish(false, errorKind(err));
+    else if (this.status >= 500) this.finish(false, `http_${this.status}`); // failover moved on from a 5xx
+    else this.finish(undefined);
+    this.handler.onResponseError?.(c, err);
+  }
 }

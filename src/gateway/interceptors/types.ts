@@ -27,7 +27,9 @@ export function compose(base: GatewayDispatch, ...interceptors: Interceptor[]): 
 /** The innermost dispatch: send to the endpoint's undici pool, with the engine's own key if it needs one. */
 export const toEndpoint: GatewayDispatch = (opts, handler) => {
   const upstream = opts.endpoint.upstream;
-  const headers = upstream.authHeader ? { ...(opts.headers as Record<string, string>), authorization: upstream.authHeader } : opts.headers;
+  const auth = upstream.authHeader;
+  const h = opts.headers;
+  const headers = !auth ? h : Array.isArray(h) ? [...h, 'authorization', auth] : { ...(h as Record<string, string>), authorization: auth };
   upstream.dispatch({ path: opts.path, method: opts.method, headers, body: opts.body ?? null }, handler);
 };
 
