@@ -70,3 +70,17 @@ test('inferstack spreads a burst of uncached requests instead of piling onto one
   }
   assert.deepEqual([...counts.values()].sort(), [10, 10, 10, 10]);
 });
+
+test('inferstack under P/D: decode by memory load, prefill by predicted TTFT', () => {
+  const s = createScheduler('inferstack', { stepTime, pd: { threshold: 16 }, seed: 2 });
+  const mk = (id: string, role: 'prefill' | 'decode', pending: number, blocks: number) => {
+    const e = ep(id, pending);
+    e.role = role;
+    e.inflight.predictedBlocks = blocks;
+    return e;
+  };
+  const view = { endpoints: [mk('p1', 'prefill', 50_000, 0), mk('p2', 'prefill', 0, 0), mk('d1', 'decode', 0, 9000), mk('d2', 'decode', 0, 100)] };
+  const d = s.schedule(request('r', { promptTokenIds: tokens, promptTokens: tokens.length, maxTokens: 100 }), view, 0);
+  assert.equal(d.endpoints[0]!.id, 'd2');
+  assert.equal(d.prefill?.[0]?.id, 'p2');
+});

@@ -8,6 +8,7 @@ import { PreciseIndex } from '../../kv/precise-index.ts';
 import type { StepTimeModel } from '../../physics/types.ts';
 import type { SchedulingContext } from '../plugin.ts';
 import { maxScorePicker } from '../plugins/pickers/max-score.ts';
+import { decodeLoadScorer } from '../plugins/scorers/decode-load.ts';
 import { predictedTtftScorer } from '../plugins/scorers/predicted-ttft.ts';
 import { sessionAffinityScorer } from '../plugins/scorers/session-affinity.ts';
 import { approximateMatcher, preciseMatcher, type PrefixMatcher } from '../prefix-match.ts';
@@ -44,9 +45,11 @@ export function inferstackPolicy(deps: InferstackDeps = {}): Policy {
     { scorer: sessionAffinityScorer(), weight: 0.05 },
   ];
 
+  // Disaggregated: the decode side is chosen by its memory load (the prompt's KV arrives by transfer).
+  const decodeScorers = [{ scorer: decodeLoadScorer(), weight: 1 }, ...scorers.slice(1)];
   const picker = maxScorePicker('random');
   return {
-    profile: (role) => ({ name: role, filters: baseFilters(role), scorers, picker }),
+    profile: (role) => ({ name: role, filters: baseFilters(role), scorers: role === 'decode' ? decodeScorers : scorers, picker }),
     cachedTokens: (ctx: SchedulingContext, ep: EndpointView) => matcher.cachedTokens(ctx, ep),
   };
 }
