@@ -84,3 +84,14 @@ test('inferstack under P/D: decode by memory load, prefill by predicted TTFT', (
   assert.equal(d.endpoints[0]!.id, 'd2');
   assert.equal(d.prefill?.[0]?.id, 'p2');
 });
+
+test('inferstack warms a cold endpoint: a prefix every other endpoint holds earns no stickiness', () => {
+  const index = new PreciseIndex();
+  const system = tokens.slice(0, 512); // the shared system prompt, cached on a, b and c
+  for (const id of ['a', 'b', 'c']) index.applyEvent(id, { type: 'BlockStored', blockHashes: keys.slice(0, 32), parentBlockHash: null, tokenIds: system, blockSize: 16 });
+  const s = createScheduler('inferstack', { preciseIndex: index, stepTime, seed: 3 });
+  const ids = [...system, ...Array.from({ length: 7680 }, (_, i) => (i * 7) % 30_000)];
+  // a, b and c have a little prefill queued; d is idle but lacks the system prompt.
+  const view = { endpoints: [ep('a', 3000), ep('b', 3000), ep('c', 3000), ep('d', 0)] };
+  assert.equal(s.schedule(request('r', { promptTokenIds: ids, promptTokens: ids.length, maxTokens: 100 }), view, 0).endpoints[0]!.id, 'd');
+});

@@ -24,12 +24,17 @@ export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredi
       const r = ctx.request;
       const own = new Map<string, number>();
       ctx.memo.set(memoKey, own);
+      const cached = eps.map((e, i) => Math.min(r.promptTokens, Math.floor(matched[i]! * (e.metrics.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE))));
+      // A prefix most endpoints already hold (a shared system prompt) is cheap to add to one more:
+      // it does not count toward the follower term, or a cold endpoint would never be warmed.
+      const common = [...cached].sort((a, b) => b - a)[Math.floor(eps.length / 2)] ?? 0;
       const seconds = eps.map((e, i) => {
         const bs = e.metrics.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE;
-        const cachedTokens = Math.min(r.promptTokens, Math.floor(matched[i]! * bs));
-        const p = predictor.predict(e, { promptTokens: r.promptTokens, cachedTokens, maxTokens: r.maxTokens ?? 256, blockSize: bs }, ctx.now);
+        const p = predictor.predict(e, { promptTokens: r.promptTokens, cachedTokens: cached[i]!, maxTokens: r.maxTokens ?? 256, blockSize: bs }, ctx.now);
         own.set(e.id, p.ownPrefillSeconds);
-        return p.seconds + FOLLOWER_WEIGHT * p.ownPrefillSeconds;
+        const uncached = r.promptTokens - cached[i]!;
+        const scarce = uncached > 0 ? (r.promptTokens - Math.max(cached[i]!, common)) / uncached : 0;
+        return p.seconds + FOLLOWER_WEIGHT * p.ownPrefillSeconds * scarce;
       });
       const best = Math.min(...seconds);
       return seconds.map((s) => (s > 0 ? best / s : 1));
