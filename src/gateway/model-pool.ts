@@ -98,10 +98,20 @@ export class ModelPool {
     if (decision.reject === 'no-healthy') {
       throw new GatewayError(503, `no healthy endpoint serves model '${request.model}'`, { code: 'no_healthy_endpoint', headers: { 'retry-after': '1' } });
     }
-    const endpoints = decision.endpoints.map((v) => this.byId.get(v.id)!).filter((e) => !e.saturated);
+    const endpoints = this.unsaturated(decision.endpoints);
     if (endpoints.length === 0) return undefined;
-    const prefill = decision.prefill?.map((v) => this.byId.get(v.id)!).filter((e) => !e.saturated);
+    const prefill = decision.prefill && this.unsaturated(decision.prefill);
     return prefill && prefill.length > 0 ? { endpoints, prefill } : { endpoints };
+  }
+
+  /** The runtimes of the chosen views that can take one more request, in the scheduler's order. */
+  private unsaturated(views: readonly { id: string }[]): EndpointRuntime[] {
+    const out: EndpointRuntime[] = [];
+    for (const v of views) {
+      const e = this.byId.get(v.id)!;
+      if (!e.saturated) out.push(e);
+    }
+    return out;
   }
 
   /** A request finished on `endpointId`: let the scheduler learn and a queued request try. */

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { EndpointRuntime } from '../../engines/endpoint.ts';
 import type { SchedulingRequest } from '../../scheduler/types.ts';
+import type { CounterSeries } from '../hot-metrics.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { AttemptAbandoned, type GatewayDispatchOptions, type Interceptor } from './types.ts';
 
@@ -27,7 +28,17 @@ export function errorKind(err: Error): string {
 }
 
 export function accounting(hooks: AccountingHooks): Interceptor {
-  return (next) => (opts, handler) => next(opts, new AccountedAttempt(hooks, opts, handler));
+  // Routing counter per endpoint of this pool, looked up once (bounded by the pool's endpoints).
+  const routed = new Map<EndpointRuntime, CounterSeries>();
+  const routedSeries = (e: EndpointRuntime) => {
+    let s = routed.get(e);
+    if (!s) routed.set(e, (s = hooks.metrics.routedSeries(hooks.poolName, e.id, e.view.role ?? 'both')));
+    return s;
+  };
+  return (next) => (opts, handler) => {
+    routedSeries(opts.endpoint).inc();
+    next(opts, new AccountedAttempt(hooks, opts, handler));
+  };
 }
 
 /** One attempt's bookkeeping, wrapped around the handler of the layer above. */
@@ -52,7 +63,6 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
     const blockSize = endpoint.view.metrics.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.predictedBlocks = Math.ceil((scheduling.promptTokens + (scheduling.maxTokens ?? 0)) / blockSize);
     endpoint.begin(scheduling.promptTokens, this.predictedBlocks);
-    hooks.metrics.countRouted(hooks.poolName, endpoint.id, endpoint.view.role ?? 'both');
   }
 
   // ok: true/false feeds the breaker; undefined (abandoned by the gateway) says nothing.
