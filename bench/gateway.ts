@@ -14,7 +14,9 @@
 //    node:http + undici relay shows the floor of the runtime itself.
 // Every proxy under test is pinned to CPU 0 (one core); load generator and upstreams to CPU 1.
 // Everything binds to 127.0.0.1. Options: --seconds N per measurement (default 3), --rounds N (2),
-// --skip-streaming, --skip-throughput.
+// --skip-streaming, --skip-throughput, --compare-gateway DIR (another checkout of this repository,
+// e.g. `git archive <commit> | tar -x -C DIR` with node_modules linked: its gateway joins the
+// throughput rows, so a change is measured against the code before it in the same run).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { summarize } from '../src/bench/stats.ts';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' }, 'skip-streaming': { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' }, 'skip-streaming': { type: 'boolean' }, 'compare-gateway': { type: 'string' } } });
 const SECONDS = Number(args.seconds ?? 3);
 const ROUNDS = Number(args.rounds ?? 2);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -327,12 +329,17 @@ async function main(): Promise<void> {
 
   const floor = await startFloor(upUrl);
   const floorPort = floor.port;
+  const compareDir = args['compare-gateway'];
+  const compared = compareDir
+    ? await start(0, node, [join(compareDir, 'bin/inferstack.js'), 'serve', '--config', gw2Config, '--port', '0'], /listening on (http:\/\/\S+)/)
+    : undefined;
 
   const targets: [string, string, string, Record<string, string>, number | undefined][] = [
     ['upstream direct', upUrl, '/v1/chat/completions', {}, undefined],
     ['nginx', `http://127.0.0.1:${proxyPort}`, '/v1/chat/completions', {}, nginxProxy.pid],
     ['inferstack gateway', gw2Url, '/v1/chat/completions', {}, gw2.child.pid],
     ['node:http+undici floor', `http://127.0.0.1:${floorPort}`, '/v1/chat/completions', {}, floor.pid],
+    ...(compared ? [['compared gateway', compared.match[1]!, '/v1/chat/completions', {}, compared.child.pid] as (typeof targets)[number]] : []),
     ['portkey', `http://127.0.0.1:${portkeyPort}`, '/v1/chat/completions', portkeyHeaders, portkey.child.pid],
   ];
   const CONNECTIONS = 64;
@@ -359,6 +366,7 @@ async function main(): Promise<void> {
     perCpuSecondGatewayOverPortkey: perCore('inferstack gateway') / perCore('portkey'),
     perCpuSecondFloorOverNginx: perCore('node:http+undici floor') / perCore('nginx'),
     perCpuSecondGatewayOverFloor: perCore('inferstack gateway') / perCore('node:http+undici floor'),
+    ...(compared ? { perCpuSecondGatewayOverCompared: perCore('inferstack gateway') / perCore('compared gateway') } : {}),
   };
   console.log(`\nsmall non-streaming requests, ${CONNECTIONS} connections, median of ${ROUNDS} rounds:`);
   console.log(`  ${'target'.padEnd(20)} ${'req/s'.padStart(8)}  ${'proxy CPU ms/req'.padStart(16)}  ${'req per CPU-s'.padStart(13)}  errors`);
@@ -366,6 +374,7 @@ async function main(): Promise<void> {
   console.log(`  gateway / nginx   = ${fmt(ratios.gatewayOverNginx)}x throughput, ${fmt(ratios.perCpuSecondGatewayOverNginx)}x per CPU-second   (bar: >= 0.4x)`);
   console.log(`  gateway / portkey = ${fmt(ratios.gatewayOverPortkey)}x throughput, ${fmt(ratios.perCpuSecondGatewayOverPortkey)}x per CPU-second   (bar: >= 10x)`);
   console.log(`  floor / nginx     = ${fmt(ratios.perCpuSecondFloorOverNginx)}x per CPU-second; gateway / floor = ${fmt(ratios.perCpuSecondGatewayOverFloor)}x`);
+  if (compared) console.log(`  gateway / compared gateway (${compareDir}) = ${fmt(ratios.perCpuSecondGatewayOverCompared!)}x per CPU-second`);
   printJson({ streaming, throughput: { connections: CONNECTIONS, rps: m, cpuMsPerRequest: c, errors, ratios } });
 }
 
