@@ -25,7 +25,9 @@ abstract class HotMetric<S extends { labels: Labels }> {
   abstract readonly type: 'counter' | 'histogram';
   readonly aggregator = 'sum';
   private readonly labelNames: readonly string[];
-  private readonly series = new Map<string, S>();
+  private readonly index = new Map<string, unknown>();
+  private series: S[] = [];
+  private other: S | undefined;
 
   constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
     this.name = name;
@@ -39,26 +41,38 @@ abstract class HotMetric<S extends { labels: Labels }> {
 
   /** The series for these label values (in labelNames order); keep it to skip the lookup. */
   seriesFor(...values: string[]): S {
-    const key = values.join('\0');
-    const s = this.series.get(key);
+    // A tree of maps, one level per label: no key string is built per lookup.
+    let node: Map<string, unknown> = this.index;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let child = node.get(values[i]!) as Map<string, unknown> | undefined;
+      if (!child) node.set(values[i]!, (child = new Map()));
+      node = child;
+    }
+    const s = node.get(values[last]!) as S | undefined;
     if (s) return s;
-    if (this.series.size < MAX_SERIES) return this.add(key, values);
-    const other = this.labelNames.map(() => OTHER);
-    return this.series.get(other.join('\0')) ?? this.add(other.join('\0'), other); // the one series past the bound
+    if (this.series.length < MAX_SERIES) return this.add(node, values);
+    return (this.other ??= this.create(this.labelsOf(this.labelNames.map(() => OTHER)))); // the one series past the bound
   }
 
-  private add(key: string, values: readonly string[]): S {
+  private add(leafMap: Map<string, unknown>, values: readonly string[]): S {
+    const s = this.create(this.labelsOf(values));
+    leafMap.set(values[values.length - 1]!, s);
+    this.series.push(s);
+    return s;
+  }
+
+  private labelsOf(values: readonly string[]): Labels {
     const labels: Labels = {};
     this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
-    const s = this.create(labels);
-    this.series.set(key, s);
-    return s;
+    return labels;
   }
 
   /** What Registry.metrics() formats (series labels apart from `le`, as prom-client hands them over). */
   async getForPromString(): Promise<{ name: string; help: string; type: string; aggregator: string; values: ExportedValue[] }> {
     const values: ExportedValue[] = [];
-    for (const s of this.series.values()) this.export(s, values);
+    for (const s of this.series) this.export(s, values);
+    if (this.other) this.export(this.other, values);
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
@@ -70,7 +84,9 @@ abstract class HotMetric<S extends { labels: Labels }> {
   }
 
   reset(): void {
-    this.series.clear();
+    this.index.clear();
+    this.series = [];
+    this.other = undefined;
   }
 }
 
