@@ -161,3 +161,17 @@ test('malformed HTTP and bodies cut off mid-upload never take the gateway down',
   assert.equal((await fetch(`${gw.url}/health`)).status, 200);
   assert.equal((await postJson(`${gw.url}/v1/chat/completions`, chat)).status, 200);
 });
+
+test("an endpoint's own API key goes upstream as its bearer token, never the client's key", async (t) => {
+  const engine = await startFakeEngine();
+  const pool = poolOf([engine.url]);
+  pool.endpoints[0]!.apiKey = 'sk-engine-own';
+  const gw = await startGateway({ config: configFor([pool], { apiKeys: ['sk-client'] }), logger: silentLogger() });
+  t.after(async () => { await gw.close(); await engine.close(); });
+  const r = await postJson(`${gw.url}/v1/chat/completions`, chat, { authorization: 'Bearer sk-client', 'x-request-id': 'req-key-1' });
+  assert.equal(r.status, 200);
+  const seen = engine.seen.find((s) => s.path === '/v1/chat/completions')!;
+  assert.equal(seen.headers.authorization, 'Bearer sk-engine-own');
+  assert.equal(seen.headers['x-request-id'], 'req-key-1');
+  assert.equal(seen.headers['content-type'], 'application/json');
+});
