@@ -39,6 +39,11 @@ export class AdmissionQueue {
     if (this.waiters.length >= this.maxSize) {
       return Promise.reject(saturated(`all endpoints are saturated and the queue is full (${this.maxSize})`, retryAfter));
     }
+    // Whether this wait ends at the deadline rather than at a poll. Decided now, not by comparing
+    // clocks when the timer fires: timers count from the event loop's cached time and may fire a
+    // few milliseconds early on a busy machine.
+    const untilDeadline = deadline - performance.now();
+    const endsAtDeadline = untilDeadline <= pollMs;
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         priority,
@@ -53,10 +58,9 @@ export class AdmissionQueue {
         },
         timer: setTimeout(() => {
           this.remove(waiter);
-          // (1 ms slack: timers may fire a hair before performance.now() reaches the deadline)
-          if (performance.now() + 1 >= deadline) waiter.fail(saturated(`all endpoints stayed saturated for ${this.timeoutMs} ms`, retryAfter));
+          if (endsAtDeadline) waiter.fail(saturated(`all endpoints stayed saturated for ${this.timeoutMs} ms`, retryAfter));
           else waiter.wake();
-        }, Math.max(0, Math.min(pollMs, deadline - performance.now()))),
+        }, Math.max(0, Math.min(pollMs, untilDeadline))),
       };
       const onAbort = () => {
         clearTimeout(waiter.timer);
