@@ -96,7 +96,7 @@ export interface GatewayConfig {
 
 export const DEFAULT_LIMITS: Limits = { maxBodyBytes: 4 * 1024 * 1024, maxRetries: 2, queueSize: 1024, queueTimeoutMs: 30_000 };
 export const DEFAULT_SIGNALS_CONFIG: SignalsConfig = { scrapeIntervalMs: 50, probeTimeoutMs: 2_000, healthIntervalMs: 500, failureThreshold: 3, cooldownMs: 1_000 };
-export const DEFAULT_POLICY = 'least-load';
+export const DEFAULT_POLICY = 'inferstack';
 
 export class ConfigError extends Error {
   constructor(message: string) {
