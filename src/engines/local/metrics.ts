@@ -11,7 +11,16 @@ const E2E_BUCKETS = [0.05, 0.1, 0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30
 const COLD_START_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 export class LocalEngineMetrics {
+  /** Gauges read from the engine at each scrape: a handful of lines, cheap to render. */
   readonly registry = new Registry();
+  /**
+   * Counters and histograms change only when a request finishes, a model loads or unloads, yet the
+   * gateway scrapes every 50 ms and rendering the histograms was most of the scrape's CPU: their text
+   * is cached and rendered again only after `version` moved.
+   */
+  private readonly eventRegistry = new Registry();
+  private version = 0;
+  private cached: { version: number; body: Promise<string> } | undefined;
   private readonly promptTokens: Counter<'model_name'>;
   private readonly generationTokens: Counter<'model_name'>;
   private readonly prefixQueries: Counter<'model_name'>;
@@ -25,6 +34,7 @@ export class LocalEngineMetrics {
 
   constructor(status: () => ModelStatus[], loadWaiters: (model: string) => number) {
     const registers = [this.registry];
+    const eventRegisters = [this.eventRegistry];
     const perModel = (name: string, help: string, value: (m: ModelStatus) => number | undefined) =>
       new Gauge({
         name,
@@ -58,25 +68,26 @@ export class LocalEngineMetrics {
         }
       },
     });
-    this.promptTokens = new Counter({ name: 'vllm:prompt_tokens_total', help: 'Prompt tokens processed.', labelNames: ['model_name'], registers });
-    this.generationTokens = new Counter({ name: 'vllm:generation_tokens_total', help: 'Tokens generated.', labelNames: ['model_name'], registers });
-    this.prefixQueries = new Counter({ name: 'vllm:prefix_cache_queries_total', help: 'Prompt tokens looked up in the sequences\' caches.', labelNames: ['model_name'], registers });
-    this.prefixHits = new Counter({ name: 'vllm:prefix_cache_hits_total', help: 'Prompt tokens whose KV a sequence already held.', labelNames: ['model_name'], registers });
-    this.success = new Counter({ name: 'vllm:request_success_total', help: 'Finished requests.', labelNames: ['model_name', 'finished_reason'], registers });
-    this.ttft = new Histogram({ name: 'vllm:time_to_first_token_seconds', help: 'Time to first token.', labelNames: ['model_name'], buckets: TTFT_BUCKETS, registers });
-    this.e2e = new Histogram({ name: 'vllm:e2e_request_latency_seconds', help: 'Request latency.', labelNames: ['model_name'], buckets: E2E_BUCKETS, registers });
-    this.queue = new Histogram({ name: 'vllm:request_queue_time_seconds', help: 'Time waiting for a sequence.', labelNames: ['model_name'], buckets: TTFT_BUCKETS, registers });
+    this.promptTokens = new Counter({ name: 'vllm:prompt_tokens_total', help: 'Prompt tokens processed.', labelNames: ['model_name'], registers: eventRegisters });
+    this.generationTokens = new Counter({ name: 'vllm:generation_tokens_total', help: 'Tokens generated.', labelNames: ['model_name'], registers: eventRegisters });
+    this.prefixQueries = new Counter({ name: 'vllm:prefix_cache_queries_total', help: 'Prompt tokens looked up in the sequences\' caches.', labelNames: ['model_name'], registers: eventRegisters });
+    this.prefixHits = new Counter({ name: 'vllm:prefix_cache_hits_total', help: 'Prompt tokens whose KV a sequence already held.', labelNames: ['model_name'], registers: eventRegisters });
+    this.success = new Counter({ name: 'vllm:request_success_total', help: 'Finished requests.', labelNames: ['model_name', 'finished_reason'], registers: eventRegisters });
+    this.ttft = new Histogram({ name: 'vllm:time_to_first_token_seconds', help: 'Time to first token.', labelNames: ['model_name'], buckets: TTFT_BUCKETS, registers: eventRegisters });
+    this.e2e = new Histogram({ name: 'vllm:e2e_request_latency_seconds', help: 'Request latency.', labelNames: ['model_name'], buckets: E2E_BUCKETS, registers: eventRegisters });
+    this.queue = new Histogram({ name: 'vllm:request_queue_time_seconds', help: 'Time waiting for a sequence.', labelNames: ['model_name'], buckets: TTFT_BUCKETS, registers: eventRegisters });
     this.coldStart = new Histogram({
       name: 'inferstack_local_model_cold_start_seconds',
       help: 'Time from the first request for an unloaded model to the model being ready (validate + load + context).',
       labelNames: ['model_name'],
       buckets: COLD_START_BUCKETS,
-      registers,
+      registers: eventRegisters,
     });
-    this.unloads = new Counter({ name: 'inferstack_local_model_unloads_total', help: 'Model unloads.', labelNames: ['model_name', 'reason'], registers });
+    this.unloads = new Counter({ name: 'inferstack_local_model_unloads_total', help: 'Model unloads.', labelNames: ['model_name', 'reason'], registers: eventRegisters });
   }
 
   observeRequest(model: string, r: GenerateResult): void {
+    this.version++;
     const labels = { model_name: model };
     this.promptTokens.inc(labels, r.promptTokens);
     this.generationTokens.inc(labels, r.completionTokens);
@@ -89,14 +100,18 @@ export class LocalEngineMetrics {
   }
 
   observeColdStart(model: string, seconds: number): void {
+    this.version++;
     this.coldStart.observe({ model_name: model }, seconds);
   }
 
   countUnload(model: string, reason: UnloadReason): void {
+    this.version++;
     this.unloads.inc({ model_name: model, reason }, 1);
   }
 
   async text(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    if (this.cached?.version !== this.version) this.cached = { version: this.version, body: this.eventRegistry.metrics() };
+    const [live, events] = await Promise.all([this.registry.metrics(), this.cached.body]);
+    return { contentType: this.registry.contentType, body: live + events };
   }
 }

@@ -154,3 +154,15 @@ test("the gateway's scraper for engine type local reads the engine view from /me
   assert.equal(m.numGpuBlocks, 512);
   await eventually(() => server.registry.status()[0]!.stats!.running === 0);
 });
+
+test('/metrics renders the counters again after a request finishes (their text is cached between events)', async () => {
+  const scrape = async () => (await fetch(`${server.url}/metrics`)).text();
+  const before = await scrape();
+  assert.equal(await scrape(), before, 'nothing happened between two scrapes of an idle engine');
+  const count = (text: string) => Number(/vllm:generation_tokens_total\{model_name="tiny"\} (\d+)/.exec(text)?.[1] ?? 0);
+  const r = await post(`${server.url}/v1/completions`, { model: 'tiny', prompt: 'count me', max_tokens: 5, ignore_eos: true });
+  assert.equal(r.status, 200);
+  const after = await scrape();
+  assert.equal(count(after), count(before) + 5);
+  assert.match(after, /vllm:num_requests_running\{model_name="tiny"\} 0/);
+});
