@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { CliError } from './cli-error.ts';
+import { numberFlag, required } from './flags.ts';
 import { PhysicsInputError } from '../physics/errors.ts';
 import { loadHardwareFile } from '../physics/hardware.ts';
 import type { EngineKind } from '../physics/step-time.ts';
@@ -64,21 +65,7 @@ const options = {
 
 export type PlanArgs = ReturnType<typeof parseArgs<{ options: typeof options; strict: true; allowPositionals: false }>>['values'];
 
-/** Parse a numeric flag strictly: '12x', '', 'NaN' and out-of-range values are user errors. */
-export function numberFlag(name: string, value: string | undefined, opts: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new CliError(`--${name} must be a number, got '${value}'`);
-  if (opts.integer && !Number.isInteger(n)) throw new CliError(`--${name} must be an integer, got '${value}'`);
-  if (opts.min !== undefined && n < opts.min) throw new CliError(`--${name} must be at least ${opts.min}, got ${value}`);
-  if (opts.max !== undefined && n > opts.max) throw new CliError(`--${name} must be at most ${opts.max}, got ${value}`);
-  return n;
-}
 
-export function required(name: string, value: string | undefined): string {
-  if (value === undefined || value === '') throw new CliError(`--${name} is required (see inferstack plan --help)`);
-  return value;
-}
 
 function engineFlag(value: string | undefined): EngineKind | undefined {
   if (value === undefined) return undefined;
@@ -90,8 +77,8 @@ const MAX_TOKENS = 10_000_000;
 
 export function workloadFlags(v: PlanArgs): { isl: number; osl: number } {
   return {
-    isl: numberFlag('isl', required('isl', v.isl), { integer: true, min: 1, max: MAX_TOKENS })!,
-    osl: numberFlag('osl', required('osl', v.osl), { integer: true, min: 1, max: MAX_TOKENS })!,
+    isl: numberFlag('isl', required('plan', 'isl', v.isl), { integer: true, min: 1, max: MAX_TOKENS })!,
+    osl: numberFlag('osl', required('plan', 'osl', v.osl), { integer: true, min: 1, max: MAX_TOKENS })!,
   };
 }
 
@@ -123,14 +110,14 @@ async function runSearch(v: PlanArgs): Promise<void> {
     process.stderr.write(`trace: ${t.requests} requests over ${t.durationSec.toFixed(1)} s: mean ISL ${t.isl}, OSL ${t.osl}, ${t.rate.toFixed(3)} req/s\n`);
     workload = t;
   } else {
-    workload = { ...workloadFlags(v), rate: numberFlag('rate', required('rate', v.rate), { min: 1e-6, max: 1e7 })! };
+    workload = { ...workloadFlags(v), rate: numberFlag('rate', required('plan', 'rate', v.rate), { min: 1e-6, max: 1e7 })! };
   }
   const gpus = v.gpus?.split(',').map((g) => g.trim()).filter(Boolean);
   const prices = priceFlags(v);
   if (prices.gpuHourUsd !== undefined && gpus?.length !== 1) throw new CliError('--gpu-hour-price applies to one accelerator: add --gpus with a single id');
   const top = numberFlag('top', v.top, { integer: true, min: 1, max: 1000 }) ?? 15;
   const result = search({
-    model: required('model', v.model), ...workload, slo: sloFlags(v), gpus, engine: engineFlag(v.engine),
+    model: required('plan', 'model', v.model), ...workload, slo: sloFlags(v), gpus, engine: engineFlag(v.engine),
     maxGpus: numberFlag('max-gpus', v['max-gpus'], { integer: true, min: 1, max: 4096 }),
     energyUsdPerKwh: prices.energyUsdPerKwh, pue: prices.pue, gpuHourUsd: prices.gpuHourUsd,
   });
@@ -159,7 +146,7 @@ const finite = (x: number): number | null => (Number.isFinite(x) ? Number(x.toFi
 async function runCompare(v: PlanArgs): Promise<void> {
   const [{ compare }, { formatCompare }] = await Promise.all([import('../physics/planner/compare.ts'), import('../physics/planner/format-compare.ts')]);
   const r = compare({
-    model: required('model', v.model), ...workloadFlags(v), gpu: v.gpu ?? 'h100', sram: v.vs ?? 'groq-lpu',
+    model: required('plan', 'model', v.model), ...workloadFlags(v), gpu: v.gpu ?? 'h100', sram: v.vs ?? 'groq-lpu',
     dtype: v.dtype === undefined ? undefined : parseDtype(v.dtype), energyUsdPerKwh: priceFlags(v).energyUsdPerKwh, pue: priceFlags(v).pue,
   });
   if (!v.json) {
@@ -195,7 +182,7 @@ function runPlan(v: PlanArgs): void {
   if (concurrency !== undefined && rate !== undefined) throw new CliError('give --concurrency or --rate, not both');
   try {
     const p = plan({
-      model: required('model', v.model), gpu: required('gpu', v.gpu), tp: numberFlag('tp', v.tp, { integer: true, min: 1, max: 4096 }),
+      model: required('plan', 'model', v.model), gpu: required('plan', 'gpu', v.gpu), tp: numberFlag('tp', v.tp, { integer: true, min: 1, max: 4096 }),
       dtype: v.dtype, kvDtype: v['kv-dtype'], engine: engineFlag(v.engine), isl, osl, concurrency, rate, slo: sloFlags(v), prices: priceFlags(v),
       gpuMemoryUtilization: numberFlag('gpu-memory-utilization', v['gpu-memory-utilization'], { min: 0.01, max: 1 }),
       blockSize: numberFlag('block-size', v['block-size'], { integer: true, min: 1, max: 1024 }),

@@ -18,6 +18,7 @@ import type { ModelGate } from '../trust/admit.ts';
 import { localModelsFromArgs } from '../engines/local/model-args.ts';
 import { PQ_MODES } from '../trust/tls.ts';
 import { CliError } from './cli-error.ts';
+import { numberFlag } from './flags.ts';
 
 const HELP = `usage: inferstack serve [options]
 
@@ -41,12 +42,6 @@ const HELP = `usage: inferstack serve [options]
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
-function positiveInt(name: string, value: string | undefined, min = 1): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}, got '${value}'`);
-  return n;
-}
 
 function engineTypes(upstreams: string[], types: string[]): EngineType[] {
   for (const t of types) if (!isEngineType(t)) throw new CliError(`--engine-type must be one of ${ENGINE_TYPES.join(', ')}, got '${t}'`);
@@ -89,7 +84,7 @@ export async function main(argv: string[]): Promise<void> {
   if (values.timing !== undefined && values.timing !== 'model' && values.timing !== 'instant') throw new CliError(`--timing must be model or instant, got '${values.timing}'`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new CliError('--tls-cert and --tls-key go together');
   if (values['tls-pq'] !== undefined && !(PQ_MODES as readonly string[]).includes(values['tls-pq'])) throw new CliError(`--tls-pq must be one of ${PQ_MODES.join(', ')}, got '${values['tls-pq']}'`);
-  const port = positiveInt('port', values.port, 0);
+  const port = numberFlag('port', values.port, { integer: true, min: 0, max: 65535 });
   if (port !== undefined && port > 65535) throw new CliError(`--port must be at most 65535, got '${values.port}'`);
   const policy = values.policy ?? DEFAULT_POLICY;
   if (!policyNames().includes(policy)) throw new CliError(`--policy must be one of ${policyNames().join(', ')}, got '${policy}'`);
@@ -151,7 +146,7 @@ export async function main(argv: string[]): Promise<void> {
   } else {
     // Loaded only here: the twin pulls in physics, the tokenizer and ZMQ, which other modes never need.
     const { startEmbeddedTwins } = await import('../gateway/embedded-default.ts');
-    const count = positiveInt('twins', values.twins) ?? 4;
+    const count = numberFlag('twins', values.twins, { integer: true, min: 1 }) ?? 4;
     if (count > 64) throw new CliError(`--twins must be at most 64, got ${count}`);
     twins = await startEmbeddedTwins({ count, timing: (values.timing ?? 'model') as 'model' | 'instant', policy });
     config = fromPools([twins.pool]);

@@ -7,6 +7,7 @@ import type { EngineKind } from '../physics/step-time.ts';
 import { runSingleSim, type SingleSimResult } from '../sim/single.ts';
 import type { LatencySummary } from '../bench/stats.ts';
 import { CliError } from './cli-error.ts';
+import { numberFlag, required } from './flags.ts';
 
 const USAGE = `usage: inferstack sim --model MODEL --gpu GPU --isl N --osl N --concurrency N [options]
 
@@ -44,13 +45,6 @@ inferstack sim --trace FILE --help).
 
 const MAX_REQUESTS = 1_000_000;
 
-function int(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new CliError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
-  }
-  return Number(value);
-}
 
 function milliseconds(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -59,10 +53,6 @@ function milliseconds(name: string, value: string | undefined): number | undefin
   return ms / 1000;
 }
 
-function required<T>(name: string, value: T | undefined): T {
-  if (value === undefined) throw new CliError(`--${name} is required (see inferstack sim --help)`);
-  return value;
-}
 
 export async function main(argv: string[]): Promise<void> {
   // Trace replay over a multi-replica virtual cluster lives with the scheduler (src/sim/cluster).
@@ -83,26 +73,26 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const model = required('model', v.model);
-  const gpu = required('gpu', v.gpu);
-  const isl = required('isl', int('isl', v.isl, 1));
-  const osl = required('osl', int('osl', v.osl, 1));
-  const concurrency = required('concurrency', int('concurrency', v.concurrency, 1, 100_000));
-  const requests = int('requests', v.requests, 1, MAX_REQUESTS) ?? Math.max(10 * concurrency, 100);
+  const model = required('sim', 'model', v.model);
+  const gpu = required('sim', 'gpu', v.gpu);
+  const isl = required('sim', 'isl', numberFlag('isl', v.isl, { integer: true, min: 1 }));
+  const osl = required('sim', 'osl', numberFlag('osl', v.osl, { integer: true, min: 1 }));
+  const concurrency = required('sim', 'concurrency', numberFlag('concurrency', v.concurrency, { integer: true, min: 1, max: 100_000 }));
+  const requests = numberFlag('requests', v.requests, { integer: true, min: 1, max: MAX_REQUESTS }) ?? Math.max(10 * concurrency, 100);
   const engine = v.engine ?? 'vllm';
   if (engine !== 'vllm' && engine !== 'trtllm') throw new CliError(`--engine must be vllm or trtllm, got '${engine}'`);
-  const blockSize = int('block-size', v['block-size'], 1, 4096);
+  const blockSize = numberFlag('block-size', v['block-size'], { integer: true, min: 1, max: 4096 });
 
   let deployment: Deployment;
   try {
     deployment = resolveDeployment({
-      model, gpu, tp: int('tp', v.tp, 1, 4096), dtype: v.dtype, kvDtype: v['kv-dtype'], engine: engine as EngineKind, blockSize,
+      model, gpu, tp: numberFlag('tp', v.tp, { integer: true, min: 1, max: 4096 }), dtype: v.dtype, kvDtype: v['kv-dtype'], engine: engine as EngineKind, blockSize,
     });
   } catch (err) {
     if (err instanceof PhysicsInputError) throw new CliError(err.message);
     throw err;
   }
-  const numGpuBlocks = int('num-gpu-blocks', v['num-gpu-blocks'], 1) ?? deployment.kv.numGpuBlocks;
+  const numGpuBlocks = numberFlag('num-gpu-blocks', v['num-gpu-blocks'], { integer: true, min: 1 }) ?? deployment.kv.numGpuBlocks;
   const limits = ENGINE_LIMITS[engine];
 
   let result: SingleSimResult;
@@ -111,16 +101,16 @@ export async function main(argv: string[]): Promise<void> {
       stepTime: deployment.stepTime,
       numGpuBlocks,
       blockSize: blockSize ?? deployment.kv.blockSize,
-      maxNumSeqs: int('max-num-seqs', v['max-num-seqs'], 1) ?? limits.maxNumSeqs,
-      maxNumBatchedTokens: int('max-num-batched-tokens', v['max-num-batched-tokens'], 1) ?? limits.maxNumBatchedTokens,
+      maxNumSeqs: numberFlag('max-num-seqs', v['max-num-seqs'], { integer: true, min: 1 }) ?? limits.maxNumSeqs,
+      maxNumBatchedTokens: numberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: 1 }) ?? limits.maxNumBatchedTokens,
       kvReservation: limits.kvReservation,
       enablePrefixCaching: !v['no-prefix-caching'],
       isl,
       osl,
       concurrency,
       requests,
-      sharedPrefixTokens: int('shared-prefix', v['shared-prefix'], 0),
-      warmupRequests: int('warmup', v.warmup, 0),
+      sharedPrefixTokens: numberFlag('shared-prefix', v['shared-prefix'], { integer: true, min: 0 }),
+      warmupRequests: numberFlag('warmup', v.warmup, { integer: true, min: 0 }),
       clientDelayMaxSeconds: milliseconds('client-delay-ms', v['client-delay-ms']) ?? 0,
     });
   } catch (err) {

@@ -4,6 +4,7 @@ import { KvEventBindError } from '../kv/events/index.ts';
 import { PhysicsInputError } from '../physics/errors.ts';
 import { TwinConfigError, startTwinServer, type TwinRole } from '../twin/server/index.ts';
 import { CliError } from './cli-error.ts';
+import { numberFlag, oneOf } from './flags.ts';
 
 const USAGE = `usage: inferstack twin --model MODEL --gpu GPU [options]
 
@@ -32,26 +33,8 @@ prefix cache and step times from the physics model. Generated text is filler.
   --tokenizer PATH           a tokenizer.json (default: the built-in approximate tokenizer)
 `;
 
-function int(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new CliError(`--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got '${value}'`);
-  }
-  return Number(value);
-}
 
-function positive(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new CliError(`--${name} must be a positive number, got '${value}'`);
-  return n;
-}
 
-function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) throw new CliError(`--${name} must be one of ${allowed.join(', ')}, got '${value}'`);
-  return value as T;
-}
 
 export async function main(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
@@ -82,18 +65,18 @@ export async function main(argv: string[]): Promise<void> {
     twin = await startTwinServer({
       model: v.model,
       gpu: v.gpu,
-      tp: int('tp', v.tp, 1),
+      tp: numberFlag('tp', v.tp, { integer: true, min: 1 }),
       dtype: v.dtype,
       kvDtype: v['kv-dtype'],
       host: v.host ?? '127.0.0.1',
-      port: int('port', v.port, 0, 65535) ?? 8000,
+      port: numberFlag('port', v.port, { integer: true, min: 0, max: 65535 }) ?? 8000,
       servedModelName: v['served-model-name'],
       timing: oneOf('timing', v.timing, ['model', 'instant'] as const),
-      blockSize: int('block-size', v['block-size'], 1),
-      numGpuBlocks: int('num-gpu-blocks', v['num-gpu-blocks'], 1),
-      maxModelLen: int('max-model-len', v['max-model-len'], 1),
+      blockSize: numberFlag('block-size', v['block-size'], { integer: true, min: 1 }),
+      numGpuBlocks: numberFlag('num-gpu-blocks', v['num-gpu-blocks'], { integer: true, min: 1 }),
+      maxModelLen: numberFlag('max-model-len', v['max-model-len'], { integer: true, min: 1 }),
       role: oneOf<TwinRole>('role', v.role, ['prefill', 'decode', 'both']),
-      kvTransfer: { linkGBps: positive('kv-link-gbps', v['kv-link-gbps']), holdTimeoutSeconds: positive('kv-hold-timeout', v['kv-hold-timeout']) },
+      kvTransfer: { linkGBps: numberFlag('kv-link-gbps', v['kv-link-gbps'], { positive: true }), holdTimeoutSeconds: numberFlag('kv-hold-timeout', v['kv-hold-timeout'], { positive: true }) },
       kvEvents: v['kv-events']
         ? { endpoint: v['kv-events'], replayEndpoint: v['kv-events-replay'], encoding, topic: v['kv-events-topic'] }
         : undefined,

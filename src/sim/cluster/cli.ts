@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { TraceFormatError } from '../../bench/traces/types.ts';
 import { CliError } from '../../cli/cli-error.ts';
+import { numberFlag } from '../../cli/flags.ts';
 import { PhysicsInputError } from '../../physics/errors.ts';
 import { policyNames } from '../../scheduler/index.ts';
 import { runPolicies } from './compare.ts';
@@ -34,14 +35,6 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
 policies: ${policyNames().join(', ')}
 `;
 
-function num(name: string, v: string | undefined, min: number, integer: boolean): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < min || (integer && !Number.isInteger(x))) {
-    throw new CliError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got '${v}'`);
-  }
-  return x;
-}
 
 export function parsePd(v: string | undefined): { prefill: number; decode: number } | undefined {
   if (v === undefined) return undefined;
@@ -68,7 +61,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
   }
   if (!v.trace) throw new CliError('--trace is required (see inferstack sim --help)');
   if (!v.model || !v.gpu) throw new CliError('--model and --gpu are required with --trace');
-  const replicas = num('replicas', v.replicas, 1, true);
+  const replicas = numberFlag('replicas', v.replicas, { integer: true, min: 1 });
   if (replicas === undefined) throw new CliError('--replicas is required with --trace');
   if (replicas > 1024) throw new CliError('--replicas must be at most 1024');
   if (v.policy && v.compare) throw new CliError('give --policy or --compare, not both');
@@ -82,16 +75,16 @@ export async function runTraceSim(argv: string[]): Promise<void> {
     trace: v.trace,
     model: v.model,
     gpu: v.gpu,
-    tp: num('tp', v.tp, 1, true),
+    tp: numberFlag('tp', v.tp, { integer: true, min: 1 }),
     replicas,
     pd,
-    rateScale: num('rate-scale', v['rate-scale'], Number.MIN_VALUE, false) ?? 1,
-    seed: num('seed', v.seed, 0, true) ?? 1,
-    jitterSlotSeconds: num('jitter', v.jitter, 0, false),
-    poissonRate: num('poisson-rate', v['poisson-rate'], Number.MIN_VALUE, false),
-    maxRequests: num('max-requests', v['max-requests'], 1, true),
+    rateScale: numberFlag('rate-scale', v['rate-scale'], { positive: true }) ?? 1,
+    seed: numberFlag('seed', v.seed, { integer: true, min: 0 }) ?? 1,
+    jitterSlotSeconds: numberFlag('jitter', v.jitter, { min: 0 }),
+    poissonRate: numberFlag('poisson-rate', v['poisson-rate'], { positive: true }),
+    maxRequests: numberFlag('max-requests', v['max-requests'], { integer: true, min: 1 }),
   };
-  const jobs = num('jobs', v.jobs, 1, true) ?? availableParallelism();
+  const jobs = numberFlag('jobs', v.jobs, { integer: true, min: 1 }) ?? availableParallelism();
 
   const bar = process.stderr.isTTY ? progressBar(policies) : undefined;
   let outcomes;
