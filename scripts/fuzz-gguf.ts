@@ -4,14 +4,15 @@
 //
 //   npx node scripts/fuzz-gguf.ts [inputs=1000000] [seed=1]
 import { GgufError, validateGgufBuffer } from '../src/trust/gguf.ts';
-import { mutateGguf, prng } from '../src/trust/gguf-fuzz.ts';
+import { seededRandom } from '../src/util/seeded-random.ts';
+import { mutateGguf } from '../src/trust/gguf-fuzz.ts';
 import { encodeTinyLlama } from '../src/engines/local/tiny-model.ts';
 
 const inputs = Number(process.argv[2] ?? 1_000_000);
 const seed = Number(process.argv[3] ?? 1);
 const valid = Buffer.concat(encodeTinyLlama({ nEmbd: 8, nLayer: 1, nHead: 2, merges: 10, weightType: 'F16' }).chunks);
 const header = validateGgufBuffer(valid).dataOffset;
-const rand = prng(seed);
+const rand = seededRandom(seed);
 
 let accepted = 0;
 let refused = 0;

@@ -3,17 +3,18 @@
 // Every input must end in a result or a TrustError('bad-format'); anything else is a crash, saved to
 // a file for replay. The slowest single input is reported, so a near-hang shows up as a number.
 import { writeFileSync } from 'node:fs';
+import { seededRandom } from '../src/util/seeded-random.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TrustError } from '../src/trust/errors.ts';
 import { validateSafetensorsHeader } from '../src/trust/formats/safetensors.ts';
-import { mutateSafetensors, prng, randomValidSafetensors } from '../src/trust/formats/safetensors-fuzz.ts';
+import { mutateSafetensors, randomValidSafetensors } from '../src/trust/formats/safetensors-fuzz.ts';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '1000000' }, seed: { type: 'string', default: '1' } } });
 const count = Number(values.count);
 const seed = Number(values.seed);
-const rand = prng(seed);
+const rand = seededRandom(seed);
 let accepted = 0;
 let refused = 0;
 let slowestMs = 0;

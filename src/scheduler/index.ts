@@ -13,7 +13,7 @@ import { inferstackPolicy } from './policies/inferstack.ts';
 import type { ApproximateIndex } from '../kv/approximate-index.ts';
 import type { PreciseIndex } from '../kv/precise-index.ts';
 import type { StepTimeModel } from '../physics/types.ts';
-import { seededRandom, type Random } from './random.ts';
+import { seededRandom, type Random } from '../util/seeded-random.ts';
 import { DEFAULT_SATURATION, type SaturationThresholds } from './saturation.ts';
 import type { Scheduler } from './types.ts';
 

@@ -1,7 +1,7 @@
 // The scheduling pipeline: runs a profile handler over the cluster view, applies admission
 // (saturation) and tells learning plugins what was decided. Pure: no I/O, no clock, no timers.
 import type { LearningHooks, ProfileHandler, RunProfile, SchedulingContext, SchedulingProfile } from './plugin.ts';
-import type { Random } from './random.ts';
+import type { Random } from '../util/seeded-random.ts';
 import { isSaturated, type SaturationThresholds } from './saturation.ts';
 import { clamp01 } from './signals.ts';
 import type { ClusterView, EndpointView, Scheduler, SchedulingDecision, SchedulingRequest } from './types.ts';

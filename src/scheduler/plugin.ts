@@ -2,7 +2,7 @@
 //   profile handler -> per profile: filters -> weighted scorers -> picker.
 // Every plugin is small, named and pure; state that learns (prefix indexes, round-robin cursor)
 // lives inside the plugin and changes only through the hooks below.
-import type { Random } from './random.ts';
+import type { Random } from '../util/seeded-random.ts';
 import type { ClusterView, EndpointView, SchedulingDecision, SchedulingRequest } from './types.ts';
 
 /** What one scheduling call knows; shared by every plugin that runs for it. */

@@ -2,17 +2,6 @@
 // that hold counts, lengths, types and offsets are where parsers break) plus purely random bytes.
 // Used by the bounded fuzz in test/trust/gguf.test.ts and the long run in scripts/fuzz-gguf.ts.
 
-/** mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING_U64 = [0n, 1n, 2n, 31n, 32n, 33n, 255n, 0xffffn, 0x7fffffffn, 0xffffffffn, 1n << 32n, 1n << 53n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n];
 

@@ -5,7 +5,7 @@ import { maxScorePicker } from '../../src/scheduler/plugins/pickers/max-score.ts
 import { powerOfTwoPicker } from '../../src/scheduler/plugins/pickers/power-of-two.ts';
 import { weightedRandomPicker } from '../../src/scheduler/plugins/pickers/weighted-random.ts';
 import { loadAwareScorer } from '../../src/scheduler/plugins/scorers/load-aware.ts';
-import { seededRandom } from '../../src/scheduler/random.ts';
+import { seededRandom } from '../../src/util/seeded-random.ts';
 import { endpoint, request } from './helpers.ts';
 
 const eps = ['a', 'b', 'c', 'd'].map((id) => endpoint(id));

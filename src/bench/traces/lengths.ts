@@ -1,7 +1,7 @@
 // Length-only CSVs (Vidur / Sarathi / etalon): num_prefill_tokens,num_decode_tokens,... with no
 // arrival times; arrivals are drawn from a seeded Poisson process at `rate` requests per second.
 // Prompts are random tokens per request (no shared prefixes).
-import { seededRandom } from '../../scheduler/random.ts';
+import { seededRandom } from '../../util/seeded-random.ts';
 import { synthTokens } from './tokens.ts';
 import { TraceFormatError, type TraceRequest } from './types.ts';
 

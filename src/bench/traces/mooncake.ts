@@ -2,7 +2,7 @@
 // Each hash id becomes a deterministic block of 512 tokens, so equal ids give equal prefixes;
 // the last block is cut to input_length. Timestamps sit on a ~3 s grid; by default each arrival is
 // spread uniformly (seeded) inside its slot, since 90 % of requests share a timestamp otherwise.
-import { seededRandom } from '../../scheduler/random.ts';
+import { seededRandom } from '../../util/seeded-random.ts';
 import { writeSynthTokens } from './tokens.ts';
 import { TraceFormatError, type TraceRequest } from './types.ts';
 

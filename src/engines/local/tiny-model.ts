@@ -2,9 +2,9 @@
 // (GPT-2 style) and a ChatML chat template, so tests and benchmarks run real llama.cpp compute
 // without downloading anything. The text they generate is meaningless; the compute is real.
 import { writeFile } from 'node:fs/promises';
+import { seededRandom } from '../../util/seeded-random.ts';
 import { encodeGguf, type GgufKv, type GgufTensorSpec } from './gguf-writer.ts';
 import { GgmlType, GgufValueType } from '../../trust/gguf-types.ts';
-import { prng } from '../../trust/gguf-fuzz.ts';
 
 export interface TinyModelOptions {
   name?: string;
@@ -147,7 +147,7 @@ export function encodeTinyLlama(opts: TinyModelOptions = {}): { chunks: Buffer[]
   const template = opts.chatTemplate === undefined ? CHATML_TEMPLATE : opts.chatTemplate;
   if (template !== null) kvs.push({ key: 'tokenizer.chat_template', type: GgufValueType.STRING, value: template });
 
-  const rand = prng(opts.seed ?? 1);
+  const rand = seededRandom(opts.seed ?? 1);
   const scale = 1 / Math.sqrt(nEmbd);
   const kvDim = nHeadKv * headDim;
   const mat = (name: string, dims: number[]): GgufTensorSpec => ({ name, dims, ggmlType: wtype, data: randomMatrix(dims, wtype, rand, scale) });

@@ -2,7 +2,7 @@
 // session memory, cursors) and `profile(role)` composes them, so a prefill/decode setup shares
 // what the policy learns between its two profiles.
 import type { LearningHooks, SchedulingContext, SchedulingProfile } from '../plugin.ts';
-import type { Random } from '../random.ts';
+import type { Random } from '../../util/seeded-random.ts';
 import type { EndpointView } from '../types.ts';
 import { healthyFilter } from '../plugins/filters/healthy.ts';
 import { loraAffinityFilter } from '../plugins/filters/lora-affinity.ts';

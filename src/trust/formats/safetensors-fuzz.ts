@@ -2,9 +2,7 @@
 // of their JSON header (the fields a parser trusts: dtype, shape, offsets, lengths) and raw byte
 // mutations and random bytes. Used by test/trust/safetensors.test.ts (bounded) and
 // scripts/fuzz-safetensors.ts (a million inputs).
-import { prng } from '../gguf-fuzz.ts';
 
-export { prng };
 
 export interface TensorSpec {
   name: string;

@@ -1,5 +1,6 @@
-// Seeded randomness for the scheduler. The scheduler never calls Math.random: a policy gets a
-// generator at construction, so the virtual cluster replays a trace identically for a given seed.
+// Seeded randomness. The scheduler never calls Math.random (a policy gets a generator at
+// construction, so the virtual cluster replays a trace identically for a given seed); trace
+// readers, fuzzers and test-model generators use the same generator for reproducible inputs.
 
 export type Random = () => number; // uniform in [0, 1)
 
