@@ -26,6 +26,16 @@ const endpoint = {
     url: { type: 'string', pattern: '^https?://' },
     engine: { enum: [...ENGINE_TYPES] },
     path,
+    kvEvents: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['endpoint'],
+      properties: {
+        endpoint: { type: 'string', pattern: '^tcp://' },
+        replayEndpoint: { type: 'string', pattern: '^tcp://' },
+        topic: { type: 'string', maxLength: 1024 },
+      },
+    },
     models: {
       type: 'array',
       minItems: 1,

@@ -28,6 +28,16 @@ export interface EndpointYaml {
   timeouts?: Partial<UpstreamTimeouts>;
   /** https endpoints: TLS profile (pq mode, CA, client certificate and key for mutual TLS). */
   tls?: EngineTlsConfig;
+  /** The engine's KV event publisher (vLLM --kv-events-config), feeding the pool's precise index. */
+  kvEvents?: KvEventsConfig;
+}
+
+export interface KvEventsConfig {
+  /** ZMQ PUB endpoint, e.g. tcp://10.0.0.5:5557. */
+  endpoint: string;
+  /** ZMQ ROUTER endpoint serving missed batches after a gap. */
+  replayEndpoint?: string;
+  topic?: string;
 }
 
 export interface PoolConfig {

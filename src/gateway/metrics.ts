@@ -25,6 +25,12 @@ export class GatewayMetrics {
   readonly healthy = new Gauge({ name: 'inferstack_gateway_endpoint_healthy', help: '1 when the endpoint is admitted for routing', labelNames: ['endpoint'], registers: [this.registry] });
   readonly clientAborts = new Counter({ name: 'inferstack_gateway_client_disconnects_total', help: 'Requests whose client went away before the end', labelNames: ['model'], registers: [this.registry] });
 
+  // KV events from the engines, feeding each pool's precise prefix index (kv-feed.ts).
+  readonly kvEvents = new Counter({ name: 'inferstack_gateway_kv_events_total', help: 'KV cache events applied to the precise prefix index, by endpoint', labelNames: ['endpoint'], registers: [this.registry] });
+  readonly kvBatchesReplayed = new Counter({ name: 'inferstack_gateway_kv_batches_replayed_total', help: 'KV event batches recovered from the replay socket after a gap', labelNames: ['endpoint'], registers: [this.registry] });
+  readonly kvPublisherRestarts = new Counter({ name: 'inferstack_gateway_kv_publisher_restarts_total', help: 'KV event publisher restarts seen (that engine\'s blocks were dropped)', labelNames: ['endpoint'], registers: [this.registry] });
+  readonly kvEventErrors = new Counter({ name: 'inferstack_gateway_kv_event_errors_total', help: 'KV event stream errors (lost batches not replayed, undecodable messages)', labelNames: ['endpoint'], registers: [this.registry] });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -10,6 +10,7 @@ import { ApiError as GatewayError } from '../http/api-error.ts';
 import { accounting } from './interceptors/accounting.ts';
 import { failover } from './interceptors/failover.ts';
 import { compose, toEndpoint, type GatewayDispatch } from './interceptors/types.ts';
+import { PoolKvFeed } from './kv-feed.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
@@ -33,6 +34,8 @@ export class ModelPool {
   readonly queue: AdmissionQueue;
   /** This pool's upstream pipeline: failover around per-attempt accounting around the engine call. */
   readonly send: GatewayDispatch;
+  /** Engines' KV events feeding the precise index the scheduler reads (none configured: unused). */
+  readonly kvFeed: PoolKvFeed;
   private readonly view: ClusterView;
   private readonly byId = new Map<string, EndpointRuntime>();
 
@@ -46,7 +49,11 @@ export class ModelPool {
     this.view = { endpoints: endpoints.map((e) => e.view) };
     const depth = metrics.queueDepth.labels(config.name);
     this.queue = new AdmissionQueue(limits.queueSize, limits.queueTimeoutMs, (d) => depth.set(d));
+    // config.endpoints[i] is endpoints[i] (state.ts builds one runtime per YAML endpoint, in order).
+    const kvSources = config.endpoints.flatMap((e, i) => (e.kvEvents && endpoints[i] ? [{ endpointId: endpoints[i].id, config: e.kvEvents }] : []));
+    this.kvFeed = new PoolKvFeed(kvSources, metrics, logger);
     this.scheduler = createScheduler(config.policy ?? DEFAULT_POLICY, {
+      ...(this.kvFeed.enabled ? { preciseIndex: this.kvFeed.index } : {}),
       ...(config.seed !== undefined ? { seed: config.seed } : {}),
       ...(config.saturation !== undefined ? { saturation: config.saturation } : {}),
       ...(config.disaggregation ? { pd: { threshold: config.disaggregation.threshold ?? DEFAULT_PD_THRESHOLD } } : {}),
@@ -122,5 +129,11 @@ export class ModelPool {
 
   start(): void {
     for (const e of this.endpoints) e.start();
+    this.kvFeed.start();
+  }
+
+  /** Stops this pool's KV event subscribers (its endpoints are closed by state.ts). */
+  async close(): Promise<void> {
+    await this.kvFeed.close();
   }
 }

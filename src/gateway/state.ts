@@ -82,7 +82,7 @@ export async function retireState(old: GatewayState, next: GatewayState | undefi
       pool.queue.drain(new GatewayError(503, 'the pool changed while this request waited; retry', { code: 'pool_reloaded', headers: { 'retry-after': '1' } }));
     }
   }
-  const closing: Promise<void>[] = [];
+  const closing: Promise<void>[] = old.pools.map((p) => p.close());
   for (const e of old.endpoints.values()) if (!kept.has(e)) closing.push(e.close());
   await Promise.allSettled(closing);
 }
