@@ -6,6 +6,7 @@
 //    ratios to (a); target >= 0.95 (overhead <= 5 %).
 // 2. Cold start: a fresh server's first request (GGUF validation + model load + context creation).
 // 3. Aggregate output tokens/s with 1..4 concurrent requests on 4 parallel sequences of one context.
+// 4. CPU per /metrics render (the gateway scrapes every 50 ms): cached event text vs rendering all.
 // The machine is shared and noisy, so every number comes with its CPU-time twin: output tokens per
 // CPU-second of this whole process (llama.cpp threads, server, gateway and client together), which
 // other processes' load does not change.
@@ -20,6 +21,7 @@ import { TokenBias, type Token } from 'node-llama-cpp';
 import { writeTinyLlama } from '../src/engines/local/tiny-model.ts';
 import { getLlamaRuntime } from '../src/engines/local/llama-runtime.ts';
 import { startLocalEngineServer } from '../src/engines/local/index.ts';
+import { LocalEngineMetrics } from '../src/engines/local/metrics.ts';
 import { validateGgufFile } from '../src/trust/gguf.ts';
 import { validateConfig } from '../src/gateway/config.ts';
 import { startGateway } from '../src/gateway/server.ts';
@@ -166,6 +168,33 @@ try {
     console.log(`| ${k} | ${fmt(agg.wall)} | ${fmt(agg.wall / k)} | ${fmt(agg.wall / base.wall, 2)} | ${fmt(agg.cpu)} | ${fmt(agg.cpu / base.cpu, 2)} |`);
   }
   await par.close();
+
+  // ---- 4. /metrics rendering ----
+  // Four models with histograms filled by 200 requests each: what a busy engine renders per scrape.
+  const names = ['a', 'b', 'c', 'd'];
+  const stats = { waiting: 0, running: 1, slots: 4, kvUsedTokens: 100, kvCachedTokens: 50, kvCapacityTokens: 2048 };
+  const pm = new LocalEngineMetrics(() => names.map((name) => ({ name, state: 'loaded' as const, estimateBytes: 1e8, stats })), () => 0);
+  for (const name of names) {
+    for (let i = 0; i < 200; i++) {
+      pm.observeRequest(name, { text: '', finishReason: 'length', promptTokens: 20, completionTokens: 64, cachedTokens: 0, queueSeconds: i / 1e4, ttftSeconds: i / 1e3, e2eSeconds: i / 100 });
+    }
+  }
+  const renders = 2000;
+  const cpuPerRender = async (render: () => Promise<unknown>) => {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < renders; i++) await render();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / renders;
+  };
+  const all: number[] = [];
+  const cached: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    all.push(await cpuPerRender(() => Promise.all([pm.registry.metrics(), pm.eventRegistry.metrics()])));
+    cached.push(await cpuPerRender(() => pm.text()));
+  }
+  console.log(`\n## 4. /metrics render CPU (4 loaded models, ${renders} renders, median of 3 interleaved)\n`);
+  console.log(`- everything rendered each scrape: ${fmt(median(all) * 1000, 0)} us`);
+  console.log(`- gauges rendered, counters and histograms cached until an event: ${fmt(median(cached) * 1000, 0)} us (${fmt(median(all) / median(cached), 1)}x less)`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -18,7 +18,7 @@ export class LocalEngineMetrics {
    * gateway scrapes every 50 ms and rendering the histograms was most of the scrape's CPU: their text
    * is cached and rendered again only after `version` moved.
    */
-  private readonly eventRegistry = new Registry();
+  readonly eventRegistry = new Registry();
   private version = 0;
   private cached: { version: number; body: Promise<string> } | undefined;
   private readonly promptTokens: Counter<'model_name'>;
