@@ -57,6 +57,13 @@ export interface BlockManagerOptions {
 
 const NONE = -1;
 
+/** tokens[from, to) as a plain array. A loop: Array.from over a typed subarray was the simulator's largest single cost. */
+function toArray(tokens: Uint32Array, from: number, to: number): number[] {
+  const out = new Array<number>(to - from);
+  for (let i = from; i < to; i++) out[i - from] = tokens[i]!;
+  return out;
+}
+
 export class BlockManager {
   readonly numBlocks: number;
   readonly blockSize: number;
@@ -276,7 +283,7 @@ export class BlockManager {
       type: 'BlockStored',
       blockHashes: keys,
       parentBlockHash: first === 0 ? null : seq.blockHashes[first - 1]!,
-      tokenIds: Array.from(seq.tokens.subarray(first * bs, (first + keys.length) * bs)),
+      tokenIds: toArray(seq.tokens, first * bs, (first + keys.length) * bs),
       blockSize: bs,
       medium: 'GPU',
     });
