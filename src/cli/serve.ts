@@ -150,6 +150,7 @@ export async function main(argv: string[]): Promise<void> {
     if (count > 64) throw new CliError(`--twins must be at most 64, got ${count}`);
     twins = await startEmbeddedTwins({ count, timing: (values.timing ?? 'model') as 'model' | 'instant', policy });
     config = fromPools([twins.pool]);
+    config.pools[0]!.stepTime = twins.stepTime;
   }
 
   const logger = createLogger(config.logLevel);

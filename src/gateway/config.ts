@@ -8,6 +8,7 @@ import type { UpstreamTimeouts } from '../engines/upstream.ts';
 import type { LocalModelConfig } from '../engines/local/registry.ts';
 import { engineConnectOptions, type EngineTlsConfig } from '../trust/tls.ts';
 import { policyNames } from '../scheduler/index.ts';
+import type { StepTimeModel } from '../physics/types.ts';
 import { configSchema } from './config-schema.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -54,6 +55,8 @@ export interface PoolConfig {
    * path }` in the YAML). `serve` starts that engine and adds its endpoint to `endpoints`.
    */
   local?: LocalModelConfig[];
+  /** Step-time model of the pool's engines (not YAML: set for the embedded twins), for inferstack's TTFT prediction. */
+  stepTime?: StepTimeModel;
   /** The local endpoint's own options, given to the endpoint serve adds. */
   localEndpoint?: LocalEndpointOptions;
 }

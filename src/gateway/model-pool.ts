@@ -54,6 +54,8 @@ export class ModelPool {
     this.kvFeed = new PoolKvFeed(kvSources, metrics, logger);
     this.scheduler = createScheduler(config.policy ?? DEFAULT_POLICY, {
       ...(this.kvFeed.enabled ? { preciseIndex: this.kvFeed.index } : {}),
+      // Without a step-time model inferstack ranks by the same formula in prompt tokens (ttft-predictor.ts).
+      ...(config.stepTime ? { stepTime: config.stepTime } : {}),
       ...(config.seed !== undefined ? { seed: config.seed } : {}),
       ...(config.saturation !== undefined ? { saturation: config.saturation } : {}),
       ...(config.disaggregation ? { pd: { threshold: config.disaggregation.threshold ?? DEFAULT_PD_THRESHOLD } } : {}),
