@@ -1,11 +1,14 @@
 // Live: `inferstack serve` in front of 4 twin PROCESSES (KV events on), a shared-prefix chat
 // workload from the official openai client, and the twins' own vllm:prefix_cache_* counters.
 // Prefix-aware policies must reach a clearly higher hit rate than round-robin. (Measured: round-robin
-// 0.32, llm-d 0.81, llm-d-precise 0.80, inferstack 0.81.) Note: the gateway does not yet subscribe
-// its precise index to the twins' KV events (src/kv/precise-feed.ts is ready for it), so here the
-// precise policies run on their speculative entries; once it does, this test covers the event path.
+// 0.32, llm-d 0.81, llm-d-precise 0.80, inferstack 0.81 before KV events were wired.) The precise
+// policies run behind a --config whose endpoints name the twins' KV event publishers (`kvEvents`),
+// so their index is fed by real events; the gateway's inferstack_gateway_kv_events_total proves it.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
@@ -16,6 +19,8 @@ const MODEL = 'llama-3.1-8b';
 
 interface Proc {
   url: string;
+  /** A twin's KV event endpoint (the pattern's first group when it has two). */
+  second?: string;
   child: ChildProcess;
 }
 
@@ -31,7 +36,8 @@ function start(args: string[], pattern: RegExp): Promise<Proc> {
       const m = pattern.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1]!, child });
+        // Twins print their KV endpoint before the URL.
+        resolve(m[2] ? { url: m[2], second: m[1]!, child } : { url: m[1]!, child });
       }
     });
     child.on('exit', (code) => {
@@ -54,7 +60,7 @@ let twins: Proc[] = [];
 before(async () => {
   twins = await Promise.all(
     [0, 1, 2, 3].map(() =>
-      start(['twin', '--model', MODEL, '--gpu', 'h100', '--port', '0', '--timing', 'instant', '--num-gpu-blocks', '4096', '--kv-events', 'tcp://127.0.0.1:*'], /listening on (http:\/\/\S+)/),
+      start(['twin', '--model', MODEL, '--gpu', 'h100', '--port', '0', '--timing', 'instant', '--num-gpu-blocks', '4096', '--kv-events', 'tcp://127.0.0.1:*'], /KV events on (tcp:\/\/[^,\s]+)[\s\S]*listening on (http:\/\/\S+)\n/),
     ),
   );
 });
@@ -72,9 +78,17 @@ async function counters(): Promise<{ hits: number; queries: number }> {
   return { hits, queries };
 }
 
+/** A gateway config (JSON is YAML) whose endpoints name each twin's KV event publisher. */
+function configWithKvEvents(policy: string): string {
+  const endpoints = twins.map((t) => ({ url: t.url, engine: 'twin', kvEvents: { endpoint: t.second! } }));
+  const file = join(mkdtempSync(join(tmpdir(), 'inferstack-live-')), 'inferstack.yaml');
+  writeFileSync(file, JSON.stringify({ listeners: [{ host: '127.0.0.1', port: 0 }], pools: [{ name: 'live', models: [MODEL], policy, endpoints }] }));
+  return file;
+}
+
 /** 7 documents x 6 questions, interleaved; each policy gets its own documents (fresh prefixes). */
-async function workload(policy: string): Promise<number> {
-  const gw = await start(['serve', '--port', '0', '--policy', policy, '--engine-type', 'twin', ...twins.flatMap((t) => ['--upstream', t.url])], /listening on (http:\/\/\S+)/);
+async function workload(policy: string, kvEvents = false): Promise<number> {
+  const gw = await start(kvEvents ? ['serve', '--config', configWithKvEvents(policy)] : ['serve', '--port', '0', '--policy', policy, '--engine-type', 'twin', ...twins.flatMap((t) => ['--upstream', t.url])], /listening on (http:\/\/\S+)/);
   try {
     const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const docs = Array.from({ length: 7 }, (_, d) => `Document ${policy}-${d}: ` + `fact ${d} about ${policy} number ${d * 17}. `.repeat(60));
@@ -93,18 +107,24 @@ async function workload(policy: string): Promise<number> {
       }
     }
     const afterCounts = await counters();
+    if (kvEvents) {
+      const samples = parsePrometheusText(await (await fetch(`${gw.url}/metrics`)).text());
+      const events = samples.filter((x) => x.name === 'inferstack_gateway_kv_events_total').reduce((a, x) => a + x.value, 0);
+      assert.ok(events >= 7, `${policy}: the gateway's precise index received ${events} KV events`);
+    }
     return (afterCounts.hits - before.hits) / (afterCounts.queries - before.queries);
   } finally {
     await stop(gw);
   }
 }
 
-test('prefix-aware routing hits the twins\' prefix caches far more often than round-robin', async () => {
+test('prefix-aware routing hits the twins\' prefix caches far more often than round-robin', async (t) => {
   const rr = await workload('round-robin');
   const approx = await workload('llm-d');
-  const precise = await workload('llm-d-precise');
-  const ours = await workload('inferstack');
+  const precise = await workload('llm-d-precise', true);
+  const ours = await workload('inferstack', true);
   const msg = `hit rates: round-robin ${rr.toFixed(2)}, llm-d ${approx.toFixed(2)}, llm-d-precise ${precise.toFixed(2)}, inferstack ${ours.toFixed(2)}`;
+  t.diagnostic(msg);
   assert.ok(rr < 0.7, msg);
   for (const h of [approx, precise, ours]) assert.ok(h > rr + 0.2, msg);
 });
