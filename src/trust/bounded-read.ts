@@ -1,6 +1,7 @@
 // Read a small file (a lock, a signature, a key) whole, refusing it before reading when it is larger
 // than `maxBytes`: a path pointing at a multi-gigabyte file must not exhaust memory.
 import { open } from 'node:fs/promises';
+import { TrustError, type TrustErrorCode } from './errors.ts';
 
 export class TooLargeError extends Error {}
 
@@ -22,5 +23,15 @@ export async function readBounded(path: string, maxBytes: number): Promise<Buffe
     return buf.subarray(0, filled);
   } finally {
     await fh.close();
+  }
+}
+
+/** readBounded for the trust layer's own files: any failure is a one-line TrustError with `code`. */
+export async function readTrustFile(path: string, maxBytes: number, code: TrustErrorCode, what: string): Promise<Buffer> {
+  try {
+    return await readBounded(path, maxBytes);
+  } catch (err) {
+    if (err instanceof TooLargeError) throw new TrustError(code, err.message);
+    throw new TrustError(code, `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }

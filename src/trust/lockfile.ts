@@ -15,7 +15,7 @@
 //
 // `source` is the directory the model was locked from (a locked single file: its directory, and the
 // model has that one file). `models pull --from BASE` reads from another base with the same layout.
-import { readBounded, TooLargeError } from './bounded-read.ts';
+import { readTrustFile } from './bounded-read.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { sha256Hex } from './hash.ts';
 import { TrustError } from './errors.ts';
@@ -77,14 +77,7 @@ export function formatLock(lock: ModelsLock): string {
 }
 
 export async function readLock(path: string): Promise<ModelsLock> {
-  let text: Buffer;
-  try {
-    text = await readBounded(path, MAX_LOCK_BYTES);
-  } catch (err) {
-    if (err instanceof TooLargeError) throw new TrustError('bad-lock', err.message);
-    throw new TrustError('bad-lock', `cannot read lock ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  return parseLock(text, path);
+  return parseLock(await readTrustFile(path, MAX_LOCK_BYTES, 'bad-lock', 'lock'), path);
 }
 
 export function parseLock(bytes: Buffer | string, where = 'lock'): ModelsLock {

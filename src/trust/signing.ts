@@ -9,7 +9,7 @@
 // separates this use from any other use of the same keys; keyId binds the components together, so a
 // signature cannot be lifted into a different composite key.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { readBounded, TooLargeError } from './bounded-read.ts';
+import { readTrustFile } from './bounded-read.ts';
 import { canonicalLockBytes, type ModelsLock } from './lockfile.ts';
 import { TrustError } from './errors.ts';
 import { sha256Hex } from './hash.ts';
@@ -54,13 +54,7 @@ export function generateHybridKey(algorithms: readonly string[] = DEFAULT_ALGORI
 }
 
 export async function readHybridKey(path: string, kind: 'private' | 'public'): Promise<HybridKey> {
-  let text: string;
-  try {
-    text = (await readBounded(path, MAX_KEY_FILE_BYTES)).toString('utf8');
-  } catch (err) {
-    if (err instanceof TooLargeError) throw new TrustError('bad-key', err.message);
-    throw new TrustError('bad-key', `cannot read key ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = (await readTrustFile(path, MAX_KEY_FILE_BYTES, 'bad-key', 'key')).toString('utf8');
   return parseHybridKey(text, kind, path);
 }
 
@@ -156,14 +150,7 @@ export function parseSignature(bytes: Buffer | string, where = 'signature'): Loc
 }
 
 export async function readSignature(path: string): Promise<LockSignature> {
-  let bytes: Buffer;
-  try {
-    bytes = await readBounded(path, MAX_SIG_FILE_BYTES);
-  } catch (err) {
-    if (err instanceof TooLargeError) throw new TrustError('bad-signature', err.message);
-    throw new TrustError('bad-signature', `cannot read signature ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  return parseSignature(bytes, path);
+  return parseSignature(await readTrustFile(path, MAX_SIG_FILE_BYTES, 'bad-signature', 'signature'), path);
 }
 
 /** Throws unless every component of `pub` has a valid signature over this lock. */
