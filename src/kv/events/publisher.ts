@@ -26,6 +26,24 @@ export interface KvEventPublisherOptions {
   hwm?: number;
   /** Batches waiting for the PUB socket; past this the oldest is dropped (subscribers replay the gap). */
   maxPendingSends?: number;
+  /**
+   * How long a port still held by a publisher that just closed is retried before giving up. ZMQ
+   * releases a listening socket on its I/O thread after close() returns, so a publisher restarted
+   * on the same port can briefly find it in use.
+   */
+  bindRetryMs?: number;
+}
+
+async function bindWithRetry(socket: zmq.Socket, endpoint: string, retryMs: number): Promise<void> {
+  const deadline = Date.now() + retryMs;
+  for (;;) {
+    try {
+      return await socket.bind(endpoint);
+    } catch (err) {
+      if (!/address already in use/i.test((err as Error).message) || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
 }
 
 export interface KvEventPublisherStats {
@@ -57,8 +75,9 @@ export async function createKvEventPublisher(options: KvEventPublisherOptions): 
     ? new zmq.Router({ sendHighWaterMark: bufferSteps + 2, linger: 0 })
     : undefined;
   try {
-    await pub.bind(options.endpoint);
-    if (router) await router.bind(options.replayEndpoint!);
+    const retryMs = options.bindRetryMs ?? 1000;
+    await bindWithRetry(pub, options.endpoint, retryMs);
+    if (router) await bindWithRetry(router, options.replayEndpoint!, retryMs);
   } catch (err) {
     pub.close();
     router?.close();

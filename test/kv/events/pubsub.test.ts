@@ -209,3 +209,17 @@ test('a restarted publisher (seq back to 0) is flagged, and its early batches ar
     await second?.close();
   }
 });
+
+test('a port held by a live publisher fails to bind after the retry window; one freed within it binds', async () => {
+  const holder = await createKvEventPublisher({ endpoint: 'tcp://127.0.0.1:*' });
+  try {
+    await assert.rejects(createKvEventPublisher({ endpoint: holder.endpoint, bindRetryMs: 100 }), /cannot bind KV event sockets.*in use/);
+    const waiting = createKvEventPublisher({ endpoint: holder.endpoint, bindRetryMs: 3000 });
+    setTimeout(() => void holder.close(), 100);
+    const next = await waiting;
+    assert.equal(next.endpoint, holder.endpoint);
+    await next.close();
+  } finally {
+    await holder.close();
+  }
+});
