@@ -141,7 +141,10 @@ test('a flapping engine: every request still succeeds, it is ejected and re-admi
 
 test('a slow client: backpressure reaches the engine, so memory stays bounded', async (t) => {
   const chunkBytes = 64 * 1024;
-  const total = 400; // 25 MiB if it were all buffered
+  // 188 MiB if it were all buffered. The kernel's loopback socket buffers alone may hold up to
+  // 2 x (tcp_rmem max + tcp_wmem max), 72 MiB on Linux defaults, so the stream must be well past that
+  // for "the engine stopped" to mean the gateway stopped reading rather than the kernel absorbing it.
+  const total = 3000;
   const engine = await startFakeEngine({ tokens: total, chunkPadding: chunkBytes });
   const gw = await gatewayFor([engine.url]);
   t.after(async () => { await gw.close(); await engine.close(); });
