@@ -19,6 +19,8 @@ export interface CacheSequence {
   numTokens: number;
   /** Parent key of block 0 (rootHash(salt)). */
   readonly rootHash: bigint;
+  /** The request's cache_salt, if any: BlockStored names it for the first block (vLLM's extra_keys). */
+  readonly cacheSalt?: string;
   /** Keys of this sequence's full blocks, filled lazily from `tokens`. */
   blockHashes: bigint[];
   /** Block table: physical block ids, in token order. */
@@ -279,14 +281,17 @@ export class BlockManager {
 
   private recordStored(seq: CacheSequence, first: number, keys: bigint[]): void {
     const bs = this.blockSize;
-    this.record({
+    const event: KvCacheEvent & { type: 'BlockStored' } = {
       type: 'BlockStored',
       blockHashes: keys,
       parentBlockHash: first === 0 ? null : seq.blockHashes[first - 1]!,
       tokenIds: toArray(seq.tokens, first * bs, (first + keys.length) * bs),
       blockSize: bs,
       medium: 'GPU',
-    });
+    };
+    // Without the salt a subscriber re-hashing the tokens would key salted blocks as unsalted ones.
+    if (first === 0 && seq.cacheSalt) event.extraKeys = keys.map((_, i) => (i === 0 ? [seq.cacheSalt!] : null));
+    this.record(event);
   }
 
   private record(event: KvCacheEvent): void {

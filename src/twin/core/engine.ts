@@ -111,6 +111,7 @@ class Core implements CheckedTwinCore {
       tokens: tokenBuffer(spec.promptTokenIds, Math.min(spec.maxTokens, 1024)),
       numTokens: spec.promptTokenIds.length,
       rootHash: rootHash(spec.cacheSalt),
+      cacheSalt: spec.cacheSalt,
       blockHashes: [],
       blocks: [],
       numRegisteredBlocks: 0,

@@ -31,7 +31,19 @@ export interface PlannedStep {
 
 /** Block-level cache changes, in the order they happened; the KV event publisher serialises these. */
 export type KvCacheEvent =
-  | { type: 'BlockStored'; blockHashes: bigint[]; parentBlockHash: bigint | null; tokenIds: number[]; blockSize: number; medium: 'GPU' }
+  | {
+      type: 'BlockStored';
+      blockHashes: bigint[];
+      parentBlockHash: bigint | null;
+      tokenIds: number[];
+      blockSize: number;
+      medium: 'GPU';
+      /**
+       * Per block, as vLLM's extra_keys: a salted request's first block carries [cacheSalt], the
+       * other blocks null. Absent when no block of the event needs one.
+       */
+      extraKeys?: (string[] | null)[];
+    }
   | { type: 'BlockRemoved'; blockHashes: bigint[]; medium: 'GPU' }
   | { type: 'AllBlocksCleared' };
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createTwinCore } from '../../../src/twin/core/engine.ts';
 import { hashBlocks } from '../../../src/twin/core/block-hash.ts';
 import type { KvCacheEvent } from '../../../src/twin/core/types.ts';
+import { PreciseIndex } from '../../../src/kv/precise-index.ts';
 import { recorder, recordingModel, runToIdle, range } from './helpers.ts';
 
 test('end to end on a virtual clock: token times follow the step model', () => {
@@ -287,4 +288,30 @@ test('a long generation grows the token buffer and keeps hashing the right token
   assert.deepEqual(stored, hashBlocks([...range(5), ...r.tokens], 16).slice(0, stored.length));
   assert.equal(stored.length, Math.floor((5 + 3000 - 1) / 16));
   assert.equal(core.checkInvariants(), null);
+});
+
+test('KV events: a salted request names its cache_salt in the first block\'s extra keys, so a re-hashing index tells salts apart', () => {
+  // A budget of 8 tokens splits the 16-token prompt into two chunks: one event without a parent, one with.
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 32, blockSize: 4, maxNumBatchedTokens: 8 });
+  const prompt = range(16);
+  core.add({ id: 's', promptTokenIds: prompt, maxTokens: 1, arrivalTime: 0, cacheSalt: 'tenant-a' }, recorder());
+  runToIdle(core);
+  const salted = core.drainKvEvents().filter((e) => e.type === 'BlockStored');
+  assert.deepEqual(salted.map((e) => e.parentBlockHash === null), [true, false]);
+  assert.deepEqual(salted[0]!.extraKeys, [['tenant-a'], null]);
+  assert.equal(salted[1]!.extraKeys, undefined);
+
+  core.add({ id: 'u', promptTokenIds: range(16, 100), maxTokens: 1, arrivalTime: 1 }, recorder());
+  runToIdle(core, 1);
+  const plain = core.drainKvEvents().filter((e) => e.type === 'BlockStored');
+  assert.equal(plain.length, 2);
+  for (const e of plain) assert.equal(e.extraKeys, undefined); // no salt, no extra keys
+
+  // An index that re-hashes tokens (as it must for vLLM) keys the salted blocks under their salt.
+  const index = new PreciseIndex();
+  for (const e of [...salted, ...plain]) index.applyEvent('e0', e);
+  assert.deepEqual(index.matchedBlocks(hashBlocks(prompt, 4, 'tenant-a'), ['e0'], 0), [4]);
+  assert.deepEqual(index.matchedBlocks(hashBlocks(prompt, 4), ['e0'], 0), [0]);
+  assert.deepEqual(index.matchedBlocks(hashBlocks(prompt, 4, 'tenant-b'), ['e0'], 0), [0]);
+  assert.deepEqual(index.matchedBlocks(hashBlocks(range(16, 100), 4), ['e0'], 0), [4]);
 });
