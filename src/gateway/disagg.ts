@@ -11,6 +11,7 @@ import { sendError } from '../http/respond.ts';
 import { normaliseUpstreamError } from '../http/upstream-error.ts';
 import { forward, type ForwardArgs, type ForwardResult } from './forward.ts';
 import type { Logger } from './logger.ts';
+import { PendingPrefill, uncachedTokens } from './pending-prefill.ts';
 
 export interface DisaggArgs extends Omit<ForwardArgs, 'body' | 'targets'> {
   /** The parsed client body (never mutated). */
@@ -57,6 +58,8 @@ async function callPrefill(a: DisaggArgs, body: Record<string, unknown>): Promis
   const ep = a.prefill;
   const blocks = Math.ceil(a.scheduling.promptTokens / (ep.view.metrics.blockSize ?? 16));
   ep.begin(a.scheduling.promptTokens, blocks);
+  // Pending until the prefill answers (its one token is the whole response), whatever the outcome.
+  const pending = new PendingPrefill(ep.view, uncachedTokens(ep.id, a.scheduling.promptTokens, a.cached));
   a.metrics.countRouted(a.pool.name, ep.id, 'prefill');
   try {
     const r = await ep.upstream.postJson(a.path, body, { 'x-request-id': a.requestId }, a.signal);
@@ -71,6 +74,7 @@ async function callPrefill(a: DisaggArgs, body: Record<string, unknown>): Promis
     return err as Error;
   } finally {
     ep.end(a.scheduling.promptTokens, blocks);
+    pending.settle();
     a.pool.completed(a.scheduling, ep.id);
   }
 }
@@ -96,14 +100,14 @@ async function nixl(a: DisaggArgs): Promise<ForwardResult> {
     params = undefined;
   }
   if (!params || typeof params !== 'object') return decodeAlone(a, 'prefill response carried no kv_transfer_params');
-  return forward({ ...a, targets: a.decode, body: JSON.stringify({ ...a.body, kv_transfer_params: params }) });
+  return forward({ ...a, targets: a.decode, body: JSON.stringify({ ...a.body, kv_transfer_params: params }), kvTransferred: true });
 }
 
 async function sglang(a: DisaggArgs): Promise<ForwardResult> {
   const body = JSON.stringify({ ...a.body, ...sglangBootstrap(a.prefill) });
   // Both legs at once: the decode engine pulls the KV from the prefill engine's bootstrap server.
   const prefill = callPrefill(a, JSON.parse(body) as Record<string, unknown>);
-  const decode = forward({ ...a, targets: a.decode, body });
+  const decode = forward({ ...a, targets: a.decode, body, kvTransferred: true });
   const [p, d] = await Promise.all([prefill, decode]);
   if (p instanceof Error || p.status >= 400) {
     a.logger.log('warn', 'sglang prefill leg failed', { requestId: a.requestId, prefill: a.prefill.id, why: p instanceof Error ? p.message : `HTTP ${p.status}` });

@@ -4,6 +4,7 @@ import type { EndpointRuntime } from '../engines/endpoint.ts';
 import type { SchedulingRequest } from '../scheduler/types.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { ModelPool } from './model-pool.ts';
+import type { CacheEstimate } from './pending-prefill.ts';
 import { ClientRelay, type RelayResult } from './relay.ts';
 
 export interface ForwardArgs {
@@ -17,6 +18,10 @@ export interface ForwardArgs {
   requestId: string;
   startedAt: number;
   metrics: GatewayMetrics;
+  /** The scheduler's cached-prompt estimate for its pick (pending-prefill accounting). */
+  cached?: CacheEstimate | undefined;
+  /** The decode leg of a disaggregated request: the prompt's KV is transferred, not prefilled. */
+  kvTransferred?: boolean;
 }
 
 /** What the relay reports, with the endpoint the request ended on and its attempts. */
@@ -29,6 +34,8 @@ export function forward(a: ForwardArgs): Promise<ForwardResult> {
       endpoint: a.targets[0]!,
       fallbacks: a.targets.slice(1),
       scheduling: a.scheduling,
+      cached: a.cached,
+      kvTransferred: a.kvTransferred === true,
       trace: relay.result,
       path: a.path,
       method: 'POST',

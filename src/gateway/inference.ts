@@ -53,13 +53,14 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
       sessionToken: typeof session === 'string' ? session : undefined,
       cacheSalt: typeof body.cache_salt === 'string' ? body.cache_salt : undefined,
       lora: pool.adapters.has(parsed.model) ? parsed.model : undefined,
+      blockSize: pool.blockSize,
     });
     const decision = pool.route(scheduling, clientGone);
     const routed = decision instanceof Promise ? await decision : decision;
     const path = PATHS[kind];
     result = routed.prefill
-      ? await runDisaggregated({ pool, scheduling, path, res, requestId, startedAt, metrics, body, rawBody: raw, decode: routed.endpoints, prefill: routed.prefill[0]!, logger, signal: clientGone() })
-      : await forward({ pool, scheduling, path, res, requestId, startedAt, metrics, targets: routed.endpoints, body: raw });
+      ? await runDisaggregated({ pool, scheduling, path, res, requestId, startedAt, metrics, body, rawBody: raw, decode: routed.endpoints, prefill: routed.prefill[0]!, cached: routed.cached, logger, signal: clientGone() })
+      : await forward({ pool, scheduling, path, res, requestId, startedAt, metrics, targets: routed.endpoints, body: raw, cached: routed.cached });
   } catch (err) {
     const gatewayErr = err instanceof GatewayError ? err : new GatewayError(500, 'internal error');
     if (!(err instanceof GatewayError)) logger.log('error', 'unexpected error', { requestId, error: String((err as Error)?.stack ?? err) });

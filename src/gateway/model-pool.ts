@@ -13,12 +13,15 @@ import { compose, toEndpoint, type GatewayDispatch } from './interceptors/types.
 import { PoolKvFeed } from './kv-feed.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { initPendingPrefill, type CacheEstimate } from './pending-prefill.ts';
 
 export interface Routed {
   /** Decode (or only) endpoints, best first; the rest are fallbacks. */
   endpoints: EndpointRuntime[];
   /** Set when the scheduler chose to disaggregate. */
   prefill?: EndpointRuntime[];
+  /** The scheduler's cached-prompt estimate, on the endpoint that fills the KV (prefill pick if any). */
+  cached?: CacheEstimate;
 }
 
 /** How often a queued request re-checks saturation when nothing finished (scrapes refresh at 50 ms). */
@@ -45,7 +48,10 @@ export class ModelPool {
     this.models = config.models;
     this.adapters = new Set(config.adapters ?? []);
     this.endpoints = endpoints;
-    for (const e of endpoints) this.byId.set(e.id, e);
+    for (const e of endpoints) {
+      this.byId.set(e.id, e);
+      initPendingPrefill(e.view); // kept as it is for an endpoint carried over by a reload
+    }
     this.view = { endpoints: endpoints.map((e) => e.view) };
     const depth = metrics.queueDepth.labels(config.name);
     this.queue = new AdmissionQueue(limits.queueSize, limits.queueTimeoutMs, (d) => depth.set(d));
@@ -76,6 +82,12 @@ export class ModelPool {
   /** Model names this pool answers to: base models and LoRA adapters. */
   servedNames(): string[] {
     return [...this.models, ...this.adapters];
+  }
+
+  /** The block size of the pool's engines as scraped (the first that reports one), for request block keys. */
+  get blockSize(): number | undefined {
+    for (const e of this.endpoints) if (e.view.metrics.blockSize) return e.view.metrics.blockSize;
+    return undefined;
   }
 
   get ready(): boolean {
@@ -110,7 +122,12 @@ export class ModelPool {
     const endpoints = this.unsaturated(decision.endpoints);
     if (endpoints.length === 0) return undefined;
     const prefill = decision.prefill && this.unsaturated(decision.prefill);
-    return prefill && prefill.length > 0 ? { endpoints, prefill } : { endpoints };
+    const routed: Routed = prefill && prefill.length > 0 ? { endpoints, prefill } : { endpoints };
+    if (decision.predictedCachedTokens !== undefined) {
+      const filled = decision.prefill?.[0] ?? decision.endpoints[0]!;
+      routed.cached = { endpointId: filled.id, tokens: decision.predictedCachedTokens };
+    }
+    return routed;
   }
 
   /** The runtimes of the chosen views that can take one more request, in the scheduler's order. */

@@ -4,6 +4,7 @@
 import { createTokenizer, type ChatMessage } from '../tokenizer/index.ts';
 import { badRequest } from '../http/api-error.ts';
 import type { SchedulingRequest } from '../scheduler/types.ts';
+import { hashBlocks } from '../twin/core/block-hash.ts';
 
 export type RouteKind = 'chat' | 'completions' | 'embeddings';
 
@@ -61,9 +62,11 @@ export function parseOpenAIRequest(kind: RouteKind, body: Record<string, unknown
 }
 
 /**
- * The SchedulingRequest for one HTTP request. Token ids are computed only when a policy reads them
- * (precise prefix matching): tokenizing every request would cost more than the rest of routing for
- * the policies that never look.
+ * The SchedulingRequest for one HTTP request. Token ids, and the block keys chained over them, are
+ * computed only when a policy reads them (precise prefix matching): tokenizing every request would
+ * cost more than the rest of routing for the policies that never look. Computed once, they serve
+ * every scorer, index lookup and re-scheduling of the request (a queued request is scheduled
+ * again each time it wakes).
  */
 class GatewaySchedulingRequest implements SchedulingRequest {
   id: string;
@@ -75,23 +78,39 @@ class GatewaySchedulingRequest implements SchedulingRequest {
   sessionToken?: string;
   cacheSalt?: string;
   lora?: string;
+  /** Block size of the pool's engines, for the block keys (the matcher re-hashes if an endpoint differs). */
+  private readonly blockSize: number;
   private ids: number[] | undefined;
+  private keys: { blockSize: number; keys: readonly bigint[] } | undefined;
 
-  constructor(id: string, parsed: ParsedRequest) {
+  constructor(id: string, parsed: ParsedRequest, blockSize: number) {
     this.id = id;
     this.model = parsed.model;
     this.promptText = parsed.promptText;
     this.promptTokens = estimateTokens(parsed.promptText);
     this.priority = parsed.priority;
+    this.blockSize = blockSize;
   }
 
   get promptTokenIds(): number[] {
     return (this.ids ??= tokenizer.encode(this.promptText, { addSpecialTokens: false }));
   }
+
+  /** Chained keys of the prompt's full blocks under its cache_salt (the twin's and the index's hashing). */
+  get promptBlockKeys(): { blockSize: number; keys: readonly bigint[] } {
+    return (this.keys ??= { blockSize: this.blockSize, keys: hashBlocks(this.promptTokenIds, this.blockSize, this.cacheSalt) });
+  }
 }
 
-export function schedulingRequest(id: string, parsed: ParsedRequest, extras: { sessionToken?: string | undefined; cacheSalt?: string | undefined; lora?: string | undefined }): SchedulingRequest {
-  const r = new GatewaySchedulingRequest(id, parsed);
+/** vLLM's default block size: the block keys' size until the pool has scraped its engines'. */
+export const DEFAULT_KEY_BLOCK_SIZE = 16;
+
+export function schedulingRequest(
+  id: string,
+  parsed: ParsedRequest,
+  extras: { sessionToken?: string | undefined; cacheSalt?: string | undefined; lora?: string | undefined; blockSize?: number | undefined },
+): SchedulingRequest {
+  const r = new GatewaySchedulingRequest(id, parsed, extras.blockSize ?? DEFAULT_KEY_BLOCK_SIZE);
   if (parsed.maxTokens !== undefined) r.maxTokens = parsed.maxTokens;
   if (extras.sessionToken) r.sessionToken = extras.sessionToken;
   if (extras.cacheSalt) r.cacheSalt = extras.cacheSalt;

@@ -1,4 +1,5 @@
-// Per-attempt bookkeeping around one endpoint: in-flight accounting for the cluster view, passive
+// Per-attempt bookkeeping around one endpoint: in-flight accounting for the cluster view (requests,
+// tokens, blocks, and prompt tokens pending prefill until the first response byte), passive
 // health for the circuit breaker (5xx, connect errors and timeouts count as failures; a request
 // the gateway abandoned does not), routing and error metrics, and the scheduler's onComplete.
 import type { IncomingHttpHeaders } from 'node:http';
@@ -7,6 +8,7 @@ import type { EndpointRuntime } from '../../engines/endpoint.ts';
 import type { SchedulingRequest } from '../../scheduler/types.ts';
 import type { CounterSeries } from '../hot-metrics.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { PendingPrefill, uncachedTokens } from '../pending-prefill.ts';
 import { AttemptAbandoned, type GatewayDispatchOptions, type Interceptor } from './types.ts';
 
 export interface AccountingHooks {
@@ -48,6 +50,7 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
   private readonly handler: Dispatcher.DispatchHandler;
   private readonly endpoint: EndpointRuntime;
   private readonly predictedBlocks: number;
+  private readonly pendingPrefill: PendingPrefill;
   private status = 0;
   private done = false;
 
@@ -63,6 +66,7 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
     const blockSize = endpoint.view.metrics.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.predictedBlocks = Math.ceil((scheduling.promptTokens + (scheduling.maxTokens ?? 0)) / blockSize);
     endpoint.begin(scheduling.promptTokens, this.predictedBlocks);
+    this.pendingPrefill = new PendingPrefill(endpoint.view, uncachedTokens(endpoint.id, scheduling.promptTokens, opts.cached, opts.kvTransferred));
   }
 
   // ok: true/false feeds the breaker; undefined (abandoned by the gateway) says nothing.
@@ -71,6 +75,7 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
     this.done = true;
     const endpoint = this.endpoint;
     endpoint.end(this.opts.scheduling.promptTokens, this.predictedBlocks);
+    this.pendingPrefill.settle();
     if (kind) this.hooks.metrics.upstreamErrors.labels(endpoint.id, kind).inc();
     if (ok !== undefined) endpoint.recordOutcome(ok);
     this.hooks.onAttemptEnd(endpoint.id, this.opts);
@@ -86,6 +91,9 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    // The engine's first bytes come with the first token (vLLM streams nothing before it; a JSON
+    // answer comes at the end): the prompt is prefilled.
+    this.pendingPrefill.settle();
     this.handler.onResponseData?.(c, chunk);
   }
 
