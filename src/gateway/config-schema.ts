@@ -1,6 +1,7 @@
 // JSON Schema of inferstack.yaml (validated with ajv). Unknown keys are errors, so a typo is
 // reported by name instead of silently ignored.
 import { ENGINE_TYPES } from '../engines/engine-types.ts';
+import { DTYPES } from '../physics/dtype.ts';
 
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const nonNegativeInt = { type: 'integer', minimum: 0 } as const;
@@ -55,6 +56,22 @@ const endpoint = {
   },
 } as const;
 
+// What the pool's engines run, for the inferstack policy's step-time model (pool-hardware.ts checks
+// the ids against the physics catalogs, so the error lists the known ones).
+const hardware = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['model', 'gpu'],
+  properties: {
+    model: { type: 'string', minLength: 1, maxLength: 4096 },
+    gpu: { type: 'string', minLength: 1, maxLength: 256 },
+    tp: { type: 'integer', minimum: 1, maximum: 4096 },
+    dtype: { enum: [...DTYPES] },
+    kvDtype: { enum: [...DTYPES] },
+    engine: { enum: ['vllm', 'trtllm'] },
+  },
+} as const;
+
 const pool = {
   type: 'object',
   additionalProperties: false,
@@ -76,6 +93,7 @@ const pool = {
         },
       ],
     },
+    hardware,
     disaggregation: {
       type: 'object',
       additionalProperties: false,

@@ -10,6 +10,7 @@ import { engineConnectOptions, type EngineTlsConfig } from '../trust/tls.ts';
 import { policyNames } from '../scheduler/index.ts';
 import type { StepTimeModel } from '../physics/types.ts';
 import { configSchema } from './config-schema.ts';
+import { PoolHardwareError, stepTimeOf, type PoolHardware } from './pool-hardware.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -55,7 +56,9 @@ export interface PoolConfig {
    * path }` in the YAML). `serve` starts that engine and adds its endpoint to `endpoints`.
    */
   local?: LocalModelConfig[];
-  /** Step-time model of the pool's engines (not YAML: set for the embedded twins), for inferstack's TTFT prediction. */
+  /** What the pool's engines run (YAML `hardware`): gives the pool its step-time model. */
+  hardware?: PoolHardware;
+  /** Step-time model of the pool's engines, from `hardware` (or set by code), for inferstack's TTFT prediction in seconds. */
   stepTime?: StepTimeModel;
   /** The local endpoint's own options, given to the endpoint serve adds. */
   localEndpoint?: LocalEndpointOptions;
@@ -159,7 +162,7 @@ export function validateConfig(doc: unknown, source = 'config'): GatewayConfig {
       models.set(name, pool.name);
     }
   }
-  const pools = raw.pools.map((pool, i) => resolveEndpoints(pool, `${source}: pools[${i}]`));
+  const pools = raw.pools.map((pool, i) => withStepTime(resolveEndpoints(pool, `${source}: pools[${i}]`), `${source}: pools[${i}]`));
   return {
     listeners: (raw.listeners ?? [{} as Partial<ListenerConfig>]).map((l) => ({ host: l.host ?? '127.0.0.1', port: l.port ?? 8080, ...(l.tls ? { tls: l.tls } : {}) })),
     apiKeys: raw.apiKeys ?? [],
@@ -205,6 +208,17 @@ function resolveEndpoints(pool: PoolConfig, where: string): PoolConfig {
     remote.push(endpoint as EndpointYaml);
   }
   return { ...pool, endpoints: remote, ...(local ? { local, localEndpoint } : {}) };
+}
+
+/** A pool with `hardware` gets the physics step-time model of it (errors name the hardware key). */
+function withStepTime(pool: PoolConfig, where: string): PoolConfig {
+  if (!pool.hardware) return pool;
+  try {
+    return { ...pool, stepTime: stepTimeOf(pool.hardware) };
+  } catch (err) {
+    if (!(err instanceof PoolHardwareError)) throw err;
+    throw new ConfigError(`${where}.hardware${err.key ? `.${err.key}` : ''}: ${err.message}`);
+  }
 }
 
 function localModels(pool: PoolConfig, e: EndpointInput, at: string): LocalModelConfig[] {
