@@ -130,7 +130,7 @@ export async function startTwinServer(options: TwinServerOptions): Promise<TwinS
     maxHolds: 100_000,
   });
   const disagg: DisaggCounters = { pullsOk: 0, pullsFailed: 0 };
-  const metrics = createTwinMetrics({ modelName: servedModel, stats: () => twin.stats(), cacheDtype: deployment.kvDtype });
+  const metrics = createTwinMetrics({ modelName: servedModel, stats: () => twin.stats(), cacheDtype: deployment.kvDtype, kvTransfer: () => ({ ...prefillHolds.stats(), ...disagg }) });
 
   const deps: RouteDeps = {
     twin, tokenizer, servedModel, maxModelLen, metrics, role, prefillHolds, disagg, log,

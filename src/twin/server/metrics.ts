@@ -9,10 +9,22 @@ const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5
 const ITL_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
 const REQUEST_BUCKETS = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
 
+/** P/D transfer counts of the server (kv-transfer.ts holds on a prefill twin, pulls on a decode twin). */
+export interface KvTransferCounts {
+  held: number;
+  pulled: number;
+  released: number;
+  expired: number;
+  pullsOk: number;
+  pullsFailed: number;
+}
+
 export interface TwinMetricsOptions {
   modelName: string;
   stats: () => TwinStats;
   cacheDtype: string;
+  /** When given, the P/D transfer metrics (inferstack_twin_kv_*: vLLM has no names for these). */
+  kvTransfer?: () => KvTransferCounts;
 }
 
 export interface TwinMetrics {
@@ -57,6 +69,8 @@ export function createTwinMetrics(opts: TwinMetricsOptions): TwinMetrics {
   mirrored('vllm:prompt_tokens_total', 'Number of prefill tokens processed.', (s) => s.promptTokens);
   mirrored('vllm:generation_tokens_total', 'Number of generation tokens processed.', (s) => s.generationTokens);
 
+  if (opts.kvTransfer) kvTransferMetrics(registry, labels, opts.kvTransfer);
+
   const info = opts.stats();
   const cacheInfo = new Gauge({
     name: 'vllm:cache_config_info',
@@ -100,4 +114,47 @@ export function createTwinMetrics(opts: TwinMetricsOptions): TwinMetrics {
     },
     render: () => registry.metrics(),
   };
+}
+
+/**
+ * What the NixlConnector flow did on this twin, read from the server's counters at scrape time:
+ * pulls a decode twin made (by outcome), holds a prefill twin keeps, had pulled and freed.
+ */
+function kvTransferMetrics(registry: Registry, labels: { model_name: string; engine: string }, read: () => KvTransferCounts): void {
+  const registers = [registry];
+  const counter = (name: string, help: string, label: string, values: Record<string, (c: KvTransferCounts) => number>) => {
+    const seen = new Map<string, number>();
+    const counter = new Counter({
+      name, help, labelNames: ['model_name', 'engine', label], registers,
+      collect() {
+        const c = read();
+        for (const [value, get] of Object.entries(values)) {
+          const total = get(c);
+          const before = seen.get(value) ?? 0;
+          if (total > before) this.inc({ ...labels, [label]: value }, total - before);
+          seen.set(value, Math.max(before, total));
+        }
+      },
+    });
+    for (const value of Object.keys(values)) counter.inc({ ...labels, [label]: value }, 0);
+  };
+  counter('inferstack_twin_kv_pulls_total', 'Simulated NIXL KV pulls this (decode) twin made from a prefill twin; failed ones were recomputed locally.', 'outcome', {
+    ok: (c) => c.pullsOk,
+    failed: (c) => c.pullsFailed,
+  });
+  counter('inferstack_twin_kv_holds_total', 'Prompt KV this (prefill) twin held for a remote decode: pulled by a decode twin, freed on release or on expiry.', 'event', {
+    held: (c) => c.held + c.released + c.expired,
+    pulled: (c) => c.pulled,
+    released: (c) => c.released,
+    expired: (c) => c.expired,
+  });
+  new Gauge({
+    name: 'inferstack_twin_kv_holds',
+    help: 'Prompt KV this (prefill) twin holds now for a remote decode.',
+    labelNames: ['model_name', 'engine'],
+    registers,
+    collect() {
+      this.set(labels, read().held);
+    },
+  });
 }
