@@ -124,7 +124,7 @@ test('live P/D: serve over prefill and decode twin processes, the inferstack sch
       name: 'pd', models: ['llama-3.1-8b'], policy: 'inferstack',
       hardware: { model: 'llama-3.1-8b', gpu: 'h100' },
       disaggregation: { threshold: 64 },
-      endpoints: twins.map((tw, i) => ({ url: tw.url, engine: 'twin', role: roles[i], kvEvents: { endpoint: tw.kvEvents } })),
+      endpoints: twins.map((tw, i) => ({ url: tw.url, engine: 'twin', role: roles[i], kvEvents: tw.kvEvents })),
     }],
   }));
   const gw = await spawnServe(['--config', config]);
