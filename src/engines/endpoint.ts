@@ -137,7 +137,9 @@ export class EndpointRuntime {
 
   private async scrapeOnce(): Promise<void> {
     try {
-      const m = await this.scraper!.scrape((path) => this.upstream.getText(path, this.signals.probeTimeoutMs));
+      // An engine in this process hands over its numbers: no /metrics text rendered and parsed.
+      const inProcess = this.upstream.inProcess;
+      const m = inProcess ? inProcess.metrics() : await this.scraper!.scrape((path) => this.upstream.getText(path, this.signals.probeTimeoutMs));
       this.view.metrics = { ...m, scrapedAt: nowMs() / 1000 };
     } catch (err) {
       // Keep the old numbers with their timestamp: the scheduler treats them as stale after 2 s.

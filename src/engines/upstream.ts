@@ -1,7 +1,9 @@
 // The adapter for one OpenAI-compatible engine endpoint: an undici Pool with keep-alive and the
 // endpoint's own timeouts. The gateway streams through `dispatch` (handler API, so it can pause the
 // engine when the client is slow); probes, scrapes and prefill calls use the small helpers below.
+// An engine running in this process (in-process.ts) is called directly, with the same handler API.
 import { Pool, type Dispatcher } from 'undici';
+import { collect, inProcessEngine, type InProcessEngine } from './in-process.ts';
 import { engineConnectOptions, type EngineTlsConfig } from '../trust/tls.ts';
 import type { EngineType } from './engine-types.ts';
 
@@ -40,7 +42,9 @@ export class Upstream {
   readonly engineType: EngineType;
   readonly timeouts: UpstreamTimeouts;
   readonly authHeader: string | undefined;
-  private readonly pool: Pool;
+  /** Set when the engine runs in this process: no socket, no pool. */
+  readonly inProcess: InProcessEngine | undefined;
+  private readonly pool: Pool | undefined;
 
   constructor(options: UpstreamOptions) {
     const parsed = new URL(options.url);
@@ -50,6 +54,8 @@ export class Upstream {
     this.engineType = options.engineType;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.authHeader = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
+    this.inProcess = options.engineType === 'local' ? inProcessEngine(options.url) : undefined;
+    if (this.inProcess) return;
     this.pool = new Pool(this.origin, {
       connections: options.maxConnections ?? 1024,
       pipelining: 1,
@@ -62,13 +68,22 @@ export class Upstream {
 
   /** Streams a request with undici's handler API (controller.pause/resume give backpressure). Takes ownership of `opts`. */
   dispatch(opts: Omit<Dispatcher.DispatchOptions, 'origin'>, handler: Dispatcher.DispatchHandler): void {
+    if (this.inProcess) {
+      opts.headersTimeout = this.timeouts.firstByteMs;
+      this.inProcess.dispatch(opts, handler);
+      return;
+    }
     if (this.basePath) opts.path = this.basePath + opts.path;
-    this.pool.dispatch(opts, handler);
+    this.pool!.dispatch(opts, handler);
   }
 
   /** GET a small resource (metrics, health, /slots, /v1/models); the body is size-capped. */
   async getText(path: string, timeoutMs: number): Promise<{ status: number; text: string }> {
-    const r = await this.pool.request({
+    if (this.inProcess) {
+      const r = await collect(this.inProcess, { path, method: 'GET', headersTimeout: timeoutMs }, MAX_HELPER_BODY_BYTES);
+      return { status: r.status, text: r.body.toString('utf8') };
+    }
+    const r = await this.pool!.request({
       path: this.basePath + path,
       method: 'GET',
       headers: this.authHeader ? { authorization: this.authHeader } : {},
@@ -82,7 +97,8 @@ export class Upstream {
 
   /** POST JSON and read the whole (capped) response; used for the prefill leg of disaggregation. */
   async postJson(path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; body: Buffer }> {
-    const r = await this.pool.request({
+    if (this.inProcess) return collect(this.inProcess, { path, method: 'POST', body: JSON.stringify(body), headersTimeout: this.timeouts.firstByteMs }, MAX_HELPER_BODY_BYTES, signal);
+    const r = await this.pool!.request({
       path: this.basePath + path,
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(this.authHeader ? { authorization: this.authHeader } : {}), ...headers },
@@ -92,14 +108,14 @@ export class Upstream {
     return { status: r.statusCode, body: await readCapped(r.body) };
   }
 
-  /** Waits for in-flight requests to finish, then closes the connections. */
+  /** Waits for in-flight requests to finish, then closes the connections (an in-process engine's owner closes it). */
   close(): Promise<void> {
-    return this.pool.close();
+    return this.pool?.close() ?? Promise.resolve();
   }
 
   /** Closes now, failing whatever is in flight. */
   destroy(): Promise<void> {
-    return this.pool.destroy();
+    return this.pool?.destroy() ?? Promise.resolve();
   }
 }
 

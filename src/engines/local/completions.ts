@@ -1,32 +1,26 @@
 // The two generation routes, /v1/chat/completions and /v1/completions: OpenAI response objects,
 // streamed (SSE, with the usage chunk when stream_options.include_usage) or whole.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModelRegistry } from './registry.ts';
 import type { LocalEngineMetrics } from './metrics.ts';
 import type { Token } from 'node-llama-cpp';
 import { parseGenerationRequest } from './openai-params.ts';
-import { readJsonObject } from '../../http/body.ts';
-import { sendJson } from '../../http/respond.ts';
-import { endSse, startSse, writeSse } from '../../http/sse.ts';
 import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from '../../http/completion-response.ts';
+import type { BodyReader } from './app.ts';
+import type { Responder } from './responder.ts';
 
 export interface CompletionDeps {
   registry: ModelRegistry;
   metrics: LocalEngineMetrics;
-  maxBodyBytes: number;
 }
 
-export async function handleGeneration(kind: 'chat' | 'completion', req: IncomingMessage, res: ServerResponse, deps: CompletionDeps): Promise<void> {
-  const params = parseGenerationRequest(kind, await readJsonObject(req, deps.maxBodyBytes));
-  // A client that goes away cancels its request: the sequence is freed at the next token.
-  const abort = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
+const frame = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
+
+export async function handleGeneration(kind: 'chat' | 'completion', body: BodyReader, r: Responder, deps: CompletionDeps): Promise<void> {
+  const params = parseGenerationRequest(kind, await body());
   const lease = await deps.registry.acquire(params.model);
   try {
-    if (abort.signal.aborted) return;
+    if (r.signal.aborted) return r.drop();
     const engine = lease.engine;
     const promptTokens =
       kind === 'chat' ? engine.tokenizeChat(params.messages)
@@ -35,9 +29,13 @@ export async function handleGeneration(kind: 'chat' | 'completion', req: Incomin
     engine.checkRequest(promptTokens, params.maxTokens); // a 400 before any stream starts
 
     const meta: ResponseMeta = { kind, id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: params.model };
+    let onText: ((text: string) => Promise<void> | undefined) | undefined;
     if (params.stream) {
-      startSse(res);
-      if (kind === 'chat') writeSse(res, deltaChunk(meta, 0, '', true));
+      r.startSse();
+      if (kind === 'chat') r.writeSse(frame(deltaChunk(meta, 0, '', true)));
+      const delta = deltaFrames(meta);
+      // A paused reader holds the generation loop (bounded) instead of queueing tokens.
+      onText = (text) => (r.writeSse(delta(text)) ? undefined : r.drained());
     }
     const result = await engine.generate({
       promptTokens,
@@ -47,21 +45,37 @@ export async function handleGeneration(kind: 'chat' | 'completion', req: Incomin
       topP: params.topP,
       seed: params.seed,
       ignoreEos: params.ignoreEos,
-      signal: abort.signal,
-      onText: params.stream ? (text) => writeSse(res, deltaChunk(meta, 0, text, false)) : undefined,
+      signal: r.signal,
+      onText,
     });
     deps.metrics.observeRequest(params.model, result);
-    if (result.finishReason === 'abort') return; // nobody is listening
+    if (result.finishReason === 'abort') return r.drop(); // nobody is listening
     const choice = { index: 0, text: result.text, finishReason: result.finishReason, stopReason: null };
     const usage = usageOf(result.promptTokens, result.completionTokens, result.cachedTokens);
     if (params.stream) {
-      writeSse(res, finishChunk(meta, choice));
-      if (params.includeUsage) writeSse(res, usageChunk(meta, usage));
-      endSse(res);
+      r.writeSse(frame(finishChunk(meta, choice)));
+      if (params.includeUsage) r.writeSse(frame(usageChunk(meta, usage)));
+      r.endSse();
       return;
     }
-    sendJson(res, 200, fullResponse(meta, [choice], usage));
+    r.json(200, fullResponse(meta, [choice], usage));
   } finally {
     lease.release();
   }
+}
+
+/**
+ * The per-token SSE frame as a template: everything but the text is the same for every token of a
+ * request, so it is serialised once (from the shared deltaChunk, so the shape stays one definition)
+ * and each token costs one JSON string escape and a concatenation.
+ */
+export function deltaFrames(meta: ResponseMeta): (text: string) => string {
+  const marker = '\u0000inferstack-delta\u0000';
+  const whole = frame(deltaChunk(meta, 0, marker, false));
+  const quoted = JSON.stringify(marker);
+  const at = whole.indexOf(quoted);
+  if (at < 0 || whole.indexOf(quoted, at + 1) >= 0) return (text) => frame(deltaChunk(meta, 0, text, false)); // a model name holding the marker
+  const head = whole.slice(0, at);
+  const tail = whole.slice(at + quoted.length);
+  return (text) => head + JSON.stringify(text) + tail;
 }

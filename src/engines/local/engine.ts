@@ -30,7 +30,8 @@ export interface GenerateRequest {
   /** vLLM's ignore_eos: keep generating past end-of-generation tokens */
   ignoreEos?: boolean;
   signal?: AbortSignal;
-  onText?: (delta: string) => void;
+  /** Streams each piece of text; a returned promise holds generation until it settles (backpressure). */
+  onText?: (delta: string) => Promise<void> | undefined | void;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -226,7 +227,7 @@ export class LocalModelEngine {
     const emit = (delta: string) => {
       if (!delta) return;
       text += delta;
-      req.onText?.(delta);
+      return req.onText?.(delta);
     };
     let completionTokens = 0;
     let ttftSeconds: number | undefined;
@@ -247,7 +248,8 @@ export class LocalModelEngine {
     for await (const token of iterator) {
       completionTokens++;
       ttftSeconds ??= seconds(start);
-      emit(stream.push(token));
+      const paused = emit(stream.push(token));
+      if (paused) await paused;
       if (stream.stopped) break;
       if (req.signal?.aborted) {
         finishReason = 'abort';

@@ -1,18 +1,21 @@
-// The embedded engine as an in-process OpenAI-compatible HTTP server on loopback, so the gateway
-// treats it as one more upstream of engine type `local`.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+// The embedded engine as an OpenAI-compatible HTTP server on loopback. The server also registers
+// the engine for in-process calls under its URL (../in-process.ts), so a gateway in this process
+// that names that URL reaches the engine without the socket.
+import { createServer, type ServerResponse } from 'node:http';
 import { listen } from '../../http/listen.ts';
-import { ModelRegistry, type RegistryOptions } from './registry.ts';
-import { LocalEngineMetrics } from './metrics.ts';
-import { handleGeneration } from './completions.ts';
-import { AbortedError } from './engine.ts';
-import { ApiError, OPENAI_ERRORS, asApiError, notFound, type ErrorStyle } from '../../http/api-error.ts';
+import { readJsonObject } from '../../http/body.ts';
+import type { ApiError } from '../../http/api-error.ts';
 import { replyWithError, sendJson, sendText } from '../../http/respond.ts';
+import { endSse, startSse } from '../../http/sse.ts';
+import { registerInProcessEngine } from '../in-process.ts';
+import type { ModelRegistry } from './registry.ts';
+import { createLocalEngineApp, type LocalEngineOptions } from './app.ts';
+import { LocalDispatch } from './dispatch.ts';
+import { LOCAL_ERRORS, type Responder } from './responder.ts';
 
-/** OpenAI's error type names with the HTTP status number in `code`, as vLLM writes it. */
-const LOCAL_ERRORS: ErrorStyle = { ...OPENAI_ERRORS, numericCode: true };
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-export interface LocalEngineServerOptions extends Omit<RegistryOptions, 'onLoad' | 'onUnload'> {
+export interface LocalEngineServerOptions extends LocalEngineOptions {
   /** default 127.0.0.1 */
   host?: string;
   /** default 0: any free port */
@@ -24,70 +27,98 @@ export interface LocalEngineServerOptions extends Omit<RegistryOptions, 'onLoad'
 export interface LocalEngineServer {
   url: string;
   registry: ModelRegistry;
+  /** The same engine without the socket (what a gateway in this process uses). */
+  inProcess: LocalDispatch;
   close(): Promise<void>;
 }
 
 export async function startLocalEngineServer(opts: LocalEngineServerOptions): Promise<LocalEngineServer> {
-  let metrics: LocalEngineMetrics | undefined;
-  const registry = await ModelRegistry.create({
-    ...opts,
-    onLoad: (model, s) => metrics?.observeColdStart(model, s),
-    onUnload: (model, reason) => metrics?.countUnload(model, reason),
-  });
-  metrics = new LocalEngineMetrics(() => registry.status(), (m) => registry.loadWaiters(m));
-  const deps = { registry, metrics, maxBodyBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024 };
-  const created = Math.floor(Date.now() / 1000);
-
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void> = {
-    'GET /health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
-    'GET /v1/models': (_req, res) =>
-      sendJson(res, 200, {
-        object: 'list',
-        data: registry.status().map((m) => ({ id: m.name, object: 'model', created, owned_by: 'inferstack-local', status: m.state, loaded: m.state === 'loaded' })),
-      }),
-    'GET /slots': (_req, res) => sendJson(res, 200, registry.slots()),
-    'GET /metrics': async (_req, res) => {
-      const { contentType, body } = await metrics.text();
-      sendText(res, 200, body, contentType);
-    },
-    'POST /v1/chat/completions': (req, res) => handleGeneration('chat', req, res, deps),
-    'POST /v1/completions': (req, res) => handleGeneration('completion', req, res, deps),
-  };
-
+  const app = await createLocalEngineApp(opts);
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const route = routes[`${req.method} ${path}`];
-    const handle = async () => {
-      if (!route) {
-        const known = Object.keys(routes).some((r) => r.endsWith(` ${path}`));
-        throw known ? new ApiError(405, `${req.method} is not allowed on ${path}`) : notFound(`no route ${req.method} ${path}`);
-      }
-      await route(req, res);
-    };
-    handle().catch((err: unknown) => {
-      if (err instanceof AbortedError) {
-        res.destroy();
-        return;
-      }
-      replyWithError(res, asApiError(err, 'local engine'), LOCAL_ERRORS);
-    });
+    const path = (req.url ?? '/').split('?')[0]!;
+    void app.handle(req.method ?? 'GET', path, () => readJsonObject(req, maxBodyBytes), new HttpResponder(res));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   let url: string;
   try {
     ({ url } = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1'));
   } catch (err) {
-    await registry.close(); // the port is taken (or similar): release the models too
+    await app.close(); // the port is taken (or similar): release the models too
     throw err;
   }
+  const inProcess = new LocalDispatch(app, maxBodyBytes);
+  const unregister = registerInProcessEngine(url, inProcess);
   return {
     url,
-    registry,
+    registry: app.registry,
+    inProcess,
     async close() {
+      unregister();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await registry.close();
+      await app.close();
       await closed;
     },
   };
+}
+
+/** A Responder over node:http. */
+class HttpResponder implements Responder {
+  private readonly res: ServerResponse;
+  private readonly abort = new AbortController();
+
+  constructor(res: ServerResponse) {
+    this.res = res;
+    res.on('close', () => {
+      if (!res.writableFinished) this.abort.abort();
+    });
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  json(status: number, body: unknown): void {
+    sendJson(this.res, status, body);
+  }
+
+  text(status: number, body: string, contentType: string): void {
+    sendText(this.res, status, body, contentType);
+  }
+
+  startSse(): void {
+    startSse(this.res);
+  }
+
+  writeSse(frame: string): boolean {
+    const res = this.res;
+    return res.writableEnded || res.destroyed ? true : res.write(frame);
+  }
+
+  drained(): Promise<void> {
+    const res = this.res;
+    if (res.destroyed || !res.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+
+  endSse(): void {
+    endSse(this.res);
+  }
+
+  fail(err: ApiError): void {
+    replyWithError(this.res, err, LOCAL_ERRORS);
+  }
+
+  drop(): void {
+    this.res.destroy();
+  }
 }
