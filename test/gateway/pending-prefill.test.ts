@@ -8,6 +8,7 @@ import { PendingPrefill, uncachedTokens } from '../../src/gateway/pending-prefil
 import type { Gateway } from '../../src/gateway/server.ts';
 import type { EndpointView, SchedulingDecision, SchedulingRequest } from '../../src/scheduler/types.ts';
 import { hashBlocks } from '../../src/twin/core/block-hash.ts';
+import { startTwinServer } from '../../src/twin/server/index.ts';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
 import { gatewayFor, postJson } from './fixtures/helpers.ts';
 
@@ -76,6 +77,32 @@ test('pending prefill: uncached prompt tokens from routing to the first token, t
   await until('the first token', () => v.inflight.pendingPrefillTokens === 0);
   assert.equal(v.inflight.requests, 1, 'still streaming, no longer prefilling');
   assert.equal((await done).status, 200);
+  await until('the request to end', () => allZero(gw));
+});
+
+test('pending prefill over a twin with H100 step times: its stream is silent until the first token, so pending spans the prefill', async (t) => {
+  const twin = await startTwinServer({ model: 'llama-3.1-8b', gpu: 'h100', timing: 'model', log: () => {} });
+  const gw = await gatewayFor([], { models: ['llama-3.1-8b'], policy: 'inferstack', hardware: { model: 'llama-3.1-8b', gpu: 'h100' }, endpoints: [{ url: twin.url, engine: 'twin' }] });
+  t.after(async () => { await gw.close(); await twin.close(); });
+  const v = views(gw)[0]!;
+  // About 32k tokens: four 8k-token prefill chunks, over a second of simulated H100 time.
+  const content = 'alpha beta gamma delta '.repeat(4600);
+  const response = fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content }], max_tokens: 2, stream: true }),
+  });
+  // The twin takes the request and sends its headers at once (as vLLM), then nothing until the first token.
+  await until('the twin to take the request', () => twin.stats().inFlight === 1);
+  await sleep(100);
+  assert.ok(v.inflight.pendingPrefillTokens! > 20_000, `still prefilling: ${v.inflight.pendingPrefillTokens} tokens pending`);
+  const r = await response;
+  assert.equal(r.status, 200);
+  const reader = r.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  assert.match(first, /"role":"assistant"/, 'the role chunk comes with the first token');
+  assert.equal(v.inflight.pendingPrefillTokens, 0, 'the gateway saw the first token before the client did');
+  while (!(await reader.read()).done) { /* drain */ }
   await until('the request to end', () => allZero(gw));
 });
 

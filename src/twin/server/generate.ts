@@ -116,6 +116,14 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
   // Set from the run callbacks (an object, so TypeScript does not narrow it to its initial null).
   const prefillResult: { kvTransferParams: KvTransferParams | null } = { kvTransferParams: null };
   let streaming = false;
+  // vLLM opens each chat choice with the assistant role in the same iteration as its first token
+  // (the stream is silent until then, which is what a router reads as "prefill done").
+  const opened = new Set<number>();
+  const openChoice = (index: number) => {
+    if (kind !== 'chat' || opened.has(index)) return;
+    opened.add(index);
+    writeSse(res, deltaChunk(meta, index, '', true));
+  };
   let settle!: () => void;
   const allDone = new Promise<void>((resolve) => { settle = resolve; });
 
@@ -134,6 +142,7 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
       decodeToken: (id) => deps.tokenizer.decode([id]),
       onDelta: (i, text) => {
         if (!streaming) return;
+        openChoice(i);
         writeSse(res, deltaChunk(meta, i, text, false));
         // A reader this far behind would make us buffer without bound: drop it (this aborts its runs).
         if (res.writableLength > deps.maxBufferedStreamBytes) res.destroy();
@@ -150,7 +159,10 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
         if (disagg?.holdBlocksAfterFinish && outcome.finishReason === 'length') {
           prefillResult.kvTransferParams = deps.prefillHolds.hold(`${meta.id}-${outcome.index}`, promptTokenIds.length);
         }
-        if (streaming) writeSse(res, finishChunk(meta, outcome));
+        if (streaming) {
+          openChoice(outcome.index);
+          writeSse(res, finishChunk(meta, outcome));
+        }
         if (outcomes.length === runs.length) settle();
       },
       onRejected: (message) => {
@@ -173,8 +185,6 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
   if (params.stream) {
     streaming = true;
     startSse(res);
-    // vLLM opens every chat choice with the assistant role before any text.
-    if (kind === 'chat') for (const r of runs) writeSse(res, deltaChunk(meta, r.index, '', true));
   }
   await allDone;
   if (disconnected.signal.aborted) {
