@@ -2,8 +2,9 @@
 // The embedded llama.cpp engine on a generated random model (nothing downloaded), CPU only:
 // 1. Overhead: output tokens/s for one request at a time, measured alternately in the same rounds
 //    (a) node-llama-cpp called directly (sequence.evaluate, same sampling settings), (b) through the
-//    local engine's HTTP server (streaming), (c) through the gateway in front of it. Reported as
-//    ratios to (a); target >= 0.95 (overhead <= 5 %).
+//    local engine's HTTP server (streaming), (c) through the gateway in front of it, which reaches
+//    the engine in-process (src/engines/in-process.ts: no HTTP hop between gateway and engine).
+//    Reported as ratios to (a); target >= 0.95 (overhead <= 5 %).
 // 2. Cold start: a fresh server's first request (GGUF validation + model load + context creation).
 // 3. Aggregate output tokens/s with 1..4 concurrent requests on 4 parallel sequences of one context.
 // 4. CPU per /metrics render (the gateway scrapes every 50 ms): cached event text vs rendering all.
@@ -16,7 +17,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 import { request as httpRequest } from 'node:http';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { TokenBias, type Token } from 'node-llama-cpp';
 import { writeTinyLlama } from '../src/engines/local/tiny-model.ts';
 import { getLlamaRuntime } from '../src/engines/local/llama-runtime.ts';
@@ -34,6 +38,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     embd: { type: 'string', default: '512' },
     layers: { type: 'string', default: '8' },
+    client: { type: 'boolean', default: false }, // internal: run as the child-process HTTP client
   },
 });
 const TOKENS = Number(values.tokens);
@@ -54,11 +59,50 @@ let promptCounter = 0;
 /** A fresh prompt each time: a leading counter defeats prefix reuse. */
 const nextPrompt = () => `${++promptCounter} the benchmark prompt asks for some text about inference engines`;
 
+/** Streams one completion with node:http (lighter per chunk than fetch); checks every token came back. */
+function streamCompletion(base: string, body: string, tokens: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const usage = text.split('\n\n').map((e) => e.slice(6)).filter((d) => d.startsWith('{')).map((d) => JSON.parse(d)).find((c) => c.usage)?.usage;
+        if (res.statusCode !== 200 || usage?.completion_tokens !== tokens) reject(new Error(`${base}: HTTP ${res.statusCode}, usage ${JSON.stringify(usage)}: ${text.slice(0, 300)}`));
+        else resolve();
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// The child-process client: the parent sends {base, body, tokens}, it answers with the request's
+// outcome and its own CPU time, so the parent's CPU counts only the engine and the gateway.
+interface ClientJob { base: string; body: string; tokens: number }
+interface ClientReply { error?: string; cpuUs: number }
+if (values.client) {
+  process.on('message', (job: ClientJob) => {
+    const c0 = process.cpuUsage();
+    streamCompletion(job.base, job.body, job.tokens).then(
+      () => process.send!({ cpuUs: cpuUs(process.cpuUsage(c0)) } satisfies ClientReply),
+      (err: Error) => process.send!({ error: err.message, cpuUs: 0 } satisfies ClientReply),
+    );
+  });
+  await new Promise((resolve) => process.once('disconnect', resolve));
+  process.exit(0);
+}
+function cpuUs(c: NodeJS.CpuUsage): number {
+  return c.user + c.system;
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'bench-local-'));
 const path = join(dir, 'bench.gguf');
 const info = await writeTinyLlama(path, { nEmbd: Number(values.embd), nLayer: Number(values.layers), nHead: 8, nFf: Number(values.embd) * 2, weightType: 'F16', contextLength: 2048, merges: 400 });
 const sampling = { temperature: 1, topP: 1, topK: 0, seed: 1 };
 
+const loadAtStart = loadavg();
 try {
   console.log(`model: random llama, n_embd ${info.nEmbd}, ${info.nLayer} layers, vocab ${info.vocabSize}, F16; ${THREADS} thread(s); ${TOKENS} output tokens per request; CPU only`);
 
@@ -86,44 +130,53 @@ try {
     config: validateConfig({ listeners: [{ host: '127.0.0.1', port: 0 }], logLevel: 'error', pools: [{ name: 'local', models: ['bench'], endpoints: [{ url: server.url, engine: 'local' }] }] }),
     logger: silentLogger(),
   });
-  // The client is node:http (lighter per chunk than fetch): the bench measures the server, and the
-  // client shares this process's CPU time.
-  function viaHttp(base: string): Promise<void> {
-    const body = JSON.stringify({ model: 'bench', prompt: nextPrompt(), max_tokens: TOKENS, ignore_eos: true, stream: true, stream_options: { include_usage: true }, temperature: 1, top_p: 1, seed: 1 });
-    return new Promise((resolve, reject) => {
-      const req = httpRequest(`${base}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const usage = text.split('\n\n').map((e) => e.slice(6)).filter((d) => d.startsWith('{')).map((d) => JSON.parse(d)).find((c) => c.usage)?.usage;
-          if (res.statusCode !== 200 || usage?.completion_tokens !== TOKENS) reject(new Error(`${base}: HTTP ${res.statusCode}, usage ${JSON.stringify(usage)}: ${text.slice(0, 300)}`));
-          else resolve();
-        });
+  const body = () => JSON.stringify({ model: 'bench', prompt: nextPrompt(), max_tokens: TOKENS, ignore_eos: true, stream: true, stream_options: { include_usage: true }, temperature: 1, top_p: 1, seed: 1 });
+  // Client in this process: its HTTP parsing counts in this process's CPU (direct has no client).
+  const viaHttp = (base: string) => streamCompletion(base, body(), TOKENS);
+  // Client in a child process: this process's CPU is the engine's and the gateway's alone.
+  const child = fork(fileURLToPath(import.meta.url), ['--client'], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let childCpuUs = 0;
+  const viaChild = (base: string) =>
+    new Promise<void>((resolve, reject) => {
+      child.once('message', (r: ClientReply) => {
+        childCpuUs += r.cpuUs;
+        if (r.error) reject(new Error(r.error));
+        else resolve();
       });
-      req.on('error', reject);
-      req.end(body);
+      child.send({ base, body: body(), tokens: TOKENS } satisfies ClientJob);
     });
-  }
   await direct(); // warm-up: loads weights into cache, first-call costs
-  await viaHttp(server.url);
-  await viaHttp(gateway.url);
-  const rows = { direct: [] as { wall: number; cpu: number }[], server: [] as { wall: number; cpu: number }[], gateway: [] as { wall: number; cpu: number }[] };
-  for (let i = 0; i < ROUNDS; i++) {
-    rows.direct.push(await measure(TOKENS, direct));
-    rows.server.push(await measure(TOKENS, () => viaHttp(server.url)));
-    rows.gateway.push(await measure(TOKENS, () => viaHttp(gateway.url)));
+  for (const base of [server.url, gateway.url]) {
+    await viaHttp(base);
+    await viaChild(base);
   }
+  type Sample = { wall: number; cpu: number };
+  const paths = [
+    ['node-llama-cpp directly', 'direct', direct],
+    ['local engine HTTP server, client in a child process', 'server', () => viaChild(server.url)],
+    ['gateway -> local engine (in-process), client in a child process', 'gateway', () => viaChild(gateway.url)],
+    ['gateway -> local engine (in-process), client in this process', 'gatewaySameProcess', () => viaHttp(gateway.url)],
+  ] as const;
+  const rows: Record<(typeof paths)[number][1], Sample[]> = { direct: [], server: [], gateway: [], gatewaySameProcess: [] };
+  childCpuUs = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [, k, fn] of paths) rows[k].push(await measure(TOKENS, fn));
+  }
+  const clientUsPerToken = childCpuUs / (2 * ROUNDS * TOKENS);
+  child.disconnect();
   const wall = (k: keyof typeof rows) => median(rows[k].map((r) => r.wall));
   const cpu = (k: keyof typeof rows) => median(rows[k].map((r) => r.cpu));
+  // Each round's ratio to the direct run of the same round: slow drifts in machine load cancel.
+  const paired = (k: keyof typeof rows, m: keyof Sample) => median(rows[k].map((r, i) => r[m] / rows.direct[i]![m]));
   console.log(`\n## 1. Overhead, one request at a time (median of ${ROUNDS} alternating rounds)\n`);
-  console.log('| path | output tokens/s (wall) | ratio | output tokens per CPU-second | ratio |');
-  console.log('|---|---|---|---|---|');
-  for (const [label, k] of [['node-llama-cpp directly', 'direct'], ['local engine HTTP server', 'server'], ['gateway -> local engine', 'gateway']] as const) {
-    console.log(`| ${label} | ${fmt(wall(k))} | ${fmt(wall(k) / wall('direct'), 3)} | ${fmt(cpu(k))} | ${fmt(cpu(k) / cpu('direct'), 3)} |`);
+  console.log('| path | output tokens/s (wall) | ratio | output tokens per CPU-second | ratio | per-round ratio, CPU (median) |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [label, k] of paths) {
+    console.log(`| ${label} | ${fmt(wall(k))} | ${fmt(wall(k) / wall('direct'), 3)} | ${fmt(cpu(k))} | ${fmt(cpu(k) / cpu('direct'), 3)} | ${fmt(paired(k, 'cpu'), 3)} |`);
   }
-  for (const k of ['direct', 'server', 'gateway'] as const) console.log(`(${k} per round, wall: ${rows[k].map((x) => fmt(x.wall)).join(' ')})`);
+  for (const [, k] of paths) console.log(`(${k} per round, wall: ${rows[k].map((x) => fmt(x.wall)).join(' ')}; per CPU-second: ${rows[k].map((x) => fmt(x.cpu)).join(' ')})`);
+  console.log(`(the child-process client used ${fmt(clientUsPerToken)} us of CPU per token; gateway endpoint in-process: ${gateway.state().pools[0]!.endpoints[0]!.upstream.inProcess ? 'yes' : 'no'})`);
+  console.log(`(load average at the start ${loadAtStart.map((x) => fmt(x, 2)).join(' ')}, now ${loadavg().map((x) => fmt(x, 2)).join(' ')})`);
   await gateway.close();
   await server.close();
   await context.dispose();
