@@ -2,7 +2,9 @@
 // behind `serve --model`. Every GGUF goes through the trust layer's model gate (size + SHA-256
 // against models.lock, before any parser reads a byte) once before the engine starts, and again
 // right before each load, so a file swapped while serving is refused too. One engine server holds
-// every local model, so they share one memory budget; the pools' endpoints point at it.
+// every local model, so they share one memory budget; the pools' endpoints name its URL, and their
+// Upstreams call it in-process through that name (src/engines/in-process.ts): no socket between
+// the gateway and the engine, and its load read directly instead of scraped.
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { LocalEngineServer } from '../engines/local/server.ts';

@@ -98,6 +98,43 @@ pools:
   assert.equal((await postJson(`${gw.url}/v1/completions`, { model: 'a', prompt: 'hi', max_tokens: 1 })).status, 200);
 });
 
+test('the gateway reaches the local engine in-process: stream, engine view without a scrape, a client that leaves frees the sequence', async (t) => {
+  const m = await models(['a']);
+  const config = parseConfigText(
+    `listeners: [{host: 127.0.0.1, port: 0}]
+localEngine: {parallelSequences: 1, contextSize: 256, threads: 1}
+trust: {lock: "${m.lock}"}
+pools: [{name: a, models: [a], endpoints: [{engine: local, path: "${m.paths.a}"}]}]`,
+    'cfg.yaml',
+  );
+  const gate = await openModelGate(config.trust);
+  const local = await startLocalEngine(config, () => gate);
+  const gw = await startGateway({ config: local.attach(config), logger: silentLogger() });
+  t.after(async () => { await gw.close(); await local.close(); });
+  const endpoint = gw.state().pools[0]!.endpoints[0]!;
+  assert.equal(endpoint.upstream.inProcess, local.server.inProcess, 'the endpoint calls the engine without its socket');
+
+  const r = await fetch(`${gw.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'a', prompt: 'hi', max_tokens: 8, ignore_eos: true, stream: true, stream_options: { include_usage: true } }) });
+  assert.equal(r.status, 200);
+  assert.ok(r.headers.get('x-request-id'), 'the relay added its headers');
+  const events = (await r.text()).split('\n\n').filter(Boolean);
+  assert.equal(events.at(-1), 'data: [DONE]');
+  assert.equal(JSON.parse(events.at(-2)!.slice(6)).usage.completion_tokens, 8);
+  // The engine view comes from the engine: a loaded model reports its KV capacity in tokens.
+  await eventually(() => endpoint.view.metrics.numGpuBlocks === 256, 5_000);
+  assert.equal(endpoint.view.metrics.blockSize, 1);
+
+  // A client that disconnects mid-stream cancels the engine request: its sequence is freed.
+  const abort = new AbortController();
+  const long = await fetch(`${gw.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'a', prompt: 'long', max_tokens: 200, ignore_eos: true, stream: true }), signal: abort.signal });
+  const reader = long.body!.getReader();
+  await reader.read();
+  abort.abort();
+  await eventually(() => local.server.registry.status()[0]!.stats!.running === 0 && endpoint.view.inflight.requests === 0, 5_000);
+  assert.ok(local.server.registry.status()[0]!.stats!.kvCachedTokens < 150, 'generation stopped early');
+  assert.equal((await postJson(`${gw.url}/v1/completions`, { model: 'a', prompt: 'next', max_tokens: 2 })).status, 200);
+});
+
 test('the memory budget reaches the engine: a model larger than it fails startup', async () => {
   const m = await models(['a']);
   const config = parseConfigText(`localEngine: {memoryBudgetBytes: 1000, threads: 1}\npools: [{name: a, models: [a], endpoints: [{engine: local, path: "${m.paths.a}"}]}]`, 'cfg.yaml');
