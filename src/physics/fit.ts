@@ -65,9 +65,9 @@ export function summarise(results: RowResult[]): Array<{ table: string; metric: 
 // ---------- the fit ----------
 
 /** What the optimiser moves, in log space, with the prior (BLIS-like physical values) each is pulled toward. */
-interface Param {
+export interface Param {
   engine: EngineKind | 'both';
-  key: keyof StepTimeCoefficients;
+  key: keyof StepTimeCoefficients & string;
   prior: number;
   min: number;
   max: number;
@@ -86,9 +86,9 @@ export const FIT_PARAMS: Param[] = [
 
 const PRIOR_WEIGHT = 0.01; // per parameter, on (log(value / prior))^2: weak, breaks ties toward physics
 
-function apply(base: Coefficients, x: number[]): Coefficients {
+function apply(base: Coefficients, x: number[], params: readonly Param[]): Coefficients {
   const out: Coefficients = { vllm: { ...base.vllm }, trtllm: { ...base.trtllm } };
-  FIT_PARAMS.forEach((p, i) => {
+  params.forEach((p, i) => {
     const v = Math.min(p.max, Math.max(p.min, Math.exp(x[i]!)));
     if (p.engine === 'both' || p.engine === 'vllm') out.vllm[p.key] = v;
     if (p.engine === 'both' || p.engine === 'trtllm') out.trtllm[p.key] = v;
@@ -113,20 +113,21 @@ export function objective(coefficients: Coefficients, rows: readonly Calibration
 export const FIT_ROWS: readonly CalibrationRow[] = CALIBRATION.filter((r) => r.engine === 'trtllm');
 
 /** Nelder-Mead in log space from the priors, restarted from its best point (simplex methods stall). Deterministic. */
-export function fitCoefficients(opts: { iterations?: number; start?: Coefficients; rows?: readonly CalibrationRow[]; restarts?: number } = {}): { coefficients: Coefficients; loss: number } {
+export function fitCoefficients(opts: { iterations?: number; start?: Coefficients; rows?: readonly CalibrationRow[]; restarts?: number; params?: readonly Param[] } = {}): { coefficients: Coefficients; loss: number } {
   const base = opts.start ?? FITTED;
   const rows = opts.rows ?? FIT_ROWS;
+  const params = opts.params ?? FIT_PARAMS;
   const f = (x: number[]): number => {
     let prior = 0;
-    FIT_PARAMS.forEach((p, i) => {
+    params.forEach((p, i) => {
       const v = Math.min(p.max, Math.max(p.min, Math.exp(x[i]!)));
       prior += Math.log(v / p.prior) ** 2;
     });
-    return objective(apply(base, x), rows) + PRIOR_WEIGHT * prior;
+    return objective(apply(base, x, params), rows) + PRIOR_WEIGHT * prior;
   };
-  let best = { x: FIT_PARAMS.map((p) => Math.log(p.prior)), value: Infinity };
+  let best = { x: params.map((p) => Math.log(p.prior)), value: Infinity };
   for (let round = 0; round <= (opts.restarts ?? 2); round++) best = nelderMead(f, best.x, opts.iterations ?? 400);
-  return { coefficients: apply(base, best.x), loss: best.value };
+  return { coefficients: apply(base, best.x, params), loss: best.value };
 }
 
 function nelderMead(f: (x: number[]) => number, x0: number[], iterations: number): { x: number[]; value: number } {

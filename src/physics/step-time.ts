@@ -31,6 +31,12 @@ export interface StepTimeCoefficients {
   requestOverheadSec: number;
   /** Latency of one all-reduce launch across the TP group (on top of bytes / link bandwidth). */
   allReduceLatencySec: number;
+  /**
+   * Tokens at which GEMMs reach half of `computeEfficiency`: the efficiency of a step with t tokens
+   * is computeEfficiency x t / (t + gemmHalfTokens) (small GEMMs fill fewer tiles and waves).
+   * Optional; 0 or absent = the same efficiency at every size.
+   */
+  gemmHalfTokens?: number;
 }
 
 export interface StepTimeOptions {
@@ -115,6 +121,7 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
   const p = model.params;
 
   const mmFlops = matmulFlops(hw, weightDtype) * c.computeEfficiency;
+  const gemmHalf = c.gemmHalfTokens ?? 0;
   // Attention runs in 16 bits unless the KV cache is FP8 on a part with native FP8 (TRT-LLM FP8 FMHA).
   const attnFlops = (kvDtype === 'fp8' ? hw.flops.fp8 : hw.flops.bf16) * c.attentionEfficiency;
   const bw = hw.memBandwidthBytesPerSec * c.bandwidthEfficiency;
@@ -168,7 +175,8 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
 
     // Dense linear layers + LM head.
     const linFlops = (2 * denseLayerParams * tokens + 2 * lmHeadParams * sampled) / tp;
-    const linearCompute = linFlops / mmFlops;
+    const gemmRamp = 1 + gemmHalf / tokens; // 1 / (t / (t + t_half))
+    const linearCompute = (linFlops * gemmRamp) / mmFlops;
     const linearMemory = denseBytes / bw;
     const linearSec = Math.max(linearCompute, linearMemory);
 
@@ -181,8 +189,9 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
       const touched = moe.experts * (1 - Math.pow(1 - moe.topK / moe.experts, tokens));
       expBytes = moe.moeLayers * touched * expertBytes;
       expFlops = (2 * moe.moeLayers * moe.topK * p.perExpert * tokens) / tp;
-      expertsSec = Math.max(expFlops / mmFlops, expBytes / bw);
-      expertsBound = expFlops / mmFlops >= expBytes / bw ? 'compute' : 'memory';
+      const expertsCompute = (expFlops * gemmRamp) / mmFlops;
+      expertsSec = Math.max(expertsCompute, expBytes / bw);
+      expertsBound = expertsCompute >= expBytes / bw ? 'compute' : 'memory';
     }
 
     // Attention: per layer kind, FLOPs over attended tokens and KV bytes read.

@@ -92,3 +92,26 @@ test('MLA decode reads the compressed latent', () => {
   // MLA's latent is replicated on every TP rank: each GPU reads 1000 more tokens x 70,272 bytes.
   assert.ok(Math.abs(b.bytes - a.bytes - 1000 * 70272) < 1);
 });
+
+test('the optional GEMM efficiency ramp slows compute-bound linear work by (t + t_half) / t and nothing else', () => {
+  const hw = getHardware('h200');
+  const make = (gemmHalfTokens?: number) =>
+    createStepTimeModel({ hardware: hw, model: getModel('llama-3.1-8b'), tp: 1, weightDtype: 'fp8', kvDtype: 'bf16', engine: 'vllm', coefficients: { gemmHalfTokens } });
+  const flat = make();
+  const zero = make(0);
+  const ramp = make(1024);
+  const prefill = { prefill: [{ tokens: 2048, cachedContext: 0 }], decode: [] };
+  assert.equal(zero.stepSeconds(prefill), flat.stepSeconds(prefill));
+  const a = flat.breakdown(prefill);
+  const b = ramp.breakdown(prefill);
+  assert.equal(a.linearBound, 'compute');
+  assert.ok(Math.abs(b.linearSec / a.linearSec - (2048 + 1024) / 2048) < 1e-9);
+  assert.equal(b.attentionSec, a.attentionSec);
+  assert.equal(b.overheadSec, a.overheadSec);
+  // With a ramp of the size the fit picks (about 60 tokens), a small decode batch stays bound by
+  // reading the weights, so its time does not change; a large t_half makes it compute bound.
+  const small = decode(4, 1000);
+  assert.equal(make(64).breakdown(small).linearBound, 'memory');
+  assert.equal(make(64).stepSeconds(small), flat.stepSeconds(small));
+  assert.equal(ramp.breakdown(small).linearBound, 'compute');
+});
