@@ -187,7 +187,7 @@ export class BlockManager {
         const key = this.blockKey[block]!;
         this.cached.delete(key);
         this.blockKey[block] = undefined;
-        (evicted ??= []).push(key);
+        if (this.recordEvents) (evicted ??= []).push(key);
       }
       this.refCount[block] = 1;
       seq.blocks.push(block);
@@ -209,8 +209,7 @@ export class BlockManager {
       const key = seq.blockHashes[i]!;
       const block = seq.blocks[i]!;
       // Another sequence computed the same block first: keep its copy, ours stays unregistered.
-      if (this.cached.has(key)) continue;
-      this.cached.insert(key, block);
+      if (!this.cached.insertIfAbsent(key, block)) continue;
       this.blockKey[block] = key;
       if (!this.recordEvents) continue;
       if (stored && firstStored + stored.length !== i) {
