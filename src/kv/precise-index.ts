@@ -100,9 +100,8 @@ export class PreciseIndex implements PrefixIndex {
     if (event.type === 'BlockRemoved') {
       for (const h of event.blockHashes) {
         if (trusted) {
-          if (this.holds(h, st.slot)) this.stats.removedBlocks++;
-          else this.stats.unknownRemovals++;
-          this.unsetTier(h, st, tier);
+          if (this.unsetTier(h, st, tier) < 0) this.stats.unknownRemovals++;
+          else this.stats.removedBlocks++;
           continue;
         }
         const key = st.engineToKey.get(h);
@@ -111,7 +110,7 @@ export class PreciseIndex implements PrefixIndex {
           continue;
         }
         this.stats.removedBlocks++;
-        if (this.unsetTier(key, st, tier) === 0) st.engineToKey.delete(h);
+        if (this.unsetTier(key, st, tier) <= 0) st.engineToKey.delete(h);
       }
       return;
     }
@@ -298,22 +297,19 @@ export class PreciseIndex implements PrefixIndex {
     this.freeShared.push(i);
   }
 
-  private holds(key: bigint, slot: number): boolean {
-    const v = this.getHolders(key);
-    return v !== undefined && bitsOf(v, slot) !== 0;
-  }
-
   private setTier(key: bigint, st: EndpointState, tier: number): void {
     const slot = st.slot;
-    const v = this.getHolders(key);
-    if (v === undefined) {
-      this.putHolders(key, slot * 4 + tier);
+    // One probe: a new key becomes a single holder right away.
+    const w = this.holders.setIfAbsent(key, slot * 4 + tier);
+    if (w === 0) {
       st.blocks++;
       return;
     }
+    const v: Holders = w & SHARED ? this.sharedSets[w & ~SHARED]! : w;
     if (typeof v === 'number') {
+      // A single-holder word is never SHARED, so it is overwritten in place (no shared set to drop).
       if (v >> 2 === slot) {
-        this.putHolders(key, v | tier);
+        if ((v | tier) !== v) this.holders.set(key, v | tier);
         return;
       }
       // A second holder: switch to a bitset over slots.
@@ -342,23 +338,29 @@ export class PreciseIndex implements PrefixIndex {
     setBits(set, words, slot, tier);
   }
 
-  /** Clears tier bits of the endpoint on `key`; returns the bits it has left there. */
+  /**
+   * Clears tier bits of the endpoint on `key`; returns the bits it has left there, or -1 when the
+   * endpoint did not hold the key at all.
+   */
   private unsetTier(key: bigint, st: EndpointState, tier: number): number {
     const slot = st.slot;
-    const v = this.getHolders(key);
-    if (v === undefined) return 0;
-    if (typeof v === 'number') {
-      if (v >> 2 !== slot) return 0;
-      const bits = v & 3 & ~tier;
+    const at = this.holders.indexOf(key);
+    if (at < 0) return -1;
+    const word = this.holders.valueAt(at);
+    if (!(word & SHARED)) {
+      // A single holder: delete or overwrite the word where it lies (no shared set to drop).
+      if (word >> 2 !== slot) return -1;
+      const bits = word & 3 & ~tier;
       if (bits === 0) {
-        this.dropHolders(key);
+        this.holders.deleteAt(at);
         st.blocks--;
-      } else this.putHolders(key, slot * 4 + bits);
+      } else if (bits !== (word & 3)) this.holders.setValueAt(at, slot * 4 + bits);
       return bits;
     }
+    const v = this.sharedSets[word & ~SHARED]!;
     const words = v.length / 2;
     const before = bitsIn(v, words, slot);
-    if (before === 0) return 0;
+    if (before === 0) return -1;
     const w = slot >>> 5;
     const m = 1 << (slot & 31);
     if (tier & GPU) v[w] = v[w]! & ~m;

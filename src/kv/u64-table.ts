@@ -1,18 +1,23 @@
 // An open-addressing hash table keyed by unsigned 64-bit block keys, storing one 32-bit word per
 // key. Built for the precise index's hot path: V8's Map hashes and compares BigInt keys through
 // pointers, so a 2,000-block lookup was cache-miss bound; here a key and its word sit side by side
-// in one typed array (3 words per entry: low half, high half, value). Linear probing, tombstones,
-// doubling when 1/2 full. The value word is opaque to the table, except that 0 means "empty".
+// in one typed array (3 words per entry: low half, high half, value). Linear probing with
+// backward-shift deletion (no tombstones: the simulator stores and evicts millions of blocks, and
+// tombstones lengthened every probe until the next sweep), doubling when half full. The value
+// word is opaque to the table, except that 0 means "empty".
+//
+// Positions: `indexOf` returns an entry's position so a caller can read, overwrite or delete it
+// without hashing the key again; a position is valid until the next insertion or deletion.
 
 const EMPTY = 0;
-const TOMBSTONE = 0xffffffff;
 
 export class U64Table {
-  private slots: Uint32Array; // [lo, hi, value] per entry; value EMPTY = free, TOMBSTONE = deleted
+  private slots: Uint32Array; // [lo, hi, value] per entry; value EMPTY = free
   private mask: number;
-  private used = 0; // live + tombstones
   size = 0;
   private readonly scratch = new DataView(new ArrayBuffer(8));
+  private lo = 0;
+  private hi = 0;
 
   constructor(initialCapacity = 1024) {
     let cap = 16;
@@ -23,52 +28,94 @@ export class U64Table {
 
   /** The value word of `key`, or 0 when absent. */
   get(key: bigint): number {
-    const i = this.find(key);
+    const i = this.indexOf(key);
     return i < 0 ? EMPTY : this.slots[i + 2]!;
   }
 
-  /** Sets a non-zero, non-0xffffffff value word. */
+  /** Position of the key's entry (for valueAt / setValueAt / deleteAt), or -1. */
+  indexOf(key: bigint): number {
+    this.split(key);
+    return this.probe();
+  }
+
+  valueAt(i: number): number {
+    return this.slots[i + 2]!;
+  }
+
+  /** Overwrites the value word at a position from `indexOf` (non-zero). */
+  setValueAt(i: number, value: number): void {
+    if (value === EMPTY) throw new RangeError('reserved value');
+    this.slots[i + 2] = value >>> 0;
+  }
+
+  /** Sets a non-zero value word. */
   set(key: bigint, value: number): void {
-    if (value === EMPTY || value === TOMBSTONE) throw new RangeError('reserved value');
+    this.setIfAbsent(key, value, true);
+  }
+
+  /**
+   * Inserts `key` with `value` when absent and returns 0; when present, returns its current value
+   * word and leaves it unchanged. One probe for the common "add unless known" pattern.
+   */
+  setIfAbsent(key: bigint, value: number, overwrite = false): number {
+    if (value === EMPTY) throw new RangeError('reserved value');
     this.split(key);
     const lo = this.lo;
     const hi = this.hi;
+    const s = this.slots;
     let p = this.hash(lo, hi);
-    let firstFree = -1;
     for (;;) {
       const i = p * 3;
-      const v = this.slots[i + 2]!;
+      const v = s[i + 2]!;
       if (v === EMPTY) {
-        const at = firstFree >= 0 ? firstFree : i;
-        if (firstFree < 0) this.used++;
-        this.slots[at] = lo;
-        this.slots[at + 1] = hi;
-        this.slots[at + 2] = value >>> 0;
+        s[i] = lo;
+        s[i + 1] = hi;
+        s[i + 2] = value >>> 0;
         this.size++;
-        if (this.used * 2 > this.mask + 1) this.rehash();
-        return;
+        if (this.size * 2 > this.mask + 1) this.grow();
+        return EMPTY;
       }
-      if (v === TOMBSTONE) {
-        if (firstFree < 0) firstFree = i;
-      } else if (this.slots[i] === lo && this.slots[i + 1] === hi) {
-        this.slots[i + 2] = value >>> 0;
-        return;
+      if (s[i] === lo && s[i + 1] === hi) {
+        if (overwrite) s[i + 2] = value >>> 0;
+        return v;
       }
       p = (p + 1) & this.mask;
     }
   }
 
   delete(key: bigint): boolean {
-    const i = this.find(key);
+    const i = this.indexOf(key);
     if (i < 0) return false;
-    this.slots[i + 2] = TOMBSTONE;
-    this.size--;
+    this.deleteAt(i);
     return true;
+  }
+
+  /** Deletes the entry at a position from `indexOf`, shifting later entries of its run back. */
+  deleteAt(at: number): void {
+    const s = this.slots;
+    const mask = this.mask;
+    let hole = at / 3;
+    let p = hole;
+    for (;;) {
+      p = (p + 1) & mask;
+      const j = p * 3;
+      if (s[j + 2] === EMPTY) break;
+      // An entry may fill the hole unless its home lies cyclically in (hole, p].
+      const home = this.hash(s[j]!, s[j + 1]!);
+      const stays = hole <= p ? hole < home && home <= p : hole < home || home <= p;
+      if (stays) continue;
+      const h = hole * 3;
+      s[h] = s[j]!;
+      s[h + 1] = s[j + 1]!;
+      s[h + 2] = s[j + 2]!;
+      hole = p;
+    }
+    s[hole * 3 + 2] = EMPTY;
+    this.size--;
   }
 
   clear(): void {
     this.slots.fill(0);
-    this.used = 0;
     this.size = 0;
   }
 
@@ -77,12 +124,9 @@ export class U64Table {
     const s = this.slots;
     for (let i = 0; i < s.length; i += 3) {
       const v = s[i + 2]!;
-      if (v !== EMPTY && v !== TOMBSTONE) yield [(BigInt(s[i + 1]!) << 32n) | BigInt(s[i]!), v];
+      if (v !== EMPTY) yield [(BigInt(s[i + 1]!) << 32n) | BigInt(s[i]!), v];
     }
   }
-
-  private lo = 0;
-  private hi = 0;
 
   private split(key: bigint): void {
     this.scratch.setBigUint64(0, key, true);
@@ -96,40 +140,36 @@ export class U64Table {
     return h & this.mask;
   }
 
-  /** Index of the key's entry in `slots`, or -1. */
-  private find(key: bigint): number {
-    this.split(key);
+  /** Position of the entry for the last split key, or -1. */
+  private probe(): number {
     const lo = this.lo;
     const hi = this.hi;
+    const s = this.slots;
     let p = this.hash(lo, hi);
     for (;;) {
       const i = p * 3;
-      const v = this.slots[i + 2]!;
+      const v = s[i + 2]!;
       if (v === EMPTY) return -1;
-      if (v !== TOMBSTONE && this.slots[i] === lo && this.slots[i + 1] === hi) return i;
+      if (s[i] === lo && s[i + 1] === hi) return i;
       p = (p + 1) & this.mask;
     }
   }
 
-  private rehash(): void {
+  private grow(): void {
     const old = this.slots;
-    let cap = this.mask + 1;
-    if (this.size * 2 > cap / 2) cap *= 2; // grow; otherwise just sweep tombstones
+    const cap = (this.mask + 1) * 2;
     this.slots = new Uint32Array(cap * 3);
     this.mask = cap - 1;
-    this.used = 0;
-    this.size = 0;
+    const s = this.slots;
     for (let i = 0; i < old.length; i += 3) {
       const v = old[i + 2]!;
-      if (v === EMPTY || v === TOMBSTONE) continue;
+      if (v === EMPTY) continue;
       let p = this.hash(old[i]!, old[i + 1]!);
-      while (this.slots[p * 3 + 2] !== EMPTY) p = (p + 1) & this.mask;
+      while (s[p * 3 + 2] !== EMPTY) p = (p + 1) & this.mask;
       const j = p * 3;
-      this.slots[j] = old[i]!;
-      this.slots[j + 1] = old[i + 1]!;
-      this.slots[j + 2] = v;
-      this.used++;
-      this.size++;
+      s[j] = old[i]!;
+      s[j + 1] = old[i + 1]!;
+      s[j + 2] = v;
     }
   }
 }

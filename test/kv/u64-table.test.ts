@@ -37,3 +37,22 @@ test('small and sequential keys (engine hashes can be anything) and the full 64-
   assert.equal(t.get(0xffffffffffffffffn), 7);
   assert.equal(t.get(0xfffffffffffffffen), 0);
 });
+
+test('positions and setIfAbsent: one probe to read, overwrite, delete or add; deletes keep every run findable', () => {
+  const t = new U64Table(4);
+  assert.equal(t.setIfAbsent(5n, 9), 0, 'absent: inserted');
+  assert.equal(t.setIfAbsent(5n, 11), 9, 'present: current value, unchanged');
+  assert.equal(t.get(5n), 9);
+  const at = t.indexOf(5n);
+  assert.equal(t.valueAt(at), 9);
+  t.setValueAt(at, 12);
+  assert.equal(t.get(5n), 12);
+  assert.equal(t.indexOf(6n), -1);
+  // Many keys in a small table collide into long runs; deleting from the middle of runs must shift
+  // later entries back so none becomes unreachable (no tombstones).
+  const keys = Array.from({ length: 3000 }, (_, i) => BigInt(i) * 0x100000001n);
+  keys.forEach((k, i) => t.set(k, i + 1));
+  for (let i = 0; i < keys.length; i += 2) t.deleteAt(t.indexOf(keys[i]!));
+  for (let i = 0; i < keys.length; i++) assert.equal(t.get(keys[i]!), i % 2 === 0 ? 0 : i + 1);
+  assert.equal(t.size, 1 + keys.length / 2);
+});

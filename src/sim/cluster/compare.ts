@@ -1,6 +1,7 @@
 // Runs several policies over the same trace and cluster, side by side: in worker threads when
 // more than one job is allowed (each policy is an independent, deterministic simulation).
 import { Worker } from 'node:worker_threads';
+import { consumesKvEvents } from './cluster.ts';
 import { runSpec, type PolicyOutcome, type TraceSimSpec } from './run-spec.ts';
 
 export type ProgressFn = (policy: string, done: number, total: number) => void;
@@ -10,6 +11,9 @@ export async function runPolicies(spec: TraceSimSpec, policies: string[], jobs: 
     return policies.map((p) => runSpec(spec, p, onProgress && ((d, t) => onProgress(p, d, t))));
   }
   const results = new Array<PolicyOutcome>(policies.length);
+  // Longest first, so the last lane does not run one long simulation alone at the end: the
+  // policies fed by KV events cost the most. Results keep the caller's order.
+  const order = policies.map((_, i) => i).sort((a, b) => Number(consumesKvEvents(policies[b]!)) - Number(consumesKvEvents(policies[a]!)));
   let next = 0;
   const runOne = (i: number) =>
     new Promise<void>((resolve, reject) => {
@@ -24,7 +28,7 @@ export async function runPolicies(spec: TraceSimSpec, policies: string[], jobs: 
       w.on('exit', (code) => (code === 0 && results[i] ? resolve() : reject(new Error(`simulation of ${policy} exited with code ${code}`))));
     });
   const lane = async () => {
-    while (next < policies.length) await runOne(next++);
+    while (next < policies.length) await runOne(order[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(jobs, policies.length) }, lane));
   return results;
