@@ -18,10 +18,14 @@ if (only !== undefined && !['fit', 'held-out', 'feasibility'].includes(only)) th
 const pct = (x: number | undefined): string => (x === undefined ? '' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`);
 const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
-function printCoefficients(label: string, c: StepTimeCoefficients): void {
-  console.log(`${label}: compute ${c.computeEfficiency.toFixed(3)}, attention ${c.attentionEfficiency.toFixed(3)}, bandwidth ${c.bandwidthEfficiency.toFixed(3)}, ` +
+function describe(c: StepTimeCoefficients): string {
+  return `compute ${c.computeEfficiency.toFixed(3)}, attention ${c.attentionEfficiency.toFixed(3)}, bandwidth ${c.bandwidthEfficiency.toFixed(3)}, ` +
     `step ${(c.stepOverheadSec * 1e6).toFixed(1)} us, layer ${(c.layerOverheadSec * 1e6).toFixed(1)} us, request ${(c.requestOverheadSec * 1e6).toFixed(2)} us, ` +
-    `all-reduce ${(c.allReduceLatencySec * 1e6).toFixed(1)} us`);
+    `all-reduce ${(c.allReduceLatencySec * 1e6).toFixed(1)} us${c.gemmHalfTokens ? `, GEMM t_half ${c.gemmHalfTokens.toFixed(0)} tokens` : ''}`;
+}
+
+function printCoefficients(label: string, c: StepTimeCoefficients): void {
+  console.log(`${label}: ${describe(c)}`);
 }
 
 function printSummary(results: RowResult[]): void {
@@ -77,8 +81,11 @@ function heldOutSection(): void {
     return s ? `${pct1(s.medianAbsError)} (${s.rows})` : '';
   };
   const perRowLines: string[] = [];
+  const allInLines: string[] = [];
   for (const v of FIT_VARIANTS) {
     const t0 = performance.now();
+    const allIn = fitCoefficients({ rows: CALIBRATION, params: v.params, iterations: heldOutIterations }).coefficients;
+    allInLines.push(`${v.name}, fitted on all three tables:`, `  trtllm ${describe(allIn.trtllm)}`, `  vllm   ${describe(allIn.vllm)}`);
     const loto = leaveOneTableOut(CALIBRATION, { params: v.params, iterations: heldOutIterations });
     const loro = leaveOneRowOut(CALIBRATION, 'D', { params: v.params, iterations: heldOutIterations });
     const scores = [...loto, ...loro.scores];
@@ -93,7 +100,9 @@ function heldOutSection(): void {
   console.log(`| parameterisation | ${dRows.map((r) => `${r.isl}/${r.osl} c${r.concurrency}`).join(' | ')} |`);
   console.log(`|---|${dRows.map(() => '---').join('|')}|`);
   for (const l of perRowLines) console.log(l);
-  console.log('');
+  console.log('\n```');
+  for (const l of allInLines) console.log(l);
+  console.log('```\n');
 }
 
 /** What each row demands of the GPU (Little's law, FLOPs counted, no efficiency), and D's TPOT against the decode-only step. */
