@@ -47,13 +47,27 @@ const THREADS = Number(values.threads);
 const CONTEXT = 512;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number, d = 1) => x.toFixed(d);
-/** Runs fn; returns output tokens per wall-second and per CPU-second of this process. */
-async function measure(tokens: number, fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+interface Sample {
+  /** output tokens per wall-second */
+  wall: number;
+  /** output tokens per CPU-second of this process (all threads) */
+  cpu: number;
+  /** CPU of the main thread (where the server, gateway and relay run) per token, us */
+  mainUs: number;
+  /** CPU of every other thread (llama.cpp's decode threads, GC helpers) per token, us */
+  otherUs: number;
+}
+/** Runs fn; returns its rates, and its CPU split between the main thread and the rest. */
+async function measure(tokens: number, fn: () => Promise<unknown>): Promise<Sample> {
   const c0 = process.cpuUsage();
+  const m0 = process.threadCpuUsage();
   const t0 = performance.now();
   await fn();
   const c = process.cpuUsage(c0);
-  return { wall: tokens / ((performance.now() - t0) / 1000), cpu: tokens / ((c.user + c.system) / 1e6) };
+  const m = process.threadCpuUsage(m0);
+  const total = c.user + c.system;
+  const main = m.user + m.system;
+  return { wall: tokens / ((performance.now() - t0) / 1000), cpu: tokens / (total / 1e6), mainUs: main / tokens, otherUs: (total - main) / tokens };
 }
 let promptCounter = 0;
 /** A fresh prompt each time: a leading counter defeats prefix reuse. */
@@ -150,7 +164,6 @@ try {
     await viaHttp(base);
     await viaChild(base);
   }
-  type Sample = { wall: number; cpu: number };
   const paths = [
     ['node-llama-cpp directly', 'direct', direct],
     ['local engine HTTP server, client in a child process', 'server', () => viaChild(server.url)],
@@ -167,7 +180,7 @@ try {
   const wall = (k: keyof typeof rows) => median(rows[k].map((r) => r.wall));
   const cpu = (k: keyof typeof rows) => median(rows[k].map((r) => r.cpu));
   // Each round's ratio to the direct run of the same round: slow drifts in machine load cancel.
-  const paired = (k: keyof typeof rows, m: keyof Sample) => median(rows[k].map((r, i) => r[m] / rows.direct[i]![m]));
+  const paired = (k: keyof typeof rows, m: 'wall' | 'cpu') => median(rows[k].map((r, i) => r[m] / rows.direct[i]![m]));
   console.log(`\n## 1. Overhead, one request at a time (median of ${ROUNDS} alternating rounds)\n`);
   console.log('| path | output tokens/s (wall) | ratio | per-round ratio (median) | output tokens per CPU-second | ratio | per-round ratio (median) |');
   console.log('|---|---|---|---|---|---|---|');
@@ -176,6 +189,18 @@ try {
   }
   for (const [, k] of paths) console.log(`(${k} per round, wall: ${rows[k].map((x) => fmt(x.wall)).join(' ')}; per CPU-second: ${rows[k].map((x) => fmt(x.cpu)).join(' ')})`);
   console.log(`(the child-process client used ${fmt(clientUsPerToken)} us of CPU per token; gateway endpoint in-process: ${gateway.state().pools[0]!.endpoints[0]!.upstream.inProcess ? 'yes' : 'no'})`);
+  // The main thread runs everything the paths add (servers, gateway, relay; the client in the last
+  // row); the other threads run llama.cpp's decode, the same work on every path but the noisiest
+  // number under load. The added main-thread CPU is the overhead with that noise left out.
+  const us = (k: keyof typeof rows, m: 'mainUs' | 'otherUs') => median(rows[k].map((r) => r[m]));
+  const directUs = us('direct', 'mainUs') + us('direct', 'otherUs');
+  console.log(`\nCPU per output token (medians): main thread vs other threads; the main-thread CPU a path adds over direct, as a share of direct's whole CPU per token\n`);
+  console.log('| path | main thread (us/token) | other threads (us/token) | added main-thread CPU | implied ratio to direct |');
+  console.log('|---|---|---|---|---|');
+  for (const [label, k] of paths) {
+    const added = (us(k, 'mainUs') - us('direct', 'mainUs')) / directUs;
+    console.log(`| ${label} | ${fmt(us(k, 'mainUs'))} | ${fmt(us(k, 'otherUs'))} | ${fmt(added * 100, 1)} % | ${fmt(1 / (1 + added), 3)} |`);
+  }
   console.log(`(load average at the start ${loadAtStart.map((x) => fmt(x, 2)).join(' ')}, now ${loadavg().map((x) => fmt(x, 2)).join(' ')})`);
   await gateway.close();
   await server.close();
