@@ -19,6 +19,8 @@ import type {
 } from './types.ts';
 
 export const DEFAULT_BLOCK_SIZE = 16;
+/** Finished requests' token buffers kept for reuse. */
+const MAX_SPARE_BUFFERS = 64;
 
 export interface TwinCoreOptions extends BatchSchedulerOptions {
   stepTime: StepTimeModel;
@@ -67,6 +69,8 @@ class Core implements CheckedTwinCore {
   /** A running request finished or was aborted since the running list was last swept. */
   private finishedSinceSweep = false;
   private generationTokens = 0;
+  /** Token buffers of finished requests, reused by new ones (a closed loop replaces each finish with an add). */
+  private readonly spareBuffers: Uint32Array[] = [];
 
   constructor(opts: TwinCoreOptions) {
     if (typeof opts.stepTime?.stepSeconds !== 'function') throw new TypeError('stepTime must be a StepTimeModel');
@@ -108,7 +112,7 @@ class Core implements CheckedTwinCore {
       cachedPromptTokens: 0,
       admitted: false,
       // Room for some output up front; the buffer doubles if a long generation needs more.
-      tokens: tokenBuffer(spec.promptTokenIds, Math.min(spec.maxTokens, 1024)),
+      tokens: this.tokenBuffer(spec.promptTokenIds, Math.min(spec.maxTokens, 1024)),
       numTokens: spec.promptTokenIds.length,
       rootHash: rootHash(spec.cacheSalt),
       cacheSalt: spec.cacheSalt,
@@ -249,6 +253,19 @@ class Core implements CheckedTwinCore {
     return undefined;
   }
 
+  /**
+   * A buffer holding the prompt with room for `spare` more tokens: a finished request's if one fits
+   * without wasting more than half of it, else a new one. Entries past the prompt are stale and never
+   * read (everything reads below numTokens).
+   */
+  private tokenBuffer(ids: readonly number[], spare: number): Uint32Array {
+    const needed = ids.length + spare;
+    const buf = this.spareBuffers.pop();
+    if (!buf || buf.length < needed || buf.length > 2 * needed) return tokenBuffer(ids, spare);
+    buf.set(ids);
+    return buf;
+  }
+
   private filler(req: CoreRequest): number {
     // 30 bits keep the value a small integer, so % stays an integer operation (a full uint32 is a double).
     const draw = fillerDraw(req.seed, req.numOutput) >>> 2;
@@ -265,6 +282,7 @@ class Core implements CheckedTwinCore {
       this.bm.free(req);
       req.status = 'finished';
       this.active.delete(req.id);
+      if (this.spareBuffers.length < MAX_SPARE_BUFFERS) this.spareBuffers.push(req.tokens);
     }
     const info = message === undefined ? { cachedPromptTokens: req.cachedPromptTokens } : { cachedPromptTokens: req.cachedPromptTokens, message };
     this.notify(req.id, () => req.observer.onFinish(reason, time, info));

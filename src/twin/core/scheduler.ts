@@ -50,6 +50,10 @@ export class BatchScheduler {
   private readonly out: ScheduledBatch = { requests: [], numTokens: [], batch: { prefill: [], decode: [] } };
   private readonly prefillPool: PrefillWork[] = [];
   private readonly decodePool: DecodeWork[] = [];
+  // Entries written so far this step in out.requests/numTokens, batch.prefill and batch.decode.
+  private count = 0;
+  private numPrefill = 0;
+  private numDecode = 0;
 
   constructor(bm: BlockManager, opts: BatchSchedulerOptions = {}) {
     this.bm = bm;
@@ -69,7 +73,7 @@ export class BatchScheduler {
   schedule(): ScheduledBatch {
     const out = this.out;
     // Written by index and truncated at the end: `length = 0` would drop the arrays' storage every step.
-    let count = 0;
+    this.count = this.numPrefill = this.numDecode = 0;
     let budget = this.maxNumBatchedTokens;
     let preempted = false;
     const blockSize = this.bm.blockSize;
@@ -89,8 +93,7 @@ export class BatchScheduler {
         ok = this.bm.allocate(req, req.numComputed + n);
       }
       if (!ok) break; // req was the newest and preempted itself
-      out.requests[count] = req;
-      out.numTokens[count++] = n;
+      this.take(req, n);
       budget -= n;
     }
 
@@ -120,14 +123,14 @@ export class BatchScheduler {
         req.cachedPromptTokens = hitTokens;
         this.promptTokens += req.promptLength;
       }
-      out.requests[count] = req;
-      out.numTokens[count++] = n;
+      this.take(req, n);
       budget -= n;
     }
 
-    out.requests.length = count;
-    out.numTokens.length = count;
-    this.fillStepBatch();
+    out.requests.length = this.count;
+    out.numTokens.length = this.count;
+    out.batch.prefill.length = this.numPrefill;
+    out.batch.decode.length = this.numDecode;
     return out;
   }
 
@@ -168,27 +171,25 @@ export class BatchScheduler {
     this.preemptions++;
   }
 
-  /** Describes the scheduled work for the step-time model, reusing objects to keep the hot loop allocation-free. */
-  private fillStepBatch(): void {
+  /**
+   * Schedules `n` tokens of `req` this step and describes them for the step-time model: a decode
+   * (one new token after the whole sequence) or a prefill chunk. Reuses the work objects, so the
+   * hot loop allocates nothing. Called once the request's numComputed is final for the step.
+   */
+  private take(req: CoreRequest, n: number): void {
     const { requests, numTokens, batch } = this.out;
-    let p = 0;
-    let d = 0;
-    for (let i = 0; i < requests.length; i++) {
-      const req = requests[i]!;
-      const n = numTokens[i]!;
-      if (n === 1 && req.numOutput > 0 && req.numComputed === req.numTokens - 1) {
-        const w = (this.decodePool[d] ??= { contextLength: 0 });
-        w.contextLength = req.numComputed + 1;
-        batch.decode[d++] = w;
-      } else {
-        const w = (this.prefillPool[p] ??= { tokens: 0, cachedContext: 0 });
-        w.tokens = n;
-        w.cachedContext = req.numComputed;
-        batch.prefill[p++] = w;
-      }
+    requests[this.count] = req;
+    numTokens[this.count++] = n;
+    if (n === 1 && req.numOutput > 0 && req.numComputed === req.numTokens - 1) {
+      const w = (this.decodePool[this.numDecode] ??= { contextLength: 0 });
+      w.contextLength = req.numComputed + 1;
+      batch.decode[this.numDecode++] = w;
+    } else {
+      const w = (this.prefillPool[this.numPrefill] ??= { tokens: 0, cachedContext: 0 });
+      w.tokens = n;
+      w.cachedContext = req.numComputed;
+      batch.prefill[this.numPrefill++] = w;
     }
-    batch.prefill.length = p;
-    batch.decode.length = d;
   }
 }
 

@@ -315,3 +315,20 @@ test('KV events: a salted request names its cache_salt in the first block\'s ext
   assert.deepEqual(index.matchedBlocks(hashBlocks(prompt, 4, 'tenant-b'), ['e0'], 0), [0]);
   assert.deepEqual(index.matchedBlocks(hashBlocks(range(16, 100), 4), ['e0'], 0), [4]);
 });
+
+test('a finished request\'s token buffer is reused without its stale tokens leaking into the next request\'s blocks', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 64, blockSize: 4 });
+  const a = recorder();
+  core.add({ id: 'a', promptTokenIds: range(20, 1000), maxTokens: 12, arrivalTime: 0 }, a);
+  runToIdle(core);
+  core.drainKvEvents();
+  // b is shorter than a's buffer: a's prompt and output sit past b's tokens in the reused buffer.
+  const b = recorder();
+  core.add({ id: 'b', promptTokenIds: range(9, 5000), maxTokens: 8, arrivalTime: 1 }, b);
+  runToIdle(core, 1);
+  const stored = core.drainKvEvents().flatMap((e) => (e.type === 'BlockStored' ? e.blockHashes : []));
+  const all = [...range(9, 5000), ...b.tokens];
+  assert.deepEqual(stored, hashBlocks(all, 4).slice(0, Math.floor((all.length - 1) / 4)));
+  assert.equal(b.tokens.length, 8);
+  assert.equal(core.checkInvariants(), null);
+});
