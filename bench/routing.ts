@@ -2,17 +2,22 @@
 // replicas of llama-3.1-8b on H100, engine twins in virtual time), for the Mooncake conversation
 // trace and the Azure conversation trace, at a moderate and a high load. The load is the trace's
 // own arrival process scaled by a rate factor; "high" is the first factor on a ladder at which
-// round-robin's p90 TTFT reaches 3x its unloaded value, "moderate" the factor before it.
+// round-robin's p90 TTFT reaches 3x its unloaded value, "moderate" the factor before it. Each trace
+// also gets its TTFT floor (every request alone on an idle replica), the bound no policy can beat.
 //   node bench/routing.ts [--traces DIR] [--jobs N] [--max-requests N] [--json FILE]
 // Results are simulated. Policies run in parallel worker threads; each run is deterministic.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readTrace } from '../src/bench/traces/index.ts';
+import { resolveDeployment } from '../src/physics/deployment.ts';
 import { policyNames } from '../src/scheduler/index.ts';
 import { runPolicies } from '../src/sim/cluster/compare.ts';
 import { formatTable } from '../src/sim/cluster/report.ts';
 import type { PolicyOutcome, TraceSimSpec } from '../src/sim/cluster/run-spec.ts';
+import { ttftFloor } from '../src/sim/cluster/ttft-floor.ts';
+import { hashBlocks } from '../src/twin/core/block-hash.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,7 +55,19 @@ const p90 = (o: PolicyOutcome) => o.report.ttft_ms.p90;
 const all: Record<string, unknown> = {};
 const started = performance.now();
 
+/** The trace's TTFT floor on an idle replica (src/sim/cluster/ttft-floor.ts), as one line. */
+function floorLine(file: string): string {
+  const spec = base(file, 1);
+  const trace = readTrace(spec.trace, { seed: spec.seed, maxRequests });
+  const d = resolveDeployment({ model: spec.model, gpu: spec.gpu });
+  const bs = d.kv.blockSize;
+  const f = ttftFloor(trace.requests, { model: d.stepTime, blockSize: bs, lruTokens: spec.replicas * d.kv.numGpuBlocks * bs, blockKeys: (r) => ({ keys: hashBlocks(r.tokenIds(), bs), blockTokens: bs }) });
+  const one = (name: string, x: (typeof f)['uncached']) => `${name} p50/p90/p99 ${x.ttftMs.p50.toFixed(0)}/${x.ttftMs.p90.toFixed(0)}/${x.ttftMs.p99.toFixed(0)} ms (hit ${(x.hitRate * 100).toFixed(1)} %)`;
+  return `TTFT floor on an idle replica: ${one('nothing cached', f.uncached)}; ${one('one LRU cache the size of the cluster', f.clusterLru)}; ${one('infinite cache', f.infiniteCache)}`;
+}
+
 for (const c of cases) {
+  console.log(`\n${c.name}: ${floorLine(c.file)}`);
   const [unloaded] = await runPolicies(base(c.file, c.unloaded), ['round-robin'], 1);
   const floor = p90(unloaded!);
   // Calibrate: round-robin up the ladder until its p90 TTFT is 3x the unloaded one.

@@ -1,0 +1,83 @@
+// The TTFT floor of a trace: what each request's first token would cost on an idle replica, with
+// no queue and no other request's decodes in the step, only its own prefill (chunked at the step
+// token budget, as the twin does). No routing policy can beat it for a request with that many
+// cached tokens, so its p90 says how much of a policy's p90 TTFT is queueing and how much is the
+// prompts' own length. Three cache assumptions: nothing cached; one LRU cache as large as the
+// whole cluster's KV (what perfect placement over LRU engines could at best keep); and an infinite
+// cache (the trace's ceiling).
+import { summarize, type LatencySummary } from '../../bench/stats.ts';
+import type { TraceRequest } from '../../bench/traces/types.ts';
+import type { StepTimeModel } from '../../physics/types.ts';
+
+/** vLLM's default max_num_batched_tokens, as the twin core uses. */
+const STEP_TOKEN_BUDGET = 8192;
+
+/** Seconds to prefill `promptTokens` on an idle replica when `cachedTokens` are already in its KV. */
+export function idlePrefillSeconds(model: StepTimeModel, promptTokens: number, cachedTokens: number, budget = STEP_TOKEN_BUDGET): number {
+  // The engine recomputes at least the last prompt token, so a full hit still costs one step.
+  let done = Math.max(0, Math.min(cachedTokens, promptTokens - 1));
+  let seconds = 0;
+  while (done < promptTokens) {
+    const tokens = Math.min(budget, promptTokens - done);
+    seconds += model.stepSeconds({ prefill: [{ tokens, cachedContext: done }], decode: [] });
+    done += tokens;
+  }
+  return seconds;
+}
+
+export interface FloorCase {
+  /** Idle-replica TTFT over the requests, ms. */
+  ttftMs: LatencySummary;
+  /** Cached prompt tokens over prompt tokens. */
+  hitRate: number;
+}
+
+export interface TtftFloor {
+  uncached: FloorCase;
+  /** One LRU cache of `lruTokens` (the cluster's total KV) in front of every request. */
+  clusterLru: FloorCase;
+  infiniteCache: FloorCase;
+}
+
+export interface TtftFloorOptions {
+  model: StepTimeModel;
+  /** The engines' KV block size (only full blocks are cached). */
+  blockSize: number;
+  /** Total KV tokens of the cluster (replicas x blocks x block size). */
+  lruTokens: number;
+  /** The request's chained prefix keys and their size in tokens (Mooncake hash ids, or hashed blocks). */
+  blockKeys: (r: TraceRequest) => { keys: readonly (number | bigint)[]; blockTokens: number };
+}
+
+/** Per-request floors over a trace in arrival order, summarised. */
+export function ttftFloor(requests: readonly TraceRequest[], o: TtftFloorOptions): TtftFloor {
+  const seen = new Set<number | bigint>();
+  const lru = new Map<number | bigint, true>();
+  const rows = { uncached: [] as number[], clusterLru: [] as number[], infiniteCache: [] as number[] };
+  const hits = { uncached: 0, clusterLru: 0, infiniteCache: 0 };
+  let total = 0;
+  for (const r of requests) {
+    const { keys, blockTokens } = r.prefixBlocks ? { keys: r.prefixBlocks.ids, blockTokens: r.prefixBlocks.blockTokens } : o.blockKeys(r);
+    const lruBlocks = Math.max(1, Math.floor(o.lruTokens / blockTokens));
+    const cacheable = Math.floor((r.promptTokens - 1) / o.blockSize) * o.blockSize;
+    const run = (has: (k: number | bigint) => boolean) => {
+      let n = 0;
+      while (n < keys.length && has(keys[n]!)) n++;
+      return Math.min(n * blockTokens, cacheable);
+    };
+    const cached = { uncached: 0, clusterLru: run((k) => lru.has(k)), infiniteCache: run((k) => seen.has(k)) };
+    for (const k of keys) {
+      seen.add(k);
+      lru.delete(k);
+      lru.set(k, true);
+    }
+    while (lru.size > lruBlocks) lru.delete(lru.keys().next().value!);
+    total += r.promptTokens;
+    for (const c of ['uncached', 'clusterLru', 'infiniteCache'] as const) {
+      hits[c] += cached[c];
+      rows[c].push(idlePrefillSeconds(o.model, r.promptTokens, cached[c]) * 1000);
+    }
+  }
+  const out = (c: keyof typeof rows): FloorCase => ({ ttftMs: summarize(rows[c]), hitRate: total > 0 ? hits[c] / total : 0 });
+  return { uncached: out('uncached'), clusterLru: out('clusterLru'), infiniteCache: out('infiniteCache') };
+}
