@@ -184,10 +184,9 @@ export class BlockManager {
       if (block === undefined) {
         block = this.lruHead;
         this.lruRemove(block);
-        const key = this.blockKey[block]!;
-        this.cached.delete(key);
+        this.cached.deleteId(block); // by id: no need to read the key (a cold BigInt) back
+        if (this.recordEvents) (evicted ??= []).push(this.blockKey[block]!);
         this.blockKey[block] = undefined;
-        if (this.recordEvents) (evicted ??= []).push(key);
       }
       this.refCount[block] = 1;
       seq.blocks.push(block);
