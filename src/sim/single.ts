@@ -125,18 +125,21 @@ class RequestTracker implements TwinRequestObserver {
   }
 }
 
-/** Distinct, deterministic prompt tokens (an LCG), after an optional prefix shared by all requests. */
-function makePrompt(index: number, isl: number, shared: number, seed: number): number[] {
-  const out: number[] = [];
+/**
+ * Writes distinct, deterministic prompt tokens (an LCG) into `out` (length isl), after an optional
+ * prefix shared by all requests. One array serves every request: the core copies the prompt.
+ */
+function fillPrompt(out: number[], index: number, shared: number, seed: number): number[] {
+  const isl = out.length;
   let x = (seed * 0x9e3779b1) >>> 0;
   for (let i = 0; i < Math.min(shared, isl); i++) {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out.push((x >>> 2) % 32_000); // 30 bits: an integer modulo, not a double one
+    out[i] = (x >>> 2) % 32_000; // 30 bits: an integer modulo, not a double one
   }
   x = (x ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
   for (let i = shared; i < isl; i++) {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out.push((x >>> 2) % 32_000); // 30 bits: an integer modulo, not a double one
+    out[i] = (x >>> 2) % 32_000;
   }
   return out;
 }
@@ -185,10 +188,11 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
     }
   });
 
+  const prompt = new Array<number>(opts.isl).fill(0); // reused by every request (the core copies it)
   const issue = (now: number): void => {
     const index = nextIndex++;
     const tracker = new RequestTracker(stats, index, now);
-    core.add({ id: `r${index}`, promptTokenIds: makePrompt(index, opts.isl, shared, seed), maxTokens: opts.osl, ignoreEos: true, arrivalTime: now }, tracker);
+    core.add({ id: `r${index}`, promptTokenIds: fillPrompt(prompt, index, shared, seed), maxTokens: opts.osl, ignoreEos: true, arrivalTime: now }, tracker);
   };
 
   // Replacements delayed by the client wait here, earliest first, until the step boundary after their arrival.

@@ -4,6 +4,7 @@
 
 export interface TwinRequestSpec {
   id: string;
+  /** Copied by add(): the caller may reuse the array afterwards. */
   promptTokenIds: number[];
   maxTokens: number;
   /** Keep generating to maxTokens even if the filler emits an end token. */
