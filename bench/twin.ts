@@ -145,19 +145,24 @@ function speed(): void {
   console.log('');
 }
 
-/** Runs the variants alternately (after a warm-up run each), `rounds` times, and prints each one's best run. */
+/**
+ * Runs the variants alternately (after a warm-up run each) and prints each one's best run: at
+ * least 5 rounds, more for short workloads (up to 50, about 0.5 s of runs in all), so one garbage
+ * collection or context switch in an 8 ms run does not decide its figure.
+ */
 function measureSpeed(
   c: { engine: 'vllm' | 'trtllm'; isl: number; osl: number },
   dep: Deployment,
   variants: Array<{ name: string; stepTime: StepTimeModel }>,
-  rounds = 5,
 ): void {
   const limits = ENGINE_LIMITS[c.engine];
   const run = (stepTime: StepTimeModel) => runSingleSim({
     stepTime, numGpuBlocks: dep.kv.numGpuBlocks, maxNumSeqs: limits.maxNumSeqs, kvReservation: limits.kvReservation,
     isl: c.isl, osl: c.osl, concurrency: 64, requests: quick ? 256 : 640,
   });
-  for (const v of variants) run(v.stepTime); // warm the JIT
+  let warmWall = 0;
+  for (const v of variants) warmWall += run(v.stepTime).wall_seconds; // warm the JIT
+  const rounds = Math.min(50, Math.max(5, Math.ceil(0.5 / Math.max(warmWall, 1e-3))));
   // Best of several: the machine's other load only ever slows a run down.
   const best = variants.map(() => ({ wall: Infinity, cpu: Infinity, r: undefined as SingleSimResult | undefined }));
   for (let round = 0; round < rounds; round++) {
