@@ -127,10 +127,10 @@ export class BatchScheduler {
       budget -= n;
     }
 
-    out.requests.length = this.count;
-    out.numTokens.length = this.count;
-    out.batch.prefill.length = this.numPrefill;
-    out.batch.decode.length = this.numDecode;
+    truncate(out.requests, this.count);
+    truncate(out.numTokens, this.count);
+    truncate(out.batch.prefill, this.numPrefill);
+    truncate(out.batch.decode, this.numDecode);
     return out;
   }
 
@@ -191,6 +191,11 @@ export class BatchScheduler {
       batch.prefill[this.numPrefill++] = w;
     }
   }
+}
+
+/** Drops entries past `n`. Setting `length` is a runtime call even when nothing changes, so skip that case (most steps). */
+function truncate(a: unknown[], n: number): void {
+  if (a.length !== n) a.length = n;
 }
 
 function positiveInt(name: string, v: number): number {
