@@ -76,7 +76,10 @@ export class SampleBuffer {
     x ^= x >>> 17;
     x ^= x << 5;
     this.rng = x >>> 0;
-    const j = this.rng % this.seen;
+    // r % n on a uint32 above 2^31 is a floating-point remainder in V8; this is the same integer, faster.
+    const r = this.rng;
+    const n = this.seen;
+    const j = r < n ? r : r - Math.floor(r / n) * n;
     if (j < this.capacity) this.data[j] = value;
   }
 
