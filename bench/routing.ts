@@ -3,7 +3,7 @@
 // trace and the Azure conversation trace, at a moderate and a high load. The load is the trace's
 // own arrival process scaled by a rate factor; "high" is the first factor on a ladder at which
 // round-robin's p90 TTFT reaches 3x its unloaded value, "moderate" the factor before it. Each trace
-// also gets its TTFT floor (every request alone on an idle replica), the bound no policy can beat.
+// also gets its TTFT floor (every request alone on an idle replica), what a policy's p90 is judged against.
 //   node bench/routing.ts [--traces DIR] [--jobs N] [--max-requests N] [--json FILE]
 // Results are simulated. Policies run in parallel worker threads; each run is deterministic.
 import { writeFileSync } from 'node:fs';
@@ -55,34 +55,38 @@ const p90 = (o: PolicyOutcome) => o.report.ttft_ms.p90;
 const all: Record<string, unknown> = {};
 const started = performance.now();
 
-/** The trace's TTFT floor on an idle replica (src/sim/cluster/ttft-floor.ts), as one line. */
-function floorLine(file: string): string {
+/** The trace's TTFT floor on an idle replica (src/sim/cluster/ttft-floor.ts): one line, and the cluster-LRU p90. */
+function floorOf(file: string): { line: string; lruP90: number } {
   const spec = base(file, 1);
   const trace = readTrace(spec.trace, { seed: spec.seed, maxRequests });
   const d = resolveDeployment({ model: spec.model, gpu: spec.gpu });
   const bs = d.kv.blockSize;
   const f = ttftFloor(trace.requests, { model: d.stepTime, blockSize: bs, lruTokens: spec.replicas * d.kv.numGpuBlocks * bs, blockKeys: (r) => ({ keys: hashBlocks(r.tokenIds(), bs), blockTokens: bs }) });
   const one = (name: string, x: (typeof f)['uncached']) => `${name} p50/p90/p99 ${x.ttftMs.p50.toFixed(0)}/${x.ttftMs.p90.toFixed(0)}/${x.ttftMs.p99.toFixed(0)} ms (hit ${(x.hitRate * 100).toFixed(1)} %)`;
-  return `TTFT floor on an idle replica: ${one('nothing cached', f.uncached)}; ${one('one LRU cache the size of the cluster', f.clusterLru)}; ${one('infinite cache', f.infiniteCache)}`;
+  return {
+    line: `TTFT floor on an idle replica: ${one('nothing cached', f.uncached)}; ${one('one LRU cache the size of the cluster', f.clusterLru)}; ${one('infinite cache', f.infiniteCache)}`,
+    lruP90: f.clusterLru.ttftMs.p90,
+  };
 }
 
 for (const c of cases) {
-  console.log(`\n${c.name}: ${floorLine(c.file)}`);
+  const floor = floorOf(c.file);
+  console.log(`\n${c.name}: ${floor.line}`);
   const [unloaded] = await runPolicies(base(c.file, c.unloaded), ['round-robin'], 1);
-  const floor = p90(unloaded!);
+  const unloadedP90 = p90(unloaded!);
   // Calibrate: round-robin up the ladder until its p90 TTFT is 3x the unloaded one.
   const rr: Array<{ scale: number; p90: number }> = [];
   let high = c.ladder.at(-1)!;
   for (const scale of c.ladder) {
     const [o] = await runPolicies(base(c.file, scale), ['round-robin'], 1);
     rr.push({ scale, p90: p90(o!) });
-    if (p90(o!) >= 3 * floor) {
+    if (p90(o!) >= 3 * unloadedP90) {
       high = scale;
       break;
     }
   }
   const moderate = rr.length >= 2 ? rr.at(-2)!.scale : c.ladder[0]!;
-  console.log(`\n## ${c.name}: round-robin p90 TTFT unloaded (rate x${c.unloaded}) ${floor.toFixed(0)} ms; ladder ${rr.map((r) => `x${r.scale}: ${r.p90.toFixed(0)} ms`).join(', ')}`);
+  console.log(`\n## ${c.name}: round-robin p90 TTFT unloaded (rate x${c.unloaded}) ${unloadedP90.toFixed(0)} ms; ladder ${rr.map((r) => `x${r.scale}: ${r.p90.toFixed(0)} ms`).join(', ')}`);
   for (const [label, scale] of [['moderate', moderate], ['high', high]] as const) {
     const outcomes = await runPolicies(base(c.file, scale), policyNames(), jobs);
     console.log(`\n### ${c.name}, ${label} load (rate x${scale}), 8 x llama-3.1-8b / h100, simulated\n`);
@@ -98,6 +102,8 @@ for (const c of cases) {
         `${(bestHit.report.prefix_hit_rate * 100).toFixed(1)} % (${bestHit.policy}) = ${bestHit.report.prefix_hit_rate > 0 ? ((ours.report.prefix_hit_rate / bestHit.report.prefix_hit_rate) * 100).toFixed(0) : '-'} %; ` +
         `shed ${ours.report.shed} vs fewest ${minShed}`,
     );
+    // 10 % below the best peer is only possible while the best peer is at least 1/0.9 of the floor.
+    console.log(`best peer's p90 is ${(p90(bestTtft) / floor.lruP90).toFixed(2)}x the cluster-LRU floor (${floor.lruP90.toFixed(0)} ms); a 10 % lead needs at least 1.11x`);
     all[`${c.file}@${scale}`] = Object.fromEntries(outcomes.map((o) => [o.policy, { ...o.report, spread: o.details.spread }]));
   }
 }
