@@ -73,3 +73,20 @@ test('bad traces are clear errors', () => {
   assert.throws(() => readTrace(file('az-bad.csv', 'TIMESTAMP,ContextTokens,GeneratedTokens\nnot a date,1,2')), /azure line 2/);
   assert.throws(() => readTrace(file('bad.gz', 'not gzip')), /gunzip/);
 });
+
+test('tokenIds(into): the same ids written into a reused array of any earlier length, in every format', () => {
+  const reused: number[] = new Array(5000).fill(7);
+  const files = [
+    file('reuse-mc.jsonl', mooncake),
+    file('reuse-az.csv', 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,300,20\n2023-11-16 18:15:47.0000000,40,5\n'),
+    file('reuse-sg.jsonl', `${JSON.stringify({ input_toks: 3, output_toks: 2, arrival_time_ns: 0, input_tok_ids: [5, 6, 7] })}\n`),
+    file('reuse-len.csv', 'num_prefill_tokens,num_decode_tokens\n100,10\n7000,3\n'),
+  ];
+  for (const path of files) {
+    for (const r of readTrace(path, { seed: 1 }).requests) {
+      const fresh = r.tokenIds();
+      assert.equal(r.tokenIds(reused), reused, 'returns the array it was given');
+      assert.deepEqual(reused, fresh, `${path} ${r.id}`);
+    }
+  }
+});

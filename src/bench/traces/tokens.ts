@@ -14,21 +14,10 @@ function vocabId(h: number): number {
   return ((h >>> 16) * 1536 + (h & 0xffff)) % SYNTH_VOCAB;
 }
 
-/** splitmix-style 32-bit mix of two integers. */
-export function mix32(a: number, b: number): number {
-  let h = (Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(b | 0, 0x85ebca77)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** `count` ids of stream `stream`, starting at position `from`, appended to `out`. */
-export function synthTokens(stream: number, count: number, out: number[] = [], from = 0): number[] {
-  for (let i = 0; i < count; i++) out.push(vocabId(mix32(stream, from + i)));
-  return out;
-}
-
-/** Writes `count` ids of stream `stream` into `out` at `at` (out must be preallocated). */
+/**
+ * Writes `count` ids of stream `stream` into `out` at `at` (out must be preallocated): a splitmix-style
+ * mix of (stream, position in the stream) per id.
+ */
 export function writeSynthTokens(stream: number, count: number, out: number[], at: number): void {
   const a = Math.imul(stream | 0, 0x9e3779b1);
   for (let i = 0; i < count; i++) {
@@ -37,4 +26,11 @@ export function writeSynthTokens(stream: number, count: number, out: number[], a
     h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
     out[at + i] = vocabId(h ^ (h >>> 16));
   }
+}
+
+/** `into` with its length set to `n` (one array reused for every request), or a new array of `n`. */
+export function sizedArray(n: number, into?: number[]): number[] {
+  if (!into) return new Array<number>(n);
+  into.length = n;
+  return into;
 }

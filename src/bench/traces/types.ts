@@ -7,8 +7,12 @@ export interface TraceRequest {
   arrival: number;
   promptTokens: number;
   outputTokens: number;
-  /** The prompt's token ids (deterministic: the same request gives the same ids every call). */
-  tokenIds(): number[];
+  /**
+   * The prompt's token ids (deterministic: the same request gives the same ids every call). With
+   * `into`, they are written into that array (its length set to the prompt's) and it is returned,
+   * so a caller that does not keep the ids can reuse one array for every request.
+   */
+  tokenIds(into?: number[]): number[];
   /** Prefix block ids when the trace has them (Mooncake hash_ids) and their block size in tokens. */
   prefixBlocks?: { ids: readonly number[]; blockTokens: number };
 }

@@ -149,9 +149,13 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     ep.inflight.predictedBlocks += sign * blocks;
   };
 
+  const promptScratch: number[] = [];
   const arrive = (tr: TraceRequest, t: number) => {
-    const tokenIds = tr.tokenIds();
-    const req: SchedulingRequest = { id: tr.id, model: o.modelName, promptTokenIds: tokenIds, promptTokens: tokenIds.length, maxTokens: tr.outputTokens };
+    // The twin cores copy the prompt and the scheduler keeps only keys, so aggregated runs write
+    // every prompt into one array; a disaggregated request needs its own until the decode leg.
+    const tokenIds = tr.tokenIds(o.pd ? undefined : promptScratch);
+    const promptLength = tokenIds.length;
+    const req: SchedulingRequest = { id: tr.id, model: o.modelName, promptTokenIds: tokenIds, promptTokens: promptLength, maxTokens: tr.outputTokens };
     const decision = scheduler.schedule(req, view, t);
     const decode = decision.endpoints[0];
     if (!decode) {
@@ -159,26 +163,26 @@ export function runCluster(o: ClusterOptions): ClusterResult {
       settle();
       return;
     }
-    const blocks = Math.ceil((tokenIds.length + tr.outputTokens) / bs);
-    const uncached = Math.max(0, tokenIds.length - (decision.predictedCachedTokens ?? 0));
+    const blocks = Math.ceil((promptLength + tr.outputTokens) / bs);
+    const uncached = Math.max(0, promptLength - (decision.predictedCachedTokens ?? 0));
     const prefill = decision.prefill?.[0];
     const D = byId.get(decode.id)!;
     result.requestsPerReplica[replicas.indexOf(D)]!++;
-    account(decode, 1, tokenIds.length, blocks);
+    account(decode, 1, promptLength, blocks);
     let firstTokenAt = -1;
     let lastTokenAt = 0;
     let cachedAtAdmission = 0;
     const onDecodeFinish = (reason: string, ft: number, info?: { cachedPromptTokens: number }) => {
-      account(decode, -1, tokenIds.length, blocks);
+      account(decode, -1, promptLength, blocks);
       if (firstTokenAt < 0 && decode.inflight.pendingPrefillTokens !== undefined && !prefill) decode.inflight.pendingPrefillTokens -= uncached;
       scheduler.onComplete?.(req, decode.id, ft);
       if (reason === 'rejected') result.failed++;
       else {
         result.completed++;
         const cached = prefill ? cachedAtAdmission : (info?.cachedPromptTokens ?? 0);
-        result.promptTokens += tokenIds.length;
+        result.promptTokens += promptLength;
         result.cachedPromptTokens += cached;
-        o.onRequestDone?.({ id: tr.id, replica: decode.id, promptTokens: tokenIds.length, cachedPromptTokens: cached, ttft: firstTokenAt - t, e2e: ft - t });
+        o.onRequestDone?.({ id: tr.id, replica: decode.id, promptTokens: promptLength, cachedPromptTokens: cached, ttft: firstTokenAt - t, e2e: ft - t });
         result.e2e.push(ft - t);
         result.makespan = Math.max(result.makespan, ft - firstArrival);
       }
@@ -205,7 +209,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     // Disaggregated: prefill on P (1 token, blocks held), transfer, then decode on D.
     const P = byId.get(prefill.id)!;
     result.requestsPerReplica[replicas.indexOf(P)]!++;
-    account(prefill, 1, tokenIds.length, Math.ceil(tokenIds.length / bs));
+    account(prefill, 1, promptLength, Math.ceil(promptLength / bs));
     prefill.inflight.pendingPrefillTokens! += uncached;
     const pid = `${tr.id}#prefill`;
     P.core.add(
@@ -214,13 +218,13 @@ export function runCluster(o: ClusterOptions): ClusterResult {
         onToken: () => {},
         onFinish: (reason, pt, info) => {
           cachedAtAdmission = info.cachedPromptTokens;
-          account(prefill, -1, tokenIds.length, Math.ceil(tokenIds.length / bs));
+          account(prefill, -1, promptLength, Math.ceil(promptLength / bs));
           prefill.inflight.pendingPrefillTokens! -= uncached;
           if (reason === 'rejected') {
             onDecodeFinish('rejected', pt, info);
             return;
           }
-          const transfer = 0.001 + (tokenIds.length * kvBytesPerToken) / bandwidth;
+          const transfer = 0.001 + (promptLength * kvBytesPerToken) / bandwidth;
           queue.at(pt + transfer, (at) => {
             P.core.release(pid);
             P.kick(); // released blocks may unblock waiting prefills
