@@ -14,9 +14,10 @@
 //    node:http + undici relay shows the floor of the runtime itself.
 // Every proxy under test is pinned to CPU 0 (one core); load generator and upstreams to CPU 1.
 // Everything binds to 127.0.0.1. Options: --seconds N per measurement (default 3), --rounds N (2),
-// --skip-streaming, --skip-throughput, --compare-gateway DIR (another checkout of this repository,
-// e.g. `git archive <commit> | tar -x -C DIR` with node_modules linked: its gateway joins the
-// throughput rows, so a change is measured against the code before it in the same run).
+// --skip-streaming, --skip-throughput, --streams 100,1000 (only these instant-timing rows),
+// --compare-gateway DIR (another checkout of this repository, e.g. `git archive <commit> | tar -x -C
+// DIR` with node_modules linked: its gateway joins the streaming and throughput rows, so a change is
+// measured against the code before it in the same run).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -28,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { summarize } from '../src/bench/stats.ts';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' }, 'skip-streaming': { type: 'boolean' }, 'compare-gateway': { type: 'string' } } });
+const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' }, 'skip-streaming': { type: 'boolean' }, 'compare-gateway': { type: 'string' }, streams: { type: 'string' } } });
 const SECONDS = Number(args.seconds ?? 3);
 const ROUNDS = Number(args.rounds ?? 2);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -168,6 +169,28 @@ async function streamLoad(url: string, concurrency: number, seconds: number, rel
   return s;
 }
 
+/** A Prometheus histogram's running sum and count (all label sets added), read from `url`/metrics. */
+async function histogramTotals(url: string, name: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const t = { sum: 0, count: 0 };
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}_sum`)) t.sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    else if (line.startsWith(`${name}_count`)) t.count += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return t;
+}
+
+/** Runs `run` and returns it with the mean (ms) of the histogram's observations made meanwhile. */
+async function withMean<T>(url: string, name: string, run: () => Promise<T>): Promise<[T, number]> {
+  const a = await histogramTotals(url, name);
+  const r = await run();
+  const b = await histogramTotals(url, name);
+  return [r, ((b.sum - a.sum) / (b.count - a.count)) * 1000];
+}
+
+const TWIN_TTFT = 'vllm:time_to_first_token_seconds';
+const GATEWAY_TTFT = 'inferstack_gateway_time_to_first_token_seconds';
+
 /** Relay CPU per SSE event relayed, microseconds. */
 const usPerEvent = (runs: StreamSamples[]) => (runs.reduce((a, r) => a + r.cpuSeconds, 0) / runs.reduce((a, r) => a + r.events, 0)) * 1e6;
 
@@ -215,6 +238,8 @@ function nginxConf(name: string, body: string): string {
   return file;
 }
 
+const nginxBinary = () => (spawnSync('nginx', ['-v']).status === 0 ? 'nginx' : '/usr/sbin/nginx');
+
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const median = (xs: number[]) => summarize(xs).p50;
 
@@ -235,6 +260,23 @@ async function startFloor(upstreamUrl: string): Promise<{ port: number; pid: num
   return { port, pid: floor.child.pid! };
 }
 
+/**
+ * The reference proxy for streaming: nginx (one worker, pinned to CPU 0 like the gateway) with
+ * `proxy_buffering off` (each SSE chunk goes out as it arrives) and keep-alive to the twin.
+ */
+async function startStreamingNginx(twinUrl: string): Promise<{ url: string; pid: number; child: ChildProcess }> {
+  const port = await freePort();
+  const name = `stream-proxy-${port}`;
+  const conf = nginxConf(
+    name,
+    ` upstream twin { server ${new URL(twinUrl).host}; keepalive 1024; }\n server {\n  listen 127.0.0.1:${port};\n` +
+      `  location / { proxy_pass http://twin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; proxy_read_timeout 60s; }\n }`,
+  );
+  const child = launch(0, nginxBinary(), ['-c', conf, '-e', join(tmp, name, 'error.log')]);
+  await waitHttp(`http://127.0.0.1:${port}/health`);
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, child };
+}
+
 /** One twin with `timing`, a gateway in front of it; direct and gateway runs interleaved per concurrency. */
 async function streamingRows(timing: 'instant' | 'model', concurrencies: number[]): Promise<Record<string, unknown>[]> {
   const node = process.execPath;
@@ -246,20 +288,49 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
   const gwUrl = gw.match[1]!;
   const floorRelay = await startFloor(twinUrl);
   const floorUrl = `http://127.0.0.1:${floorRelay.port}`;
+  const ngx = await startStreamingNginx(twinUrl);
+  const compared = args['compare-gateway']
+    ? await start(0, node, [join(args['compare-gateway'], 'bin/inferstack.js'), 'serve', '--config', gwConfig, '--port', '0'], /listening on (http:\/\/\S+)/)
+    : undefined;
   const rows: Record<string, unknown>[] = [];
   for (const c of concurrencies) {
-    for (const url of [twinUrl, gwUrl, floorUrl]) await streamLoad(url, c, 1); // warm-up: connections, JIT
+    const others = [...(compared ? [compared.match[1]!] : []), ngx.url, floorUrl];
+    for (const url of [twinUrl, gwUrl, ...others]) await streamLoad(url, c, 1); // warm-up: connections, JIT
     const direct: StreamSamples[] = [];
     const via: StreamSamples[] = [];
     const bare: StreamSamples[] = [];
+    const nginx: StreamSamples[] = [];
+    const before: StreamSamples[] = [];
+    // Where the time goes: the twin's own TTFT (its core's arrival to first token) per route, and
+    // the gateway's (request received to first chunk sent), as means over each run.
+    const engineMs: Record<string, number[]> = {};
+    const gatewaySeenMs: number[] = [];
+    const run = async (name: string, url: string, pid?: number): Promise<StreamSamples> => {
+      const [s, ms] = await withMean(twinUrl, TWIN_TTFT, () => streamLoad(url, c, SECONDS, pid));
+      (engineMs[name] ??= []).push(ms);
+      return s;
+    };
     for (let r = 0; r < ROUNDS; r++) {
-      direct.push(await streamLoad(twinUrl, c, SECONDS));
-      via.push(await streamLoad(gwUrl, c, SECONDS, gw.child.pid));
-      bare.push(await streamLoad(floorUrl, c, SECONDS, floorRelay.pid));
+      direct.push(await run('direct', twinUrl));
+      const [g, seen] = await withMean(gwUrl, GATEWAY_TTFT, () => run('gateway', gwUrl, gw.child.pid));
+      via.push(g);
+      gatewaySeenMs.push(seen);
+      if (compared) before.push(await run('compared', compared.match[1]!, compared.child.pid));
+      nginx.push(await run('nginx', ngx.url, ngx.pid));
+      bare.push(await run('floor', floorUrl, floorRelay.pid));
     }
+    const meanOf = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+    const clientMean = (runs: StreamSamples[]) => summarize(runs.flatMap((s) => s.ttft)).mean;
+    const ttftMeansMs = {
+      client: { direct: clientMean(direct), gateway: clientMean(via), nginx: clientMean(nginx), floor: clientMean(bare) },
+      engine: Object.fromEntries(Object.entries(engineMs).map(([k, v]) => [k, meanOf(v)])),
+      gatewaySeen: meanOf(gatewaySeenMs),
+    };
     const d = { ttft: summarize(direct.flatMap((s) => s.ttft)), itl: summarize(direct.flatMap((s) => s.itl)) };
     const g = { ttft: summarize(via.flatMap((s) => s.ttft)), itl: summarize(via.flatMap((s) => s.itl)) };
     const f = summarize(bare.flatMap((s) => s.ttft));
+    const n = summarize(nginx.flatMap((s) => s.ttft));
+    const b = compared ? summarize(before.flatMap((s) => s.ttft)) : undefined;
     const row = {
       timing,
       concurrency: c,
@@ -268,7 +339,10 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
       ttftMs: { direct: { p50: d.ttft.p50, p99: d.ttft.p99 }, gateway: { p50: g.ttft.p50, p99: g.ttft.p99 } },
       addedTtftMs: { p50: g.ttft.p50 - d.ttft.p50, p99: g.ttft.p99 - d.ttft.p99 },
       floorAddedTtftMs: { p50: f.p50 - d.ttft.p50, p99: f.p99 - d.ttft.p99, streams: bare.reduce((a, s) => a + s.streams, 0) },
-      relayCpuUsPerEvent: { gateway: usPerEvent(via), floor: usPerEvent(bare) },
+      nginxAddedTtftMs: { p50: n.p50 - d.ttft.p50, p99: n.p99 - d.ttft.p99, streams: nginx.reduce((a, s) => a + s.streams, 0), errors: nginx.reduce((a, s) => a + s.errors, 0) },
+      ...(b ? { comparedAddedTtftMs: { p50: b.p50 - d.ttft.p50, p99: b.p99 - d.ttft.p99, streams: before.reduce((a, s) => a + s.streams, 0) } } : {}),
+      ttftMeansMs,
+      relayCpuUsPerEvent: { gateway: usPerEvent(via), floor: usPerEvent(bare), nginx: usPerEvent(nginx), ...(compared ? { compared: usPerEvent(before) } : {}) },
       itlMs: { direct: { mean: d.itl.mean, p50: d.itl.p50 }, gateway: { mean: g.itl.mean, p50: g.itl.p50 } },
       addedItlMs: { mean: g.itl.mean - d.itl.mean, p50: g.itl.p50 - d.itl.p50 },
     };
@@ -279,9 +353,18 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
         `ITL mean direct ${fmt(d.itl.mean, 3)} gateway ${fmt(g.itl.mean, 3)} added ${fmt(row.addedItlMs.mean, 3)} ms | ` +
         `streams ${row.streams.direct}/${row.streams.gateway}, errors ${row.errors.direct}/${row.errors.gateway} | ` +
         `bare node:http+undici relay: added TTFT p50 ${fmt(row.floorAddedTtftMs.p50, 3)} p99 ${fmt(row.floorAddedTtftMs.p99, 3)} ms, streams ${row.floorAddedTtftMs.streams} | ` +
-        `relay CPU per SSE event: gateway ${fmt(row.relayCpuUsPerEvent.gateway, 1)} us, floor ${fmt(row.relayCpuUsPerEvent.floor, 1)} us`,
+        `nginx: added TTFT p50 ${fmt(row.nginxAddedTtftMs.p50, 3)} p99 ${fmt(row.nginxAddedTtftMs.p99, 3)} ms, streams ${row.nginxAddedTtftMs.streams}, errors ${row.nginxAddedTtftMs.errors} | ` +
+        (b ? `compared gateway: added TTFT p50 ${fmt(b.p50 - d.ttft.p50, 3)} p99 ${fmt(b.p99 - d.ttft.p99, 3)} ms, ${fmt(row.relayCpuUsPerEvent.compared!, 1)} us/event | ` : '') +
+        `relay CPU per SSE event: gateway ${fmt(row.relayCpuUsPerEvent.gateway, 1)} us, floor ${fmt(row.relayCpuUsPerEvent.floor, 1)} us, nginx ${fmt(row.relayCpuUsPerEvent.nginx, 1)} us`,
+    );
+    const t = ttftMeansMs;
+    console.log(
+      `  TTFT means (ms), client / engine-side: direct ${fmt(t.client.direct)} / ${fmt(t.engine.direct!)}, gateway ${fmt(t.client.gateway)} / ${fmt(t.engine.gateway!)} ` +
+        `(gateway-side ${fmt(t.gatewaySeen)}), nginx ${fmt(t.client.nginx)} / ${fmt(t.engine.nginx!)}, floor ${fmt(t.client.floor)} / ${fmt(t.engine.floor!)}`,
     );
   }
+  compared?.child.kill('SIGTERM');
+  ngx.child.kill('SIGTERM');
   gw.child.kill('SIGTERM');
   twin.child.kill('SIGTERM');
   return rows;
@@ -298,12 +381,14 @@ async function main(): Promise<void> {
   // saturated by, so the added latency is per-request work rather than queueing.
   const streaming = args['skip-streaming']
     ? []
-    : [...(await streamingRows('instant', [1, 100, 1000])), ...(await streamingRows('model', [100]))];
+    : args.streams
+      ? await streamingRows('instant', args.streams.split(',').map(Number))
+      : [...(await streamingRows('instant', [1, 100, 1000])), ...(await streamingRows('model', [100]))];
 
   if (args['skip-throughput']) return printJson({ streaming });
 
   // ---- throughput: canned upstream (nginx) behind nginx, Portkey and the gateway
-  const nginx = spawnSync('nginx', ['-v']).status === 0 ? 'nginx' : '/usr/sbin/nginx';
+  const nginx = nginxBinary();
   const upPort = await freePort();
   const upConf = nginxConf('upstream', ` server {\n  listen 127.0.0.1:${upPort};\n  location / { default_type application/json; return 200 '${CANNED}'; }\n }`);
   launch(1, nginx, ['-c', upConf, '-e', join(tmp, 'upstream', 'error.log')]);
