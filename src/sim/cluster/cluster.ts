@@ -63,11 +63,6 @@ export interface ClusterResult {
 /** Policies that consume KV events (so the twins record them). */
 const EVENT_POLICIES = new Set(['llm-d-precise', 'dynamo', 'inferstack']);
 
-/** Whether a policy's simulation carries KV events (the costlier runs: every block stored and evicted). */
-export function consumesKvEvents(policy: string): boolean {
-  return EVENT_POLICIES.has(policy);
-}
-
 export function runCluster(o: ClusterOptions): ClusterResult {
   const queue = new EventQueue();
   const bs = o.deployment.kv.blockSize;
