@@ -35,7 +35,7 @@ export class LruMap<K, V> {
   }
 
   set(key: K, value: V): void {
-    if (this.map.has(key)) this.map.delete(key);
+    this.map.delete(key); // a no-op when absent; re-inserting moves the key to the back
     this.map.set(key, value);
     while (this.map.size > this.capacity) {
       const eldest = this.map.keys().next().value as K;
