@@ -14,10 +14,12 @@
 //    node:http + undici relay shows the floor of the runtime itself.
 // Every proxy under test is pinned to CPU 0 (one core); load generator and upstreams to CPU 1.
 // Everything binds to 127.0.0.1. Options: --seconds N per measurement (default 3), --rounds N (2),
-// --skip-streaming, --skip-throughput, --streams 100,1000 (only these instant-timing rows),
+// --skip-streaming, --skip-throughput, --streams 100,1000 (only these instant-timing rows) with
+// --think-ms N (each client pauses 0 to N ms between streams),
 // --compare-gateway DIR (another checkout of this repository, e.g. `git archive <commit> | tar -x -C
 // DIR` with node_modules linked: its gateway joins the streaming and throughput rows, so a change is
-// measured against the code before it in the same run).
+// measured against the code before it in the same run), --compare-node-flags "..." (Node/V8 flags
+// for that gateway: `--compare-gateway . --compare-node-flags=--single-threaded-gc` compares flags).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -29,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { summarize } from '../src/bench/stats.ts';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' }, 'skip-streaming': { type: 'boolean' }, 'compare-gateway': { type: 'string' }, streams: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' }, 'skip-streaming': { type: 'boolean' }, 'compare-gateway': { type: 'string' }, streams: { type: 'string' }, 'think-ms': { type: 'string' }, 'compare-node-flags': { type: 'string' } } });
 const SECONDS = Number(args.seconds ?? 3);
 const ROUNDS = Number(args.rounds ?? 2);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -37,6 +39,9 @@ const cli = join(root, 'bin/inferstack.js');
 const tmp = mkdtempSync(join(tmpdir(), 'inferstack-bench-gateway-'));
 const children: ChildProcess[] = [];
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+// The load generator (this process, all its threads) shares CPU 1 with the upstreams: left
+// unpinned, the kernel also runs it on CPU 0, where it delays the proxy under test.
+if (hasTaskset) spawnSync('taskset', ['-a', '-cp', '1', String(process.pid)]);
 
 function cleanup(): void {
   // SIGTERM: nginx's master then stops its worker too (SIGKILL would orphan it).
@@ -110,6 +115,21 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Seconds a process's main thread (and its children's: nginx's worker) spent runnable but waiting
+ * for a CPU, from /proc/PID/schedstat (Linux): how much the machine's other load delayed it.
+ */
+function runqueueWaitSeconds(pid: number): number {
+  try {
+    let total = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const kid of kids ? kids.split(' ') : []) total += runqueueWaitSeconds(Number(kid));
+    return total;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 interface StreamSamples {
   ttft: number[];
   itl: number[]; // per-stream mean gap between SSE events, ms
@@ -118,6 +138,8 @@ interface StreamSamples {
   events: number;
   /** CPU seconds the relay process (when given) used during the run. */
   cpuSeconds: number;
+  /** Milliseconds per second of run that the relay (when given) waited for a CPU. */
+  relayWaitMsPerS: number;
 }
 
 const MAX_TOKENS = 16;
@@ -143,10 +165,18 @@ function oneStream(pool: Pool): Promise<number[] | null> {
   });
 }
 
-async function streamLoad(url: string, concurrency: number, seconds: number, relayPid?: number): Promise<StreamSamples> {
+/**
+ * `concurrency` clients in a closed loop. With `thinkMs`, each client waits a random 0 to thinkMs
+ * ms before its next stream: a client that starts its next request the instant the last one ends
+ * is phase-locked to the engine's steps, and then any added delay on the way in can miss a step and
+ * cost a whole step of TTFT (see docs/gateway.md); real arrivals are not locked to the steps.
+ */
+async function streamLoad(url: string, concurrency: number, seconds: number, relayPid?: number, thinkMs = 0): Promise<StreamSamples> {
   const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
-  const s: StreamSamples = { ttft: [], itl: [], errors: 0, streams: 0, events: 0, cpuSeconds: Number.NaN };
+  const s: StreamSamples = { ttft: [], itl: [], errors: 0, streams: 0, events: 0, cpuSeconds: Number.NaN, relayWaitMsPerS: Number.NaN };
   const cpu0 = relayPid ? cpuSeconds(relayPid) : Number.NaN;
+  const wait0 = relayPid ? runqueueWaitSeconds(relayPid) : Number.NaN;
+  const startedAt = performance.now();
   const end = performance.now() + seconds * 1000;
   const worker = async () => {
     while (performance.now() < end) {
@@ -156,15 +186,17 @@ async function streamLoad(url: string, concurrency: number, seconds: number, rel
       s.events += times?.length ?? 0;
       if (!times || times.length < 3) {
         s.errors++;
-        continue;
+      } else {
+        s.ttft.push(times[0]! - t0);
+        // Events: role chunk, MAX_TOKENS-1 more content chunks, finish, [DONE]: mean gap over the content.
+        s.itl.push((times.at(-1)! - times[0]!) / (times.length - 1));
       }
-      s.ttft.push(times[0]! - t0);
-      // Events: role chunk, MAX_TOKENS-1 more content chunks, finish, [DONE]: mean gap over the content.
-      s.itl.push((times.at(-1)! - times[0]!) / (times.length - 1));
+      if (thinkMs > 0) await new Promise((r) => setTimeout(r, Math.random() * thinkMs));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   s.cpuSeconds = relayPid ? cpuSeconds(relayPid) - cpu0 : Number.NaN;
+  s.relayWaitMsPerS = relayPid ? ((runqueueWaitSeconds(relayPid) - wait0) * 1e6) / (performance.now() - startedAt) : Number.NaN;
   await pool.close();
   return s;
 }
@@ -178,6 +210,29 @@ async function histogramTotals(url: string, name: string): Promise<{ sum: number
     else if (line.startsWith(`${name}_count`)) t.count += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return t;
+}
+
+/** A gauge's value (all label sets added) in `text`, Prometheus exposition format. */
+function gaugeValue(text: string, name: string): number {
+  let v = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) v += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return v;
+}
+
+/** Runs `run` while sampling the twin's running-requests gauge every 100 ms; returns the mean. */
+async function withEngineConcurrency<T>(twinUrl: string, run: () => Promise<T>): Promise<[T, number]> {
+  const samples: number[] = [];
+  let stop = false;
+  const sampler = (async () => {
+    while (!stop) {
+      samples.push(gaugeValue(await (await fetch(`${twinUrl}/metrics`)).text(), 'vllm:num_requests_running'));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const r = await run();
+  stop = true;
+  await sampler;
+  return [r, samples.reduce((a, x) => a + x, 0) / samples.length];
 }
 
 /** Runs `run` and returns it with the mean (ms) of the histogram's observations made meanwhile. */
@@ -278,7 +333,19 @@ async function startStreamingNginx(twinUrl: string): Promise<{ url: string; pid:
 }
 
 /** One twin with `timing`, a gateway in front of it; direct and gateway runs interleaved per concurrency. */
-async function streamingRows(timing: 'instant' | 'model', concurrencies: number[]): Promise<Record<string, unknown>[]> {
+/** The gateway of --compare-gateway DIR, run with --compare-node-flags when given. */
+function startCompared(config: string): ReturnType<typeof start> {
+  const flags = args['compare-node-flags']?.split(' ').filter(Boolean) ?? [];
+  return start(0, process.execPath, [...flags, join(args['compare-gateway']!, 'bin/inferstack.js'), 'serve', '--config', config, '--port', '0'], /listening on (http:\/\/\S+)/);
+}
+
+/** Concurrent streams, and the random pause (0 to thinkMs) of each client between its streams. */
+interface StreamingLoad {
+  streams: number;
+  thinkMs: number;
+}
+
+async function streamingRows(timing: 'instant' | 'model', loads: StreamingLoad[]): Promise<Record<string, unknown>[]> {
   const node = process.execPath;
   const twin = await start(1, node, [cli, 'twin', '--model', 'llama-3.1-8b', '--gpu', 'h100', '--timing', timing, '--port', '0'], /listening on (http:\/\/\S+)/);
   const twinUrl = twin.match[1]!;
@@ -290,12 +357,12 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
   const floorUrl = `http://127.0.0.1:${floorRelay.port}`;
   const ngx = await startStreamingNginx(twinUrl);
   const compared = args['compare-gateway']
-    ? await start(0, node, [join(args['compare-gateway'], 'bin/inferstack.js'), 'serve', '--config', gwConfig, '--port', '0'], /listening on (http:\/\/\S+)/)
+    ? await startCompared(gwConfig)
     : undefined;
   const rows: Record<string, unknown>[] = [];
-  for (const c of concurrencies) {
+  for (const { streams: c, thinkMs } of loads) {
     const others = [...(compared ? [compared.match[1]!] : []), ngx.url, floorUrl];
-    for (const url of [twinUrl, gwUrl, ...others]) await streamLoad(url, c, 1); // warm-up: connections, JIT
+    for (const url of [twinUrl, gwUrl, ...others]) await streamLoad(url, c, 1, undefined, thinkMs); // warm-up: connections, JIT
     const direct: StreamSamples[] = [];
     const via: StreamSamples[] = [];
     const bare: StreamSamples[] = [];
@@ -304,10 +371,16 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
     // Where the time goes: the twin's own TTFT (its core's arrival to first token) per route, and
     // the gateway's (request received to first chunk sent), as means over each run.
     const engineMs: Record<string, number[]> = {};
+    const engineRunning: Record<string, number[]> = {};
+    const twinWait: Record<string, number[]> = {};
     const gatewaySeenMs: number[] = [];
     const run = async (name: string, url: string, pid?: number): Promise<StreamSamples> => {
-      const [s, ms] = await withMean(twinUrl, TWIN_TTFT, () => streamLoad(url, c, SECONDS, pid));
+      const w0 = runqueueWaitSeconds(twin.child.pid!);
+      const t0 = performance.now();
+      const [[s, running], ms] = await withMean(twinUrl, TWIN_TTFT, () => withEngineConcurrency(twinUrl, () => streamLoad(url, c, SECONDS, pid, thinkMs)));
+      (twinWait[name] ??= []).push(((runqueueWaitSeconds(twin.child.pid!) - w0) * 1e6) / (performance.now() - t0));
       (engineMs[name] ??= []).push(ms);
+      (engineRunning[name] ??= []).push(running);
       return s;
     };
     for (let r = 0; r < ROUNDS; r++) {
@@ -326,6 +399,12 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
       engine: Object.fromEntries(Object.entries(engineMs).map(([k, v]) => [k, meanOf(v)])),
       gatewaySeen: meanOf(gatewaySeenMs),
     };
+    const engineRunningMean = Object.fromEntries(Object.entries(engineRunning).map(([k, v]) => [k, meanOf(v)]));
+    // Milliseconds per second each process waited for a CPU (other load on the machine).
+    const waitMsPerS = {
+      twin: Object.fromEntries(Object.entries(twinWait).map(([k, v]) => [k, meanOf(v)])),
+      relay: { gateway: meanOf(via.map((r) => r.relayWaitMsPerS)), nginx: meanOf(nginx.map((r) => r.relayWaitMsPerS)), floor: meanOf(bare.map((r) => r.relayWaitMsPerS)), ...(compared ? { compared: meanOf(before.map((r) => r.relayWaitMsPerS)) } : {}) },
+    };
     const d = { ttft: summarize(direct.flatMap((s) => s.ttft)), itl: summarize(direct.flatMap((s) => s.itl)) };
     const g = { ttft: summarize(via.flatMap((s) => s.ttft)), itl: summarize(via.flatMap((s) => s.itl)) };
     const f = summarize(bare.flatMap((s) => s.ttft));
@@ -334,6 +413,7 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
     const row = {
       timing,
       concurrency: c,
+      thinkMs,
       streams: { direct: direct.reduce((a, s) => a + s.streams, 0), gateway: via.reduce((a, s) => a + s.streams, 0) },
       errors: { direct: direct.reduce((a, s) => a + s.errors, 0), gateway: via.reduce((a, s) => a + s.errors, 0) },
       ttftMs: { direct: { p50: d.ttft.p50, p99: d.ttft.p99 }, gateway: { p50: g.ttft.p50, p99: g.ttft.p99 } },
@@ -342,13 +422,15 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
       nginxAddedTtftMs: { p50: n.p50 - d.ttft.p50, p99: n.p99 - d.ttft.p99, streams: nginx.reduce((a, s) => a + s.streams, 0), errors: nginx.reduce((a, s) => a + s.errors, 0) },
       ...(b ? { comparedAddedTtftMs: { p50: b.p50 - d.ttft.p50, p99: b.p99 - d.ttft.p99, streams: before.reduce((a, s) => a + s.streams, 0) } } : {}),
       ttftMeansMs,
+      engineRunningMean,
+      waitMsPerS,
       relayCpuUsPerEvent: { gateway: usPerEvent(via), floor: usPerEvent(bare), nginx: usPerEvent(nginx), ...(compared ? { compared: usPerEvent(before) } : {}) },
       itlMs: { direct: { mean: d.itl.mean, p50: d.itl.p50 }, gateway: { mean: g.itl.mean, p50: g.itl.p50 } },
       addedItlMs: { mean: g.itl.mean - d.itl.mean, p50: g.itl.p50 - d.itl.p50 },
     };
     rows.push(row);
     console.log(
-      `streams ${timing} c=${c}: TTFT p50 direct ${fmt(d.ttft.p50)} ms, gateway ${fmt(g.ttft.p50)} ms, added ${fmt(row.addedTtftMs.p50, 3)} ms | ` +
+      `streams ${timing} c=${c}${thinkMs ? ` think 0-${thinkMs} ms` : ''}: TTFT p50 direct ${fmt(d.ttft.p50)} ms, gateway ${fmt(g.ttft.p50)} ms, added ${fmt(row.addedTtftMs.p50, 3)} ms | ` +
         `p99 direct ${fmt(d.ttft.p99)} gateway ${fmt(g.ttft.p99)} added ${fmt(row.addedTtftMs.p99, 3)} ms | ` +
         `ITL mean direct ${fmt(d.itl.mean, 3)} gateway ${fmt(g.itl.mean, 3)} added ${fmt(row.addedItlMs.mean, 3)} ms | ` +
         `streams ${row.streams.direct}/${row.streams.gateway}, errors ${row.errors.direct}/${row.errors.gateway} | ` +
@@ -360,7 +442,10 @@ async function streamingRows(timing: 'instant' | 'model', concurrencies: number[
     const t = ttftMeansMs;
     console.log(
       `  TTFT means (ms), client / engine-side: direct ${fmt(t.client.direct)} / ${fmt(t.engine.direct!)}, gateway ${fmt(t.client.gateway)} / ${fmt(t.engine.gateway!)} ` +
-        `(gateway-side ${fmt(t.gatewaySeen)}), nginx ${fmt(t.client.nginx)} / ${fmt(t.engine.nginx!)}, floor ${fmt(t.client.floor)} / ${fmt(t.engine.floor!)}`,
+        `(gateway-side ${fmt(t.gatewaySeen)}), nginx ${fmt(t.client.nginx)} / ${fmt(t.engine.nginx!)}, floor ${fmt(t.client.floor)} / ${fmt(t.engine.floor!)} | ` +
+        `requests running in the twin (mean): ${Object.entries(engineRunningMean).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ')} | ` +
+        `waiting for a CPU, ms per s: twin ${Object.entries(waitMsPerS.twin).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ')}; ` +
+        `relay: gateway ${fmt(waitMsPerS.relay.gateway, 0)}, nginx ${fmt(waitMsPerS.relay.nginx, 0)}, floor ${fmt(waitMsPerS.relay.floor, 0)}${compared ? `, compared ${fmt(waitMsPerS.relay.compared!, 0)}` : ''}`,
     );
   }
   compared?.child.kill('SIGTERM');
@@ -382,8 +467,11 @@ async function main(): Promise<void> {
   const streaming = args['skip-streaming']
     ? []
     : args.streams
-      ? await streamingRows('instant', args.streams.split(',').map(Number))
-      : [...(await streamingRows('instant', [1, 100, 1000])), ...(await streamingRows('model', [100]))];
+      ? await streamingRows('instant', args.streams.split(',').map((x) => ({ streams: Number(x), thinkMs: Number(args['think-ms'] ?? 0) })))
+      : [
+          ...(await streamingRows('instant', [{ streams: 1, thinkMs: 0 }, { streams: 100, thinkMs: 0 }, { streams: 100, thinkMs: 5 }, { streams: 1000, thinkMs: 0 }])),
+          ...(await streamingRows('model', [{ streams: 100, thinkMs: 0 }, { streams: 100, thinkMs: 10 }])),
+        ];
 
   if (args['skip-throughput']) return printJson({ streaming });
 
@@ -416,7 +504,7 @@ async function main(): Promise<void> {
   const floorPort = floor.port;
   const compareDir = args['compare-gateway'];
   const compared = compareDir
-    ? await start(0, node, [join(compareDir, 'bin/inferstack.js'), 'serve', '--config', gw2Config, '--port', '0'], /listening on (http:\/\/\S+)/)
+    ? await startCompared(gw2Config)
     : undefined;
 
   const targets: [string, string, string, Record<string, string>, number | undefined][] = [
