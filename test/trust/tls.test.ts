@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -181,7 +181,7 @@ test('certificates reload without restart; a broken pair keeps the old certifica
   }
 });
 
-test('watched certificate files reload on change', { skip }, async () => {
+test('watched certificate files reload on change', { skip, timeout: 30_000 }, async () => {
   const live = { cert: join(dir, 'watched.pem'), key: join(dir, 'watched.key') };
   copyFileSync(pki.serverA.cert, live.cert);
   copyFileSync(pki.serverA.key, live.key);
@@ -192,12 +192,22 @@ test('watched certificate files reload on change', { skip }, async () => {
   // On a busy machine the watcher may fire between the two copies (key B with cert A: refused, old
   // certificate kept); wait for the reload that succeeds.
   const reloader = enableCertificateReload(server, { ...live, pq: 'prefer' }, { watchIntervalMs: 20, settleMs: 20, onReload: (r) => r.ok && reloaded(r) });
+  // watchFile takes its baseline stat asynchronously: on a busy machine both copies can land before
+  // it, and then no change is ever seen. Moving the files' mtime forward until a reload succeeds
+  // makes the change visible whenever the baseline was taken.
+  let bump = 0;
+  const nudge = setInterval(() => {
+    const t = Date.now() / 1000 + ++bump;
+    utimesSync(live.key, t, t);
+    utimesSync(live.cert, t, t);
+  }, 250);
   try {
     copyFileSync(pki.serverB.key, live.key);
     copyFileSync(pki.serverB.cert, live.cert);
     assert.deepEqual(await reloadedOnce, { ok: true });
     assert.equal((await handshake(port, undefined)).cn, 'server-b');
   } finally {
+    clearInterval(nudge);
     reloader.close();
     await closeServer(server);
   }
