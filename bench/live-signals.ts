@@ -1,4 +1,4 @@
-// node bench/live-signals.ts — does what the gateway feeds the scheduler change live TTFT?
+// npm run bench:live-signals (node bench/live-signals.ts) — does what the gateway feeds the scheduler change live TTFT?
 //
 // Four twin PROCESSES with H100 step times (`--timing model`, llama-3.1-8b) and KV events, and
 // `inferstack serve --config` in front of them, one gateway at a time, configurations interleaved
