@@ -42,7 +42,6 @@ const HELP = `usage: inferstack serve [options]
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
-
 function engineTypes(upstreams: string[], types: string[]): EngineType[] {
   for (const t of types) if (!isEngineType(t)) throw new CliError(`--engine-type must be one of ${ENGINE_TYPES.join(', ')}, got '${t}'`);
   if (types.length > 1 && types.length !== upstreams.length) throw new CliError('give --engine-type once for all upstreams or once per --upstream');
@@ -85,7 +84,6 @@ export async function main(argv: string[]): Promise<void> {
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new CliError('--tls-cert and --tls-key go together');
   if (values['tls-pq'] !== undefined && !(PQ_MODES as readonly string[]).includes(values['tls-pq'])) throw new CliError(`--tls-pq must be one of ${PQ_MODES.join(', ')}, got '${values['tls-pq']}'`);
   const port = numberFlag('port', values.port, { integer: true, min: 0, max: 65535 });
-  if (port !== undefined && port > 65535) throw new CliError(`--port must be at most 65535, got '${values.port}'`);
   const policy = values.policy ?? DEFAULT_POLICY;
   if (!policyNames().includes(policy)) throw new CliError(`--policy must be one of ${policyNames().join(', ')}, got '${policy}'`);
 
@@ -146,8 +144,7 @@ export async function main(argv: string[]): Promise<void> {
   } else {
     // Loaded only here: the twin pulls in physics, the tokenizer and ZMQ, which other modes never need.
     const { startEmbeddedTwins } = await import('../gateway/embedded-default.ts');
-    const count = numberFlag('twins', values.twins, { integer: true, min: 1 }) ?? 4;
-    if (count > 64) throw new CliError(`--twins must be at most 64, got ${count}`);
+    const count = numberFlag('twins', values.twins, { integer: true, min: 1, max: 64 }) ?? 4;
     twins = await startEmbeddedTwins({ count, timing: (values.timing ?? 'model') as 'model' | 'instant', policy });
     config = fromPools([twins.pool]);
     config.pools[0]!.stepTime = twins.stepTime;

@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import type { EndpointRuntime } from '../engines/endpoint.ts';
 import { sendError } from '../http/respond.ts';
 import { normaliseUpstreamError } from '../http/upstream-error.ts';
+import { DEFAULT_ENGINE_BLOCK_SIZE } from '../scheduler/prefix-match.ts';
 import { forward, type ForwardArgs, type ForwardResult } from './forward.ts';
 import type { Logger } from './logger.ts';
 import { PendingPrefill, uncachedTokens } from './pending-prefill.ts';
@@ -56,7 +57,7 @@ export function sglangBootstrap(prefill: EndpointRuntime): { bootstrap_host: str
 /** One prefill call with the same accounting a proxied request gets. */
 async function callPrefill(a: DisaggArgs, body: Record<string, unknown>): Promise<{ status: number; body: Buffer } | Error> {
   const ep = a.prefill;
-  const blocks = Math.ceil(a.scheduling.promptTokens / (ep.view.metrics.blockSize ?? 16));
+  const blocks = Math.ceil(a.scheduling.promptTokens / (ep.view.metrics.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE));
   ep.begin(a.scheduling.promptTokens, blocks);
   // Pending until the prefill answers (its one token is the whole response), whatever the outcome.
   const pending = new PendingPrefill(ep.view, uncachedTokens(ep.id, a.scheduling.promptTokens, a.cached));

@@ -3,6 +3,7 @@
 // relayed in the OpenAI shape.
 import { createTokenizer, type ChatMessage } from '../tokenizer/index.ts';
 import { badRequest } from '../http/api-error.ts';
+import { DEFAULT_ENGINE_BLOCK_SIZE } from '../scheduler/prefix-match.ts';
 import type { SchedulingRequest } from '../scheduler/types.ts';
 import { hashBlocks } from '../twin/core/block-hash.ts';
 
@@ -102,15 +103,12 @@ class GatewaySchedulingRequest implements SchedulingRequest {
   }
 }
 
-/** vLLM's default block size: the block keys' size until the pool has scraped its engines'. */
-export const DEFAULT_KEY_BLOCK_SIZE = 16;
-
 export function schedulingRequest(
   id: string,
   parsed: ParsedRequest,
   extras: { sessionToken?: string | undefined; cacheSalt?: string | undefined; lora?: string | undefined; blockSize?: number | undefined },
 ): SchedulingRequest {
-  const r = new GatewaySchedulingRequest(id, parsed, extras.blockSize ?? DEFAULT_KEY_BLOCK_SIZE);
+  const r = new GatewaySchedulingRequest(id, parsed, extras.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE);
   if (parsed.maxTokens !== undefined) r.maxTokens = parsed.maxTokens;
   if (extras.sessionToken) r.sessionToken = extras.sessionToken;
   if (extras.cacheSalt) r.cacheSalt = extras.cacheSalt;

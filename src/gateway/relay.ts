@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { ApiError as GatewayError } from '../http/api-error.ts';
 import { sendError } from '../http/respond.ts';
+import { endSseWithError } from '../http/sse.ts';
 import { normaliseUpstreamError } from '../http/upstream-error.ts';
 import { AttemptAbandoned } from './interceptors/types.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -170,7 +171,7 @@ export class ClientRelay implements Dispatcher.DispatchHandler {
     if (this.sse) {
       // After the first byte the status is sent; say what happened in the stream and end it.
       const payload = { error: { message: `upstream failed mid-stream: ${err.message}`, type: 'upstream_error', param: null, code: 'upstream_disconnected' } };
-      res.end(`data: ${JSON.stringify(payload)}\n\ndata: [DONE]\n\n`);
+      endSseWithError(res, payload);
     } else {
       res.destroy(); // a truncated JSON body cannot be repaired; closing tells the client it is incomplete
     }

@@ -10,10 +10,10 @@ import { parseJsonObject } from '../../http/body.ts';
 import type { InProcessEngine, InProcessRequest } from '../in-process.ts';
 import type { EngineMetrics } from '../scrapers/index.ts';
 import type { BodyReader, LocalEngineApp } from './app.ts';
-import { LOCAL_ERRORS, SSE_DONE, type Responder } from './responder.ts';
+import { SSE_DONE, SSE_HEADERS } from '../../http/sse.ts';
+import { LOCAL_ERRORS, type Responder } from './responder.ts';
 
 const JSON_HEADERS: IncomingHttpHeaders = { 'content-type': 'application/json' };
-const SSE_HEADERS: IncomingHttpHeaders = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
 export class LocalDispatch implements InProcessEngine {
   private readonly app: LocalEngineApp;

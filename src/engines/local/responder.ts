@@ -24,7 +24,5 @@ export interface Responder {
   drop(): void;
 }
 
-export const SSE_DONE = 'data: [DONE]\n\n';
-
 /** OpenAI's error type names with the HTTP status number in `code`, as vLLM writes it. */
 export const LOCAL_ERRORS: ErrorStyle = { ...OPENAI_ERRORS, numericCode: true };

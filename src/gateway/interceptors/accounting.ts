@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { EndpointRuntime } from '../../engines/endpoint.ts';
+import { DEFAULT_ENGINE_BLOCK_SIZE } from '../../scheduler/prefix-match.ts';
 import type { SchedulingRequest } from '../../scheduler/types.ts';
 import type { CounterSeries } from '../hot-metrics.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -19,7 +20,6 @@ export interface AccountingHooks {
 }
 
 /** vLLM's default block size, used until the engine's own is scraped. */
-const DEFAULT_BLOCK_SIZE = 16;
 
 export function errorKind(err: Error): string {
   const code = (err as { code?: string }).code ?? '';
@@ -63,7 +63,7 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
     opts.trace.endpointId = endpoint.id;
     opts.trace.attempts++;
     // KV blocks the request will hold at its longest: prompt plus the output it may generate.
-    const blockSize = endpoint.view.metrics.blockSize ?? DEFAULT_BLOCK_SIZE;
+    const blockSize = endpoint.view.metrics.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE;
     this.predictedBlocks = Math.ceil((scheduling.promptTokens + (scheduling.maxTokens ?? 0)) / blockSize);
     endpoint.begin(scheduling.promptTokens, this.predictedBlocks);
     this.pendingPrefill = new PendingPrefill(endpoint.view, uncachedTokens(endpoint.id, scheduling.promptTokens, opts.cached, opts.kvTransferred));

@@ -50,19 +50,8 @@ export function createTwinMetrics(opts: TwinMetricsOptions): TwinMetrics {
   gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', (s) => s.waiting);
   gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', (s) => s.kvUsage);
 
-  // Counters mirror the core's cumulative totals: each scrape adds what happened since the last one.
-  const mirrored = (name: string, help: string, read: (s: TwinStats) => number) => {
-    let seen = 0;
-    const counter = new Counter({
-      name, help, labelNames, registers,
-      collect() {
-        const total = read(opts.stats());
-        if (total > seen) this.inc(labels, total - seen);
-        seen = Math.max(seen, total);
-      },
-    });
-    counter.inc(labels, 0); // present at 0 from the first scrape, as on vLLM
-  };
+  const mirrored = (name: string, help: string, read: (s: TwinStats) => number) =>
+    mirroredCounter(registry, name, help, labelNames, [{ labels, read: () => read(opts.stats()) }]);
   mirrored('vllm:prefix_cache_queries_total', 'Prefix cache queries, in terms of number of queried tokens.', (s) => s.prefixQueriedTokens);
   mirrored('vllm:prefix_cache_hits_total', 'Prefix cache hits, in terms of number of cached tokens.', (s) => s.prefixHitTokens);
   mirrored('vllm:num_preemptions_total', 'Cumulative number of preemption from the engine.', (s) => s.preemptions);
@@ -122,22 +111,8 @@ export function createTwinMetrics(opts: TwinMetricsOptions): TwinMetrics {
  */
 function kvTransferMetrics(registry: Registry, labels: { model_name: string; engine: string }, read: () => KvTransferCounts): void {
   const registers = [registry];
-  const counter = (name: string, help: string, label: string, values: Record<string, (c: KvTransferCounts) => number>) => {
-    const seen = new Map<string, number>();
-    const counter = new Counter({
-      name, help, labelNames: ['model_name', 'engine', label], registers,
-      collect() {
-        const c = read();
-        for (const [value, get] of Object.entries(values)) {
-          const total = get(c);
-          const before = seen.get(value) ?? 0;
-          if (total > before) this.inc({ ...labels, [label]: value }, total - before);
-          seen.set(value, Math.max(before, total));
-        }
-      },
-    });
-    for (const value of Object.keys(values)) counter.inc({ ...labels, [label]: value }, 0);
-  };
+  const counter = (name: string, help: string, label: string, values: Record<string, (c: KvTransferCounts) => number>) =>
+    mirroredCounter(registry, name, help, ['model_name', 'engine', label], Object.entries(values).map(([value, get]) => ({ labels: { ...labels, [label]: value }, read: () => get(read()) })));
   counter('inferstack_twin_kv_pulls_total', 'Simulated NIXL KV pulls this (decode) twin made from a prefill twin; failed ones were recomputed locally.', 'outcome', {
     ok: (c) => c.pullsOk,
     failed: (c) => c.pullsFailed,
@@ -157,4 +132,23 @@ function kvTransferMetrics(registry: Registry, labels: { model_name: string; eng
       this.set(labels, read().held);
     },
   });
+}
+
+/**
+ * A counter that mirrors cumulative totals read at scrape time: each scrape adds what happened
+ * since the last one. Every series is present at 0 from the first scrape, as on vLLM.
+ */
+function mirroredCounter(registry: Registry, name: string, help: string, labelNames: readonly string[], series: Array<{ labels: Record<string, string>; read: () => number }>): void {
+  const seen = series.map(() => 0);
+  const counter = new Counter({
+    name, help, labelNames, registers: [registry],
+    collect() {
+      series.forEach((s, i) => {
+        const total = s.read();
+        if (total > seen[i]!) this.inc(s.labels, total - seen[i]!);
+        seen[i] = Math.max(seen[i]!, total);
+      });
+    },
+  });
+  for (const s of series) counter.inc(s.labels, 0);
 }
