@@ -19,6 +19,7 @@ import { localModelsFromArgs } from '../engines/local/model-args.ts';
 import { PQ_MODES } from '../trust/tls.ts';
 import { CliError } from './cli-error.ts';
 import { numberFlag } from './flags.ts';
+import { hardwareFlag } from './hardware-flag.ts';
 
 const HELP = `usage: inferstack serve [options]
 
@@ -27,6 +28,8 @@ const HELP = `usage: inferstack serve [options]
   --engine-type T        engine type of the upstreams (once for all, or once per --upstream):
                          ${ENGINE_TYPES.join(', ')} (default vllm)
   --policy NAME          routing policy for --upstream and the default engines (default ${DEFAULT_POLICY})
+  --hardware SPEC        what the upstreams run, for the inferstack policy's TTFT model:
+                         model=ID,gpu=ID[,tp=N][,dtype=D][,kv-dtype=D][,engine=vllm|trtllm]
   --host HOST            listen address (default 127.0.0.1)
   --port PORT            listen port (default 8080; 0 picks a free one)
   --api-key KEY          require this bearer key (repeatable)
@@ -58,6 +61,7 @@ export async function main(argv: string[]): Promise<void> {
       model: { type: 'string', multiple: true },
       'engine-type': { type: 'string', multiple: true },
       policy: { type: 'string' },
+      hardware: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       'api-key': { type: 'string', multiple: true },
@@ -83,6 +87,8 @@ export async function main(argv: string[]): Promise<void> {
   if (values.timing !== undefined && values.timing !== 'model' && values.timing !== 'instant') throw new CliError(`--timing must be model or instant, got '${values.timing}'`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new CliError('--tls-cert and --tls-key go together');
   if (values['tls-pq'] !== undefined && !(PQ_MODES as readonly string[]).includes(values['tls-pq'])) throw new CliError(`--tls-pq must be one of ${PQ_MODES.join(', ')}, got '${values['tls-pq']}'`);
+  if (values.hardware !== undefined && !values.upstream) throw new CliError('--hardware goes with --upstream (a config file sets `hardware` per pool)');
+  const hardware = values.hardware === undefined ? undefined : hardwareFlag(values.hardware);
   const port = numberFlag('port', values.port, { integer: true, min: 0, max: 65535 });
   const policy = values.policy ?? DEFAULT_POLICY;
   if (!policyNames().includes(policy)) throw new CliError(`--policy must be one of ${policyNames().join(', ')}, got '${policy}'`);
@@ -132,7 +138,7 @@ export async function main(argv: string[]): Promise<void> {
     } catch (err) {
       throw new CliError((err as Error).message);
     }
-    config = fromPools(pools);
+    config = fromPools(hardware ? pools.map((p) => ({ ...p, hardware })) : pools);
   } else if (values.model) {
     let models;
     try {
@@ -185,6 +191,9 @@ export async function main(argv: string[]): Promise<void> {
   if (local) out.push('engine: the embedded llama.cpp engine (node-llama-cpp), in this process');
   // performance.now() counts from process start, so this is the whole time to ready, Node start-up included.
   if (verified) out.push(`${verificationLine(verified, lockPathOf(config.trust))}; ready ${performance.now().toFixed(0)} ms after the process started`);
+  for (const p of config.pools) {
+    if (values.upstream && p.hardware && p.stepTime) out.push(`hardware of ${p.name}: ${p.hardware.model} on ${p.hardware.gpu} x${p.hardware.tp ?? 1} (the inferstack policy predicts TTFT with its physics step-time model)`);
+  }
   if (twins) out.push(`engines: ${twins.twins.length} SIMULATED engines (the engine twin, ${model} on h100, ${values.timing ?? 'model'} timing); generated text is filler`);
   const key = config.apiKeys.length > 0 ? ` -H 'authorization: Bearer <key>'` : '';
   out.push('try:', `  curl ${gateway.url}/v1/chat/completions -H 'content-type: application/json'${key} -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`);

@@ -47,6 +47,12 @@ test('command-line mistakes: one line on stderr, exit 2', async () => {
     [['--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--upstream', 'http://127.0.0.1:1', '--policy', 'fastest'], /--policy must be one of round-robin, least-load/],
+    [['--hardware', 'model=llama-3.1-8b,gpu=h100'], /--hardware goes with --upstream/],
+    [['--upstream', 'http://127.0.0.1:1', '--hardware', 'gpu=h100'], /--hardware needs at least model=ID and gpu=ID/],
+    [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-8b,gpu=h1000'], /--hardware gpu: .*h1000/],
+    [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-8b,gpu=h100,tp=0'], /--hardware: tp must be an integer/],
+    [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-8b,gpu=h100,colour=red'], /--hardware: unknown key 'colour'/],
+    [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-405b,gpu=h100'], /--hardware: llama-3.1-405b \(bf16\) does not fit on 1 x h100/],
   ];
   const results = await Promise.all(cases.map(([args]) => run([cli, 'serve', ...args])));
   cases.forEach(([args, re], i) => {
@@ -55,6 +61,15 @@ test('command-line mistakes: one line on stderr, exit 2', async () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, re);
   });
+});
+
+test('--upstream with --hardware: the pool gets the physics step-time model and it says so', async (t) => {
+  const engine = await startFakeEngine({ tokens: 2 });
+  const s = await spawnServe(['--upstream', engine.url, '--hardware', 'model=llama-3.1-8b,gpu=h100,tp=1,dtype=fp8']);
+  t.after(async () => { s.child.kill('SIGTERM'); await s.exited; await engine.close(); });
+  assert.match(s.stdout, /hardware of fake-model: llama-3\.1-8b on h100 x1/);
+  const r = await postJson(`${s.url}/v1/chat/completions`, { model: 'fake-model', messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(r.status, 200);
 });
 
 test('SIGHUP reloads the config without dropping a stream in flight; a bad config is refused', async (t) => {
