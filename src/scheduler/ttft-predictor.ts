@@ -3,7 +3,8 @@
 //   queue   = prefill tokens already waiting there (router in-flight accounting), processed in
 //             chunks of the step token budget alongside the endpoint's running decodes;
 //   own     = this request's uncached prompt tokens on top of its cached prefix;
-//   memory  = when the endpoint's KV would overflow, the time until decodes free enough blocks.
+//   memory  = when the blocks in use plus the prompts not yet admitted overflow the KV cache, the
+//             time until decodes free enough blocks.
 // The in-flight count says how much prefill was promised but not how much is done: a 100k-token
 // prompt stays "pending" until its first token. So the predictor also keeps a virtual backlog per
 // endpoint (seconds of prefill it sent there, drained as virtual time passes) and trusts the
@@ -28,7 +29,7 @@ export interface TtftPrediction {
   seconds: number;
   /** Of which: this request's own prefill (what its cache hit saves). */
   ownPrefillSeconds: number;
-  /** Fraction of the endpoint's KV the request would push it to (predicted blocks / capacity). */
+  /** Fraction of the endpoint's KV admitting the request would need (above 1: it waits for memory). */
   kvPressure: number;
 }
 
@@ -64,10 +65,15 @@ export class TtftPredictor {
     let ownSeconds = fullChunks > 0 ? fullChunks * this.step(chunk, context, decodes, avgContext) : 0;
     if (rest > 0) ownSeconds += this.step(rest, context, decodes, avgContext);
 
-    // KV pressure: blocks the endpoint has promised plus this request's, against its capacity.
+    // KV pressure: the blocks admitting this request needs now, against the endpoint's capacity.
+    // vLLM allocates blocks on demand, so a request waits for memory only when the blocks in use
+    // (scraped) plus the prompts sent there and not yet prefilled plus its own prompt do not fit.
+    // The router's promised blocks count every running request's whole output as well, about twice
+    // what steady-state decodes hold, and stand in only when there is no fresh usage metric.
     const capacity = m.numGpuBlocks ?? e.metrics.numGpuBlocks;
-    const need = Math.ceil((x.promptTokens + x.maxTokens) / x.blockSize);
-    const kvPressure = capacity ? (e.inflight.predictedBlocks + need) / capacity : 0;
+    let kvPressure = 0;
+    if (capacity && m.kvUsage !== undefined) kvPressure = Math.min(1, Math.max(0, m.kvUsage)) + Math.ceil((queuedPrefill + x.promptTokens) / x.blockSize) / capacity;
+    else if (capacity) kvPressure = (e.inflight.predictedBlocks + Math.ceil((x.promptTokens + x.maxTokens) / x.blockSize)) / capacity;
     let memorySeconds = 0;
     if (kvPressure > 1) {
       // Blocks free as running requests finish: roughly (overflow share) x one request's decode time.

@@ -29,6 +29,25 @@ test('predictor: queued prefill and uncached tokens raise the TTFT, cached token
   assert.ok(f.predict(ep('a', 50_000), x, 0).seconds > f.predict(ep('a', 0), x, 0).seconds);
 });
 
+test('predictor: a memory wait only when the blocks in use plus the queued prompts overflow the cache, not for promised output', () => {
+  const p = new TtftPredictor(stepTime);
+  const x = { promptTokens: 8000, cachedTokens: 0, maxTokens: 2000, blockSize: 16 };
+  const withUsage = (kvUsage: number | undefined, predictedBlocks: number, pendingPrefillTokens = 0) =>
+    endpoint('a', {
+      metrics: { blockSize: 16, numGpuBlocks: 26_000, waiting: 0, running: 100, kvUsage, scrapedAt: 0 },
+      inflight: { requests: 100, promptTokens: 100_000, predictedBlocks, pendingPrefillTokens },
+    });
+  // Running requests have promised 2x the cache (their whole outputs) but hold half of it now: no wait.
+  const halfFull = p.predict(withUsage(0.5, 52_000), x, 0);
+  assert.ok(halfFull.kvPressure < 1, `pressure ${halfFull.kvPressure}`);
+  assert.equal(halfFull.seconds, p.predict(withUsage(0.5, 0), x, 0).seconds);
+  // Nearly full, or prompts queued there that fill it: the request waits for decodes to free blocks.
+  assert.ok(p.predict(withUsage(0.99, 0), x, 0).kvPressure > 1);
+  assert.ok(p.predict(withUsage(0.5, 0, 210_000), x, 0).kvPressure > 1);
+  // No usage metric (never scraped): the promised blocks stand in.
+  assert.ok(p.predict(withUsage(undefined, 52_000), x, 0).kvPressure > 1);
+});
+
 test('predictor: the virtual backlog drains with time, so a long prefill sent earlier stops counting in full', () => {
   const p = new TtftPredictor(stepTime);
   const x = { promptTokens: 1000, cachedTokens: 0, maxTokens: 100, blockSize: 16 };
