@@ -11,7 +11,7 @@
 // (GPU words then CPU words) once shared, so a lookup ANDs an "alive" bitset block by block.
 // Speculative entries are whole decisions (the request's key array): chained keys make "same key
 // at block i" imply "same blocks 0..i", so a common prefix is found by binary search.
-import { chainBlockHash, rootHash } from '../twin/core/block-hash.ts';
+import { asTokenWords, chainBlockHash, rootHash } from '../twin/core/block-hash.ts';
 import type { KvEvent } from './events/types.ts';
 import type { PrefixIndex } from './prefix-index.ts';
 import { U64Table } from './u64-table.ts';
@@ -124,10 +124,11 @@ export class PreciseIndex implements PrefixIndex {
     // Bounded. With a mapping kept, the oldest mappings are dropped below; with trusted hashes there
     // is no age order, so an endpoint about to exceed its bound is cleared and rebuilt by new events.
     if (trusted && st.blocks + event.blockHashes.length > this.maxBlocks) this.clearEndpoint(st);
+    const ids = trusted ? undefined : asTokenWords(event.tokenIds);
     for (let i = 0; i < event.blockHashes.length; i++) {
       if ((i + 1) * bs > event.tokenIds.length) break; // malformed: fewer tokens than blocks
       const h = event.blockHashes[i]!;
-      const key = trusted ? h : chainBlockHash(parent, event.tokenIds, i * bs, bs);
+      const key = ids ? chainBlockHash(parent, ids, i * bs, bs) : h;
       if (!trusted) st.engineToKey.set(h, key);
       this.setTier(key, st, tier);
       this.stats.storedBlocks++;

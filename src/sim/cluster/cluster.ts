@@ -8,6 +8,7 @@ import { SampleBuffer } from '../../bench/stats.ts';
 import { PreciseIndex } from '../../kv/precise-index.ts';
 import type { Deployment } from '../../physics/deployment.ts';
 import { createScheduler, DEFAULT_PD_THRESHOLD } from '../../scheduler/index.ts';
+import { hashBlocks } from '../../twin/core/block-hash.ts';
 import type { EndpointView, Scheduler, SchedulingRequest } from '../../scheduler/types.ts';
 import { EventQueue } from './event-queue.ts';
 import { Replica } from './replica.ts';
@@ -150,7 +151,9 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     // every prompt into one array; a disaggregated request needs its own until the decode leg.
     const tokenIds = tr.tokenIds(o.pd ? undefined : promptScratch);
     const promptLength = tokenIds.length;
-    const req: SchedulingRequest = { id: tr.id, model: o.modelName, promptTokenIds: tokenIds, promptTokens: promptLength, maxTokens: tr.outputTokens };
+    // Hashed once, for the router's prefix lookups and every twin core the request visits.
+    const promptBlockKeys = hashBlocks(tokenIds, bs);
+    const req: SchedulingRequest = { id: tr.id, model: o.modelName, promptTokenIds: tokenIds, promptTokens: promptLength, maxTokens: tr.outputTokens, promptBlockKeys: { blockSize: bs, keys: promptBlockKeys } };
     const decision = scheduler.schedule(req, view, t);
     const decode = decision.endpoints[0];
     if (!decode) {
@@ -197,7 +200,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     };
     if (!prefill) {
       decode.inflight.pendingPrefillTokens! += uncached;
-      D.core.add({ id: tr.id, promptTokenIds: tokenIds, maxTokens: tr.outputTokens, arrivalTime: t }, decodeObserver);
+      D.core.add({ id: tr.id, promptTokenIds: tokenIds, promptBlockKeys, maxTokens: tr.outputTokens, arrivalTime: t }, decodeObserver);
       D.kick();
       return;
     }
@@ -208,7 +211,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     prefill.inflight.pendingPrefillTokens! += uncached;
     const pid = `${tr.id}#prefill`;
     P.core.add(
-      { id: pid, promptTokenIds: tokenIds, maxTokens: 1, arrivalTime: t, holdBlocksAfterFinish: true },
+      { id: pid, promptTokenIds: tokenIds, promptBlockKeys, maxTokens: 1, arrivalTime: t, holdBlocksAfterFinish: true },
       {
         onToken: () => {},
         onFinish: (reason, pt, info) => {
@@ -223,7 +226,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
           queue.at(pt + transfer, (at) => {
             P.core.release(pid);
             P.kick(); // released blocks may unblock waiting prefills
-            D.core.add({ id: tr.id, promptTokenIds: tokenIds, maxTokens: tr.outputTokens, arrivalTime: at, promptKvTransferred: true }, decodeObserver);
+            D.core.add({ id: tr.id, promptTokenIds: tokenIds, promptBlockKeys, maxTokens: tr.outputTokens, arrivalTime: at, promptKvTransferred: true }, decodeObserver);
             D.kick();
           });
         },

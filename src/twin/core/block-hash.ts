@@ -10,7 +10,12 @@ const { h64, h64Raw } = await xxhash();
 const BLOCK_SEED = 0x696e66657273746bn; // "inferstk"
 const SALT_SEED = 0x73616c74n; // "salt"
 
+// The hashed bytes: LE64(parent) then the block's ids as u32 LE. Token ids are written through a
+// Uint32Array view, which is little-endian on every platform Node ships for; a big-endian host
+// takes the DataView path.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 let scratch = new Uint8Array(8 + 4 * 16);
+let words = new Uint32Array(scratch.buffer);
 let view = new DataView(scratch.buffer);
 
 /** The parent key of a request's first block: 0 without a salt, a hash of the salt with one. */
@@ -18,25 +23,46 @@ export function rootHash(salt?: string): bigint {
   return salt ? h64(salt, SALT_SEED) : 0n;
 }
 
-/** Key of the block tokenIds[start, start + blockSize) chained on `parent`. */
-export function chainBlockHash(parent: bigint, tokenIds: ArrayLike<number>, start: number, blockSize: number): bigint {
+/**
+ * Key of the block tokenIds[start, start + blockSize) chained on `parent`. Ids come as a
+ * Uint32Array only, so this hot function stays monomorphic (mixing plain arrays in made every
+ * caller slower); `hashBlocks` converts other arrays once.
+ */
+export function chainBlockHash(parent: bigint, tokenIds: Uint32Array, start: number, blockSize: number): bigint {
   const bytes = 8 + 4 * blockSize;
   if (scratch.length !== bytes) {
     scratch = new Uint8Array(bytes);
+    words = new Uint32Array(scratch.buffer);
     view = new DataView(scratch.buffer);
   }
   view.setBigUint64(0, parent, true);
-  for (let i = 0; i < blockSize; i++) view.setUint32(8 + 4 * i, tokenIds[start + i]! >>> 0, true);
+  if (LITTLE_ENDIAN) for (let i = 0; i < blockSize; i++) words[2 + i] = tokenIds[start + i]!;
+  else for (let i = 0; i < blockSize; i++) view.setUint32(8 + 4 * i, tokenIds[start + i]!, true);
   return h64Raw(scratch, BLOCK_SEED);
+}
+
+let idScratch = new Uint32Array(4096);
+
+/**
+ * Token ids as a Uint32Array (each id taken modulo 2^32), copied when they are not one already into
+ * a buffer reused by the next call: read it before calling again, do not keep it.
+ */
+export function asTokenWords(tokenIds: ArrayLike<number>): Uint32Array {
+  if (tokenIds instanceof Uint32Array) return tokenIds;
+  const n = tokenIds.length;
+  if (idScratch.length < n) idScratch = new Uint32Array(Math.max(n, 2 * idScratch.length));
+  for (let i = 0; i < n; i++) idScratch[i] = tokenIds[i]!;
+  return idScratch.subarray(0, n);
 }
 
 /** Keys of every full block of `tokenIds` (a trailing partial block has none), each chained on the previous. */
 export function hashBlocks(tokenIds: ArrayLike<number>, blockSize: number, salt?: string): bigint[] {
   if (!Number.isInteger(blockSize) || blockSize <= 0) throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
+  const ids = asTokenWords(tokenIds);
   const keys: bigint[] = [];
   let parent = rootHash(salt);
-  for (let start = 0; start + blockSize <= tokenIds.length; start += blockSize) {
-    parent = chainBlockHash(parent, tokenIds, start, blockSize);
+  for (let start = 0; start + blockSize <= ids.length; start += blockSize) {
+    parent = chainBlockHash(parent, ids, start, blockSize);
     keys.push(parent);
   }
   return keys;

@@ -116,7 +116,7 @@ class Core implements CheckedTwinCore {
       numTokens: spec.promptTokenIds.length,
       rootHash: rootHash(spec.cacheSalt),
       cacheSalt: spec.cacheSalt,
-      blockHashes: [],
+      blockHashes: spec.promptBlockKeys ? spec.promptBlockKeys.slice(0, Math.floor(spec.promptTokenIds.length / this.blockSize)) : [],
       blocks: [],
       numRegisteredBlocks: 0,
     };

@@ -11,6 +11,12 @@ export interface TwinRequestSpec {
   ignoreEos?: boolean;
   /** Prefix caching never shares blocks across different salts. */
   cacheSalt?: string;
+  /**
+   * The prompt's full-block prefix-cache keys at this core's block size under `cacheSalt`, exactly
+   * as `hashBlocks` computes them, when the caller already has them (the virtual cluster shares the
+   * router's), so the core does not hash the prompt a second time. Copied by add().
+   */
+  promptBlockKeys?: readonly bigint[];
   /** Arrival time on the driver's clock, in seconds. */
   arrivalTime: number;
 }

@@ -27,6 +27,10 @@ test('hashBlocks covers full blocks only, chains on the parent and is salted', (
   assert.notEqual(hashBlocks(tokens, 16, 'tenant-a')[0], h[0]);
   assert.deepEqual(hashBlocks(tokens, 16, 'tenant-a'), hashBlocks(tokens, 16, 'tenant-a'));
   assert.throws(() => hashBlocks(tokens, 0), /blockSize/);
+  // Any array of ids hashes alike, each id taken modulo 2^32; back-to-back calls do not mix buffers.
+  assert.deepEqual(hashBlocks(Uint32Array.from(tokens), 16), h);
+  assert.deepEqual(hashBlocks([-1, ...range(15)], 16), hashBlocks([0xffffffff, ...range(15)], 16));
+  assert.deepEqual([hashBlocks(range(64, 7), 16), hashBlocks(tokens, 16)], [hashBlocks(Uint32Array.from(range(64, 7)), 16), h]);
 });
 
 test('prefix hits on a shared prefix, shared blocks are reference counted', () => {

@@ -264,6 +264,25 @@ test('requests aborted while queued behind a blocked head do not pile up', () =>
   assert.equal(core.stats().kvUsage, 0);
 });
 
+test('prompt block keys given with a request are used as the prompt\'s keys: the same hits and events as hashing them', () => {
+  const run = (withKeys: boolean) => {
+    const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 32, blockSize: 4 });
+    const prompts = [range(10), [...range(8), 70, 71, 72], range(9)];
+    const hits: number[] = [];
+    prompts.forEach((p, i) => {
+      const r = recorder();
+      core.add({ id: `r${i}`, promptTokenIds: p, maxTokens: 3, arrivalTime: i, cacheSalt: 's', ...(withKeys ? { promptBlockKeys: hashBlocks(p, 4, 's') } : {}) }, r);
+      runToIdle(core, i);
+      hits.push(r.finish!.cachedPromptTokens);
+    });
+    return { hits, events: core.drainKvEvents() };
+  };
+  const hashed = run(false);
+  const given = run(true);
+  assert.deepEqual(hashed.hits, [0, 8, 8]);
+  assert.deepEqual(given, hashed);
+});
+
 test('prefix caching can be turned off: no hits, no events, nothing leaks', () => {
   const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 16, blockSize: 4, enablePrefixCaching: false });
   const a = recorder();
