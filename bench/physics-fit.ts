@@ -2,9 +2,10 @@
 // docs/physics.md quotes:  node bench/physics-fit.ts [--iterations N] [--held-out-iterations N] [--only fit|held-out|feasibility]
 import { parseArgs } from 'node:util';
 import { CALIBRATION, type CalibrationRow } from '../src/physics/calibration-data.ts';
-import { evaluateCalibration, fitCoefficients, FIT_ROWS, summarise, type RowResult } from '../src/physics/fit.ts';
+import { evaluateCalibration, fitCoefficients, FIT_ROWS, median, summarise, type RowResult } from '../src/physics/fit.ts';
 import { FIT_VARIANTS, impliedComputeUtilisation, leaveOneRowOut, leaveOneTableOut, tableOf, type HeldOutScore } from '../src/physics/fit-checks.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
+import { runSingleSim } from '../src/sim/single.ts';
 import { FITTED, type StepTimeCoefficients } from '../src/physics/step-time.ts';
 
 const { values } = parseArgs({
@@ -125,7 +126,31 @@ function feasibilitySection(): void {
     const step = dep.stepTime.breakdownWeighted({ prefill: [], decode: [{ contextLength: r.isl + r.osl / 2, count: decoding }] }).totalSec * 1e3;
     console.log(`| ${r.isl}/${r.osl} | ${r.concurrency} | ${pct1(impliedComputeUtilisation(r))} | ${r.measured.tpotMs} | ${step.toFixed(2)} | ${(r.measured.tpotMs! / step).toFixed(2)} |`);
   }
+  cacheHypothesis();
   console.log('');
+}
+
+/**
+ * Could D's prompts have been partly cached (a benchmark reusing prompt text)? Replays D's rows in
+ * the twin (closed loop, the shipped vLLM coefficients) with every prompt sharing its leading
+ * fraction f, and scores both columns: a cache explains D only if one f fits TTFT and TPOT together.
+ */
+function cacheHypothesis(): void {
+  console.log('\nTable D replayed in the twin with a shared prompt prefix (fraction of each prompt every request shares), median |error|:\n');
+  console.log('| shared prefix | TTFT | TPOT |\n|---|---|---|');
+  const rows = CALIBRATION.filter((x) => tableOf(x) === 'D');
+  for (const f of [0, 0.5, 0.75, 0.9, 0.99]) {
+    const ttft: number[] = [];
+    const tpot: number[] = [];
+    for (const r of rows) {
+      const dep = resolveDeployment({ model: r.model, gpu: r.gpu, tp: r.tp, dtype: r.dtype, kvDtype: r.kvDtype, engine: r.engine });
+      const c = r.concurrency;
+      const out = runSingleSim({ stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, isl: r.isl, osl: r.osl, concurrency: c, requests: 8 * c, warmupRequests: 2 * c, sharedPrefixTokens: Math.floor(f * r.isl), clientDelayMaxSeconds: 0.01 });
+      ttft.push(Math.abs(out.ttft_ms.mean / r.measured.ttftMs! - 1));
+      tpot.push(Math.abs(out.tpot_ms.mean / r.measured.tpotMs! - 1));
+    }
+    console.log(`| ${(f * 100).toFixed(0)} % | ${pct1(median(ttft))} | ${pct1(median(tpot))} |`);
+  }
 }
 
 if (!only || only === 'fit') fitSection();
