@@ -19,6 +19,8 @@ export interface TraceSimSpec {
   /** Poisson rate for length-only traces (requests/s before --rate-scale). */
   poissonRate?: number;
   maxRequests?: number;
+  /** Disable the scheduler's saturation shedding (every request queues). */
+  noShed?: boolean;
 }
 
 export interface PolicyOutcome {
@@ -40,6 +42,7 @@ export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: 
     seed: spec.seed,
     pd: spec.pd,
     rateScale: spec.rateScale,
+    ...(spec.noShed ? { saturation: null } : {}),
     onProgress,
   });
   const ceiling = ceilingHitRate(trace.requests, deployment.kv.blockSize);

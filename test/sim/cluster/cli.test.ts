@@ -31,6 +31,14 @@ test('the table names the run as simulated', () => {
   assert.match(r.stdout, /llm-d/);
 });
 
+test('--no-shed turns the saturation shedding off: an overload that sheds queues instead', () => {
+  const overload = ['--trace', path, '--replicas', '1', '--model', 'llama-3.1-8b', '--gpu', 'h100', '--policy', 'least-load', '--rate-scale', '40', '--json'];
+  const shed = JSON.parse(cli(...overload).stdout)['least-load'];
+  const queued = JSON.parse(cli(...overload, '--no-shed').stdout)['least-load'];
+  assert.ok(shed.shed > 0, `shed ${shed.shed}`);
+  assert.equal(queued.shed, 0);
+});
+
 test('bad input: one line on stderr and exit 2', () => {
   const bad = join(dir, 'bad.csv');
   writeFileSync(bad, 'what,is,this\n1,2,3\n');
