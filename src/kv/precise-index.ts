@@ -126,7 +126,7 @@ export class PreciseIndex implements PrefixIndex {
     if (trusted && st.blocks + event.blockHashes.length > this.maxBlocks) this.clearEndpoint(st);
     const ids = trusted ? undefined : asTokenWords(event.tokenIds);
     for (let i = 0; i < event.blockHashes.length; i++) {
-      if ((i + 1) * bs > event.tokenIds.length) break; // malformed: fewer tokens than blocks
+      if (ids && (i + 1) * bs > ids.length) break; // malformed: fewer tokens than blocks (trusted hashes need none)
       const h = event.blockHashes[i]!;
       const key = ids ? chainBlockHash(parent, ids, i * bs, bs) : h;
       if (!trusted) st.engineToKey.set(h, key);

@@ -53,6 +53,12 @@ export interface BlockManagerOptions {
   recordEvents?: boolean;
   /** At most this many events are kept between drains; older ones are dropped. Default 10,000. */
   maxBufferedEvents?: number;
+  /**
+   * BlockStored events carry their blocks' token ids, as vLLM's do. Default true. An in-process
+   * subscriber that trusts our block hashes (the virtual cluster's precise index) does without,
+   * which saves copying every prompt into its events.
+   */
+  eventTokenIds?: boolean;
   /** Register computed blocks for reuse (vLLM --enable-prefix-caching). Default true. */
   enablePrefixCaching?: boolean;
 }
@@ -86,6 +92,7 @@ export class BlockManager {
 
   private readonly recordEvents: boolean;
   private readonly maxBufferedEvents: number;
+  private readonly eventTokenIds: boolean;
   readonly prefixCaching: boolean;
   private events: KvCacheEvent[] = [];
   droppedEvents = 0;
@@ -107,6 +114,7 @@ export class BlockManager {
     this.prefixCaching = opts.enablePrefixCaching ?? true;
     this.recordEvents = (opts.recordEvents ?? true) && this.prefixCaching;
     this.maxBufferedEvents = opts.maxBufferedEvents ?? 10_000;
+    this.eventTokenIds = opts.eventTokenIds ?? true;
   }
 
   get numFreeBlocks(): number {
@@ -283,7 +291,7 @@ export class BlockManager {
       type: 'BlockStored',
       blockHashes: keys,
       parentBlockHash: first === 0 ? null : seq.blockHashes[first - 1]!,
-      tokenIds: toArray(seq.tokens, first * bs, (first + keys.length) * bs),
+      tokenIds: this.eventTokenIds ? toArray(seq.tokens, first * bs, (first + keys.length) * bs) : [],
       blockSize: bs,
       medium: 'GPU',
     };

@@ -37,6 +37,8 @@ export interface TwinCoreOptions extends BatchSchedulerOptions {
   recordKvEvents?: boolean;
   /** Bound of the KV event buffer between drains. Default 10,000 (oldest dropped, counted). */
   maxBufferedKvEvents?: number;
+  /** BlockStored events carry token ids (default true; see BlockManagerOptions.eventTokenIds). */
+  kvEventTokenIds?: boolean;
   /** Bound of the waiting queue; requests beyond it are rejected. Default 100,000. */
   maxWaiting?: number;
   /** An observer threw: the core carries on; this says so. Default: console.error. */
@@ -80,6 +82,7 @@ class Core implements CheckedTwinCore {
       blockSize: opts.blockSize ?? DEFAULT_BLOCK_SIZE,
       recordEvents: opts.recordKvEvents ?? true,
       maxBufferedEvents: opts.maxBufferedKvEvents,
+      eventTokenIds: opts.kvEventTokenIds,
       enablePrefixCaching: opts.enablePrefixCaching,
     });
     this.blockSize = this.bm.blockSize;

@@ -42,6 +42,7 @@ export type KvCacheEvent =
       type: 'BlockStored';
       blockHashes: bigint[];
       parentBlockHash: bigint | null;
+      /** The blocks' token ids; empty from a core made with kvEventTokenIds: false. */
       tokenIds: number[];
       blockSize: number;
       medium: 'GPU';

@@ -264,6 +264,27 @@ test('requests aborted while queued behind a blocked head do not pile up', () =>
   assert.equal(core.stats().kvUsage, 0);
 });
 
+test('KV events without token ids: the same blocks, and an index that trusts the twin\'s hashes reads them alike', () => {
+  const events = (kvEventTokenIds: boolean) => {
+    const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 8, blockSize: 4, kvEventTokenIds });
+    core.add({ id: 'a', promptTokenIds: range(9), maxTokens: 4, arrivalTime: 0 }, recorder());
+    runToIdle(core);
+    return core.drainKvEvents();
+  };
+  const full = events(true);
+  const lean = events(false);
+  assert.deepEqual(lean.map((e) => (e.type === 'BlockStored' ? { ...e, tokenIds: [] } : e)), full.map((e) => (e.type === 'BlockStored' ? { ...e, tokenIds: [] } : e)));
+  assert.ok(lean.every((e) => e.type !== 'BlockStored' || e.tokenIds.length === 0));
+  const keys = hashBlocks(range(9), 4);
+  const matched = (evs: KvCacheEvent[]) => {
+    const index = new PreciseIndex({ engineHashesAreKeys: true });
+    for (const e of evs) index.applyEvent('twin', e);
+    return index.matchedBlocks(keys, ['twin'], 0);
+  };
+  assert.deepEqual(matched(lean), [2]);
+  assert.deepEqual(matched(lean), matched(full));
+});
+
 test('prompt block keys given with a request are used as the prompt\'s keys: the same hits and events as hashing them', () => {
   const run = (withKeys: boolean) => {
     const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 32, blockSize: 4 });
