@@ -142,6 +142,18 @@ function speed(): void {
     if (c === cases[0]) variants.push({ name: `${c.name}, constant 9.6 ms steps (no physics)`, stepTime: { stepSeconds: () => 0.0096 } });
     measureSpeed(c, dep, variants);
   }
+  // Long runs reach the steady state short ones never do: the prefix cache full, every new block
+  // evicting one. Prefix caching off, alternately, shows what the cache costs per step.
+  console.log('\nSteady state (long runs, best of 3 after a warm-up run):\n');
+  console.log('| workload | steps | simulated s | wall s | sim s / wall s | CPU us / step | sim s / CPU s |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [c, requests] of [[cases[0]!, quick ? 1280 : 6400], [cases[1]!, quick ? 6400 : 32_000]] as const) {
+    const dep = resolveDeployment({ model: c.model, gpu: c.gpu, tp: c.tp, dtype: 'fp8', kvDtype: 'bf16', engine: c.engine });
+    measureSpeed(c, dep, [
+      { name: `${c.name}, ${requests} requests`, stepTime: dep.stepTime },
+      { name: `${c.name}, ${requests} requests, prefix caching off`, stepTime: dep.stepTime, prefixCaching: false },
+    ], { requests, rounds: 3 });
+  }
   console.log('');
 }
 
@@ -153,22 +165,23 @@ function speed(): void {
 function measureSpeed(
   c: { engine: 'vllm' | 'trtllm'; isl: number; osl: number },
   dep: Deployment,
-  variants: Array<{ name: string; stepTime: StepTimeModel }>,
+  variants: Array<{ name: string; stepTime: StepTimeModel; prefixCaching?: boolean }>,
+  opts: { requests?: number; rounds?: number } = {},
 ): void {
   const limits = ENGINE_LIMITS[c.engine];
-  const run = (stepTime: StepTimeModel) => runSingleSim({
-    stepTime, numGpuBlocks: dep.kv.numGpuBlocks, maxNumSeqs: limits.maxNumSeqs, kvReservation: limits.kvReservation,
-    isl: c.isl, osl: c.osl, concurrency: 64, requests: quick ? 256 : 640,
+  const run = (v: (typeof variants)[number]) => runSingleSim({
+    stepTime: v.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, maxNumSeqs: limits.maxNumSeqs, kvReservation: limits.kvReservation,
+    enablePrefixCaching: v.prefixCaching ?? true, isl: c.isl, osl: c.osl, concurrency: 64, requests: opts.requests ?? (quick ? 256 : 640),
   });
   let warmWall = 0;
-  for (const v of variants) warmWall += run(v.stepTime).wall_seconds; // warm the JIT
-  const rounds = Math.min(50, Math.max(5, Math.ceil(0.5 / Math.max(warmWall, 1e-3))));
+  for (const v of variants) warmWall += run(v).wall_seconds; // warm the JIT
+  const rounds = opts.rounds ?? Math.min(50, Math.max(5, Math.ceil(0.5 / Math.max(warmWall, 1e-3))));
   // Best of several: the machine's other load only ever slows a run down.
   const best = variants.map(() => ({ wall: Infinity, cpu: Infinity, r: undefined as SingleSimResult | undefined }));
   for (let round = 0; round < rounds; round++) {
     variants.forEach((v, i) => {
       const cpu0 = threadCpuSeconds();
-      const r = run(v.stepTime);
+      const r = run(v);
       const b = best[i]!;
       b.cpu = Math.min(b.cpu, threadCpuSeconds() - cpu0);
       b.wall = Math.min(b.wall, r.wall_seconds);
