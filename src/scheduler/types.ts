@@ -41,7 +41,7 @@ export interface SchedulingRequest {
   /** The rendered prompt text (chat messages flattened) when known; used by text-based prefix scorers. */
   promptText?: string;
   /** Token ids when the router has tokenized (precise prefix) or the trace carries them. */
-  promptTokenIds?: number[];
+  promptTokenIds?: readonly number[] | Uint32Array;
   /**
    * Chained block keys of promptTokenIds (twin/core/block-hash.ts, with cacheSalt), when the caller
    * cached them with the tokenization; saves the precise index the hashing. Optional.

@@ -55,7 +55,7 @@ test('sharegpt ids and length-only CSV with seeded Poisson arrivals', () => {
   const sg = readTrace(file('sg.jsonl', [1, 2].map((i) => JSON.stringify({ input_toks: 3, output_toks: 7, arrival_time_ns: i * 5e8, input_tok_ids: [1, 2, i] })).join('\n')));
   assert.equal(sg.format, 'sharegpt-ids');
   assert.deepEqual(sg.requests.map((r) => r.arrival), [0.5, 1]);
-  assert.deepEqual(sg.requests[1]!.tokenIds(), [1, 2, 2]);
+  assert.deepEqual([...sg.requests[1]!.tokenIds()], [1, 2, 2]);
   const csv = 'num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n' + Array.from({ length: 2000 }, () => '100,50,150,2').join('\n');
   const a = readTrace(file('len.csv', csv), { poissonRate: 10, seed: 3 });
   const b = readTrace(file('len.csv', csv), { poissonRate: 10, seed: 3 });
@@ -74,8 +74,9 @@ test('bad traces are clear errors', () => {
   assert.throws(() => readTrace(file('bad.gz', 'not gzip')), /gunzip/);
 });
 
-test('tokenIds(into): the same ids written into a reused array of any earlier length, in every format', () => {
-  const reused: number[] = new Array(5000).fill(7);
+test('tokenIds(into): the same ids written at the start of a reused buffer, in every format; a buffer too short is left alone', () => {
+  const reused = new Uint32Array(8000).fill(7);
+  const short = new Uint32Array(2).fill(9);
   const files = [
     file('reuse-mc.jsonl', mooncake),
     file('reuse-az.csv', 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,300,20\n2023-11-16 18:15:47.0000000,40,5\n'),
@@ -85,8 +86,15 @@ test('tokenIds(into): the same ids written into a reused array of any earlier le
   for (const path of files) {
     for (const r of readTrace(path, { seed: 1 }).requests) {
       const fresh = r.tokenIds();
-      assert.equal(r.tokenIds(reused), reused, 'returns the array it was given');
-      assert.deepEqual(reused, fresh, `${path} ${r.id}`);
+      assert.equal(fresh.length, r.promptTokens);
+      const view = r.tokenIds(reused);
+      assert.equal(view.buffer, reused.buffer, 'a view of the buffer it was given');
+      assert.equal(view.byteOffset, 0);
+      assert.deepEqual(view, fresh, `${path} ${r.id}`);
+      const own = r.tokenIds(short);
+      assert.notEqual(own.buffer, short.buffer);
+      assert.deepEqual(own, fresh);
+      assert.deepEqual([...short], [9, 9]);
     }
   }
 });

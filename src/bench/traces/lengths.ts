@@ -2,7 +2,7 @@
 // arrival times; arrivals are drawn from a seeded Poisson process at `rate` requests per second.
 // Prompts are random tokens per request (no shared prefixes).
 import { seededRandom } from '../../util/seeded-random.ts';
-import { sizedArray, writeSynthTokens } from './tokens.ts';
+import { tokenWords, writeSynthTokens } from './tokens.ts';
 import { TraceFormatError, type TraceRequest } from './types.ts';
 
 export interface LengthsOptions {
@@ -35,9 +35,9 @@ export function parseLengths(lines: string[], o: LengthsOptions, streamBase = 1 
       arrival: t,
       promptTokens: Math.max(1, promptTokens),
       outputTokens: Math.max(1, outputTokens),
-      tokenIds: (into?: number[]) => {
+      tokenIds: (into?: Uint32Array) => {
         const n = Math.max(1, promptTokens);
-        const t = sizedArray(n, into);
+        const t = tokenWords(n, into);
         writeSynthTokens(stream, n, t, 0);
         return t;
       },

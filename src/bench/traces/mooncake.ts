@@ -3,7 +3,7 @@
 // the last block is cut to input_length. Timestamps sit on a ~3 s grid; by default each arrival is
 // spread uniformly (seeded) inside its slot, since 90 % of requests share a timestamp otherwise.
 import { seededRandom } from '../../util/seeded-random.ts';
-import { sizedArray, writeSynthTokens } from './tokens.ts';
+import { tokenWords, writeSynthTokens } from './tokens.ts';
 import { TraceFormatError, type TraceRequest } from './types.ts';
 
 export const MOONCAKE_BLOCK_TOKENS = 512;
@@ -40,8 +40,8 @@ export function parseMooncake(lines: string[], o: MooncakeOptions = {}): TraceRe
       promptTokens,
       outputTokens: Math.max(1, r.output_length),
       prefixBlocks: { ids: hashIds, blockTokens: MOONCAKE_BLOCK_TOKENS },
-      tokenIds: (into?: number[]) => {
-        const t = sizedArray(promptTokens, into);
+      tokenIds: (into?: Uint32Array) => {
+        const t = tokenWords(promptTokens, into);
         for (let b = 0, at = 0; at < promptTokens; b++, at += MOONCAKE_BLOCK_TOKENS) {
           writeSynthTokens(hashIds[b]! + 1, Math.min(MOONCAKE_BLOCK_TOKENS, promptTokens - at), t, at);
         }

@@ -1,6 +1,6 @@
 // ShareGPT as real token ids (LLMServingSim): {"input_toks", "output_toks", "arrival_time_ns",
 // "input_tok_ids": [...]}. Real ids, so prefix sharing is whatever the prompts really share.
-import { sizedArray } from './tokens.ts';
+import { tokenWords } from './tokens.ts';
 import { TraceFormatError, type TraceRequest } from './types.ts';
 
 export function parseSharegptIds(lines: string[]): TraceRequest[] {
@@ -21,10 +21,9 @@ export function parseSharegptIds(lines: string[]): TraceRequest[] {
       arrival: r.arrival_time_ns / 1e9,
       promptTokens: tokens.length,
       outputTokens: Math.max(1, Math.floor(r.output_toks)),
-      tokenIds: (into?: number[]) => {
-        if (!into) return tokens.slice();
-        const t = sizedArray(tokens.length, into);
-        for (let k = 0; k < tokens.length; k++) t[k] = tokens[k]!;
+      tokenIds: (into?: Uint32Array) => {
+        const t = tokenWords(tokens.length, into);
+        t.set(tokens);
         return t;
       },
     };

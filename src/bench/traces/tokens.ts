@@ -18,7 +18,7 @@ function vocabId(h: number): number {
  * Writes `count` ids of stream `stream` into `out` at `at` (out must be preallocated): a splitmix-style
  * mix of (stream, position in the stream) per id.
  */
-export function writeSynthTokens(stream: number, count: number, out: number[], at: number): void {
+export function writeSynthTokens(stream: number, count: number, out: Uint32Array, at: number): void {
   const a = Math.imul(stream | 0, 0x9e3779b1);
   for (let i = 0; i < count; i++) {
     let h = a ^ Math.imul(i, 0x85ebca77);
@@ -28,9 +28,7 @@ export function writeSynthTokens(stream: number, count: number, out: number[], a
   }
 }
 
-/** `into` with its length set to `n` (one array reused for every request), or a new array of `n`. */
-export function sizedArray(n: number, into?: number[]): number[] {
-  if (!into) return new Array<number>(n);
-  into.length = n;
-  return into;
+/** The first `n` words of `into` when it is long enough (one buffer reused for every request), else a new array of `n`. */
+export function tokenWords(n: number, into?: Uint32Array): Uint32Array {
+  return into && into.length >= n ? into.subarray(0, n) : new Uint32Array(n);
 }

@@ -9,10 +9,10 @@ export interface TraceRequest {
   outputTokens: number;
   /**
    * The prompt's token ids (deterministic: the same request gives the same ids every call). With
-   * `into`, they are written into that array (its length set to the prompt's) and it is returned,
-   * so a caller that does not keep the ids can reuse one array for every request.
+   * an `into` at least `promptTokens` long, they are written at its start and a view of them is
+   * returned, so a caller that does not keep the ids can reuse one buffer for every request.
    */
-  tokenIds(into?: number[]): number[];
+  tokenIds(into?: Uint32Array): Uint32Array;
   /** Prefix block ids when the trace has them (Mooncake hash_ids) and their block size in tokens. */
   prefixBlocks?: { ids: readonly number[]; blockTokens: number };
 }

@@ -145,10 +145,11 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     ep.inflight.predictedBlocks += sign * blocks;
   };
 
-  const promptScratch: number[] = [];
+  let promptScratch = new Uint32Array(0);
   const arrive = (tr: TraceRequest, t: number) => {
     // The twin cores copy the prompt and the scheduler keeps only keys, so aggregated runs write
-    // every prompt into one array; a disaggregated request needs its own until the decode leg.
+    // every prompt into one buffer; a disaggregated request needs its own until the decode leg.
+    if (!o.pd && promptScratch.length < tr.promptTokens) promptScratch = new Uint32Array(Math.max(tr.promptTokens, 2 * promptScratch.length));
     const tokenIds = tr.tokenIds(o.pd ? undefined : promptScratch);
     const promptLength = tokenIds.length;
     // Hashed once, for the router's prefix lookups and every twin core the request visits.

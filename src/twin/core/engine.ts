@@ -242,9 +242,13 @@ class Core implements CheckedTwinCore {
 
   private validate(spec: TwinRequestSpec): string | undefined {
     if (this.active.has(spec.id)) return `request id '${spec.id}' is already in use`;
-    if (!Array.isArray(spec.promptTokenIds) || spec.promptTokenIds.length === 0) return 'the prompt must have at least one token';
-    for (const id of spec.promptTokenIds) {
-      if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) return `token ids must be integers from 0 to 4294967295, got ${id}`;
+    const ids = spec.promptTokenIds;
+    const words = ids instanceof Uint32Array; // every element already a valid id: nothing to check per token
+    if (!(words || Array.isArray(ids)) || ids.length === 0) return 'the prompt must have at least one token';
+    if (!words) {
+      for (const id of ids) {
+        if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) return `token ids must be integers from 0 to 4294967295, got ${id}`;
+      }
     }
     if (!Number.isInteger(spec.maxTokens) || spec.maxTokens < 1) return `maxTokens must be a positive integer, got ${spec.maxTokens}`;
     const capacity = this.bm.numBlocks * this.bm.blockSize;
@@ -261,7 +265,7 @@ class Core implements CheckedTwinCore {
    * without wasting more than half of it, else a new one. Entries past the prompt are stale and never
    * read (everything reads below numTokens).
    */
-  private tokenBuffer(ids: readonly number[], spare: number): Uint32Array {
+  private tokenBuffer(ids: ArrayLike<number>, spare: number): Uint32Array {
     const needed = ids.length + spare;
     const buf = this.spareBuffers.pop();
     if (!buf || buf.length < needed || buf.length > 2 * needed) return tokenBuffer(ids, spare);

@@ -5,7 +5,7 @@
 export interface TwinRequestSpec {
   id: string;
   /** Copied by add(): the caller may reuse the array afterwards. */
-  promptTokenIds: number[];
+  promptTokenIds: readonly number[] | Uint32Array;
   maxTokens: number;
   /** Keep generating to maxTokens even if the filler emits an end token. */
   ignoreEos?: boolean;
