@@ -285,6 +285,17 @@ test('KV events without token ids: the same blocks, and an index that trusts the
   assert.deepEqual(matched(lean), matched(full));
 });
 
+test('a prompt given as a Uint32Array runs exactly as the same ids in a plain array', () => {
+  const run = (promptTokenIds: readonly number[] | Uint32Array) => {
+    const core = createTwinCore({ stepTime: recordingModel(0.01, 1e-5), numGpuBlocks: 32, blockSize: 4 });
+    const r = recorder();
+    core.add({ id: 'a', promptTokenIds, maxTokens: 5, arrivalTime: 0 }, r);
+    runToIdle(core);
+    return { tokens: r.tokens, times: r.times, finish: r.finish, events: core.drainKvEvents() };
+  };
+  assert.deepEqual(run(Uint32Array.from(range(21, 100))), run(range(21, 100)));
+});
+
 test('prompt block keys given with a request are used as the prompt\'s keys: the same hits and events as hashing them', () => {
   const run = (withKeys: boolean) => {
     const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 32, blockSize: 4 });
