@@ -129,7 +129,7 @@ class RequestTracker implements TwinRequestObserver {
  * Writes distinct, deterministic prompt tokens (an LCG) into `out` (length isl), after an optional
  * prefix shared by all requests. One array serves every request: the core copies the prompt.
  */
-function fillPrompt(out: number[], index: number, shared: number, seed: number): number[] {
+function fillPrompt(out: Uint32Array, index: number, shared: number, seed: number): Uint32Array {
   const isl = out.length;
   let x = (seed * 0x9e3779b1) >>> 0;
   for (let i = 0; i < Math.min(shared, isl); i++) {
@@ -188,7 +188,7 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
     }
   });
 
-  const prompt = new Array<number>(opts.isl).fill(0); // reused by every request (the core copies it)
+  const prompt = new Uint32Array(opts.isl); // reused by every request (the core copies it)
   const issue = (now: number): void => {
     const index = nextIndex++;
     const tracker = new RequestTracker(stats, index, now);
