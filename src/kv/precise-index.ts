@@ -211,11 +211,17 @@ export class PreciseIndex implements PrefixIndex {
     for (let i = 0; i < n; i++) {
       const st = states[i];
       if (!st) continue;
-      const confirmed = run[st.slot]!;
-      // A recent decision covers a prefix too; chained keys make the longer run the match.
-      let speculative = 0;
-      for (const sp of st.speculative) if (sp.expires > now) speculative = Math.max(speculative, commonPrefix(sp.keys, keys));
-      out[i] = Math.max(confirmed - (1 - this.cpuWeight) * cpuOnly[st.slot]!, speculative);
+      let best = run[st.slot]! - (1 - this.cpuWeight) * cpuOnly[st.slot]!;
+      // A recent decision covers a prefix too; chained keys make the longer run the match. Keys are
+      // chained, so an entry can beat `best` only if it shares the key just past it: one comparison
+      // rules most entries out before the binary search.
+      for (const sp of st.speculative) {
+        const past = Math.floor(best);
+        if (sp.expires > now && past < sp.keys.length && past < keys.length && sp.keys[past] === keys[past]) {
+          best = commonPrefix(sp.keys, keys, past + 1);
+        }
+      }
+      out[i] = best;
     }
     return out;
   }
@@ -397,10 +403,10 @@ function bitsOf(v: Holders, slot: number): number {
 }
 
 /** Common prefix length of two chained key lists: equal at i implies equal before i, so bisect. */
-function commonPrefix(a: readonly bigint[], b: readonly bigint[]): number {
-  let lo = 0; // a[0, lo) == b[0, lo)
+function commonPrefix(a: readonly bigint[], b: readonly bigint[], known = 0): number {
+  let lo = known; // a[0, lo) == b[0, lo)
   let hi = Math.min(a.length, b.length);
-  if (hi === 0 || a[0] !== b[0]) return 0;
+  if (lo === 0 && (hi === 0 || a[0] !== b[0])) return 0;
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
     if (a[mid - 1] === b[mid - 1]) lo = mid;

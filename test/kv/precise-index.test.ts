@@ -74,3 +74,67 @@ test('engineHashesAreKeys: engines hashing like us (the twin) skip the re-hash a
   ix.applyEvent('a', stored(keys, null, t));
   assert.deepEqual(ix.matchedBlocks(keys, ['a'], 0), [3]);
 });
+
+test('matches agree with a plain model: longest held run (CPU-only blocks at 0.8) or longest live decision', () => {
+  let x = 12345;
+  const rand = (n: number) => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return (x >>> 8) % n;
+  };
+  // Prompts branching off each other at random points, so chains share prefixes of many lengths.
+  const prompts: number[][] = [Array.from({ length: 40 }, (_, i) => i + 1)];
+  for (let p = 1; p < 12; p++) {
+    const base = prompts[rand(p)]!;
+    const cut = rand(10) * BS;
+    prompts.push([...base.slice(0, cut), ...Array.from({ length: 40 - cut }, () => 1000 + rand(50_000))]);
+  }
+  const chains = prompts.map((ids) => hashBlocks(ids, BS));
+  const ix = new PreciseIndex({ speculativeTtlSeconds: 2, engineHashesAreKeys: true });
+  const eps = ['a', 'b', 'c'];
+  const held = new Map(eps.map((e) => [e, new Map<bigint, Set<string>>()]));
+  const decisions: Array<{ ep: string; keys: bigint[]; at: number }> = [];
+  for (let now = 0; now < 30; now += 0.25) {
+    const ep = eps[rand(3)]!;
+    const chain = chains[rand(chains.length)]!;
+    const upTo = 1 + rand(chain.length);
+    const op = rand(4);
+    if (op === 0) {
+      ix.recordDecision(ep, chain.slice(0, upTo), now);
+      decisions.push({ ep, keys: chain.slice(0, upTo), at: now });
+    } else if (op === 3) {
+      const k = chain[rand(upTo)]!;
+      ix.applyEvent(ep, { type: 'BlockRemoved', blockHashes: [k], medium: 'GPU' });
+      held.get(ep)!.get(k)?.delete('GPU');
+    } else {
+      const medium = op === 1 ? 'GPU' : 'CPU';
+      ix.applyEvent(ep, stored(chain.slice(0, upTo), null, [], medium));
+      for (const k of chain.slice(0, upTo)) {
+        const tiers = held.get(ep)!.get(k) ?? new Set<string>();
+        tiers.add(medium);
+        held.get(ep)!.set(k, tiers);
+      }
+    }
+    for (const query of chains) {
+      const want = eps.map((e) => {
+        let run = 0;
+        let cpuOnly = 0;
+        for (const k of query) {
+          const tiers = held.get(e)!.get(k);
+          if (!tiers || tiers.size === 0) break;
+          run++;
+          if (!tiers.has('GPU')) cpuOnly++;
+        }
+        let best = run - 0.2 * cpuOnly;
+        for (const d of decisions) {
+          if (d.ep !== e || d.at + 2 <= now) continue;
+          let common = 0;
+          while (common < d.keys.length && common < query.length && d.keys[common] === query[common]) common++;
+          best = Math.max(best, common);
+        }
+        return best;
+      });
+      const got = ix.matchedBlocks(query, eps, now);
+      for (let i = 0; i < eps.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-9, `at ${now} s, ${eps[i]}: got ${got[i]}, want ${want[i]}`);
+    }
+  }
+});

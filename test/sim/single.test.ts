@@ -28,6 +28,22 @@ test('percentiles interpolate like numpy and summaries ignore input order', () =
   assert.ok(p50 > 2000 && p50 < 8000, `reservoir median ${p50}`);
 });
 
+test('the reservoir is a uniform sample of the whole stream, early and late values alike', () => {
+  const n = 200_000;
+  const k = 2000;
+  for (const seed of [1, 2, 3]) {
+    const b = new SampleBuffer(k, seed);
+    for (let i = 0; i < n; i++) b.push(i);
+    const kept = b.values();
+    assert.equal(kept.length, k);
+    assert.equal(new Set(kept).size, k, 'no value is kept twice');
+    // Each tenth of the stream holds about a tenth of the sample: 200 +- 13.4 (one standard deviation).
+    const perTenth = new Array<number>(10).fill(0);
+    for (const v of kept) perTenth[Math.floor((10 * v) / n)]!++;
+    for (const [i, c] of perTenth.entries()) assert.ok(Math.abs(c - 200) < 60, `seed ${seed}: tenth ${i} holds ${c} of ${k}`);
+  }
+});
+
 test('one request alone: TTFT, TPOT, ITL and E2E follow the step model exactly', () => {
   const r = runSingleSim({ stepTime: linear, numGpuBlocks: 100, isl: 100, osl: 11, concurrency: 1, requests: 1 });
   assert.equal(r.requests, 1);
