@@ -163,10 +163,14 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
       tokens += pw.tokens * n;
       seqs += n;
     }
+    // Full-attention layers read every decode's whole context: one sum serves them all (exact, as
+    // these are integers), so only windowed and sparse layers walk the decodes again.
+    let decodeContext = 0;
     for (const d of batch.decode) {
       const n = d.count ?? 1;
       tokens += n;
       seqs += n;
+      decodeContext += n * d.contextLength;
     }
     if (seqs === 0) {
       return { overheadSec: 0, linearSec: 0, linearBound: 'memory', expertsSec: 0, expertsBound: 'memory', attentionSec: 0, attentionBound: 'memory', allReduceSec: 0, flops: 0, bytes: 0, totalSec: 0 };
@@ -208,6 +212,11 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
         attFlops += n * 2 * headsPerGpu * prefillDims * attendedTokens(pw.cachedContext, pw.tokens, g.cap);
         const stored = pw.cachedContext + pw.tokens;
         kvRead += n * (g.sliding ? Math.min(stored, g.cap + pw.tokens) : stored) * kvLayerBytes;
+      }
+      if (g.cap === Infinity) {
+        attFlops += g.layers * 2 * headsPerGpu * decodeDims * decodeContext;
+        kvRead += g.layers * decodeContext * kvLayerBytes;
+        continue;
       }
       for (const d of batch.decode) {
         const ctx = Math.min(d.contextLength, g.cap);
