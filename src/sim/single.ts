@@ -68,7 +68,10 @@ class RunStats {
   readonly ttft = new SampleBuffer(100_000);
   readonly tpot = new SampleBuffer(100_000);
   readonly e2e = new SampleBuffer(100_000);
-  readonly itl = new SampleBuffer(100_000); // a uniform sample keeps the percentiles and the sort cheap
+  // Every inter-token gap is offered to a uniform sample of 16,384 (128 kB, so it stays in cache;
+  // the p99's rank has a standard error of 0.08 %). With 100,000 samples, random writes missing
+  // the cache took a fifth of a 128/128 step.
+  readonly itl = new SampleBuffer(16_384);
   completed = 0;
   rejected = 0;
   outputTokens = 0;

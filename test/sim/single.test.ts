@@ -36,6 +36,7 @@ test('the reservoir is a uniform sample of the whole stream, early and late valu
     for (let i = 0; i < n; i++) b.push(i);
     const kept = b.values();
     assert.equal(kept.length, k);
+    assert.equal(b.summary().mean, (n - 1) / 2, 'the mean covers every value, not just the sample');
     assert.equal(new Set(kept).size, k, 'no value is kept twice');
     // Each tenth of the stream holds about a tenth of the sample: 200 +- 13.4 (one standard deviation).
     const perTenth = new Array<number>(10).fill(0);

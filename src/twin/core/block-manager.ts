@@ -76,9 +76,10 @@ export class BlockManager {
   readonly numBlocks: number;
   readonly blockSize: number;
   private readonly refCount: Int32Array;
-  /** Key of each block while it is registered in the cache. */
-  private readonly blockKey: (bigint | undefined)[];
-  /** Key -> block, for every block registered in the cache. */
+  /**
+   * Key -> block, for every block registered in the cache; it also answers a block's key (kept as
+   * two int32 halves, so no BigInt lives as long as its block and the GC has nothing to trace).
+   */
   private readonly cached: KeyTable;
   /** Free blocks without a key, used first. */
   private readonly uncachedFree: number[] = [];
@@ -104,7 +105,6 @@ export class BlockManager {
     this.numBlocks = numBlocks;
     this.blockSize = blockSize;
     this.refCount = new Int32Array(numBlocks);
-    this.blockKey = new Array(numBlocks).fill(undefined);
     this.cached = new KeyTable(numBlocks);
     this.lruPrev = new Int32Array(numBlocks).fill(NONE);
     this.lruNext = new Int32Array(numBlocks).fill(NONE);
@@ -192,9 +192,8 @@ export class BlockManager {
       if (block === undefined) {
         block = this.lruHead;
         this.lruRemove(block);
-        this.cached.deleteId(block); // by id: no need to read the key (a cold BigInt) back
-        if (this.recordEvents) (evicted ??= []).push(this.blockKey[block]!);
-        this.blockKey[block] = undefined;
+        if (this.recordEvents) (evicted ??= []).push(this.cached.keyOf(block));
+        this.cached.deleteId(block);
       }
       this.refCount[block] = 1;
       seq.blocks.push(block);
@@ -217,7 +216,6 @@ export class BlockManager {
       const block = seq.blocks[i]!;
       // Another sequence computed the same block first: keep its copy, ours stays unregistered.
       if (!this.cached.insertIfAbsent(key, block)) continue;
-      this.blockKey[block] = key;
       if (!this.recordEvents) continue;
       if (stored && firstStored + stored.length !== i) {
         this.recordStored(seq, firstStored, stored);
@@ -240,7 +238,7 @@ export class BlockManager {
       const rc = --this.refCount[block]!;
       if (rc < 0) throw new Error(`block ${block} refcount went negative`);
       if (rc > 0) continue;
-      if (this.blockKey[block] !== undefined) this.lruAppend(block);
+      if (this.cached.hasId(block)) this.lruAppend(block);
       else this.uncachedFree.push(block);
     }
     seq.blocks = [];
@@ -263,7 +261,7 @@ export class BlockManager {
     let keyed = 0;
     for (let b = 0; b < this.numBlocks; b++) {
       const rc = this.refCount[b]!;
-      const key = this.blockKey[b];
+      const key = this.cached.hasId(b) ? this.cached.keyOf(b) : undefined;
       if (rc < 0) return `block ${b} has refcount ${rc}`;
       const free = onUncached[b] === 1 || this.inLru[b] === 1;
       if ((rc === 0) !== free) return `block ${b} has refcount ${rc} but is ${free ? '' : 'not '}on a free list`;

@@ -274,9 +274,9 @@ class Core implements CheckedTwinCore {
   }
 
   private filler(req: CoreRequest): number {
-    // 30 bits keep the value a small integer, so % stays an integer operation (a full uint32 is a double).
-    const draw = fillerDraw(req.seed, req.numOutput) >>> 2;
-    return this.fillerIds ? this.fillerIds[draw % this.fillerIds.length]! : draw % this.vocabSize;
+    // floor(draw x n / 2^32) picks uniformly from n with a multiply, not a division (exact in doubles).
+    const draw = fillerDraw(req.seed, req.numOutput) * 2.3283064365386963e-10;
+    return this.fillerIds ? this.fillerIds[Math.floor(draw * this.fillerIds.length)]! : Math.floor(draw * this.vocabSize);
   }
 
   /** Ends a request: frees its blocks (or holds them for a decode peer), then tells its observer. */

@@ -75,6 +75,18 @@ export class KeyTable {
     if (id !== EMPTY) this.deleteId(id);
   }
 
+  /** Whether `id` is in the table (a block registered in the cache). */
+  hasId(id: number): boolean {
+    return this.present[id] === 1;
+  }
+
+  /** The key stored for `id` (which must be present). */
+  keyOf(id: number): bigint {
+    halves.setInt32(0, this.keyLo[id]!, true);
+    halves.setInt32(4, this.keyHi[id]!, true);
+    return halves.getBigUint64(0, true);
+  }
+
   /** Removes `id` and its key, if present (no key needed: the table remembers it). */
   deleteId(id: number): void {
     if (!this.present[id]) return;
