@@ -148,7 +148,7 @@ export function matmulFlops(hw: Hardware, dtype: Dtype): number {
   switch (dtype) {
     case 'fp8': return hw.flops.fp8;
     case 'int8': return hw.flops.int8 ?? hw.flops.bf16;
-    case 'fp4': return hw.flops.fp4 ?? hw.flops.fp8;
+    case 'fp4': return hw.flops.fp4 ?? hw.flops.bf16; // no FP4 tensor cores (Hopper): dequantised to BF16, like int4
     case 'int4': return hw.flops.bf16; // weight-only int4 (AWQ/GPTQ): dequantised to BF16 for the matmul
     default: return hw.flops.bf16;
   }

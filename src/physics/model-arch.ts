@@ -56,6 +56,11 @@ export interface ModelSpec {
   layerKinds: LayerKind[];
   /** Default weight format when the user names none (e.g. gpt-oss ships MXFP4, DeepSeek-V3 FP8). */
   defaultDtype: Dtype;
+  /**
+   * A 4-bit weight format covers the routed experts only; attention, router and shared weights stay
+   * BF16 (gpt-oss's MXFP4 checkpoints). Otherwise the format covers every linear layer but the LM head.
+   */
+  lowBitExpertsOnly?: boolean;
   params: ParamCounts;
 }
 
@@ -71,6 +76,11 @@ export interface ParamCounts {
 }
 
 export type Arch = Omit<ModelSpec, 'params'>;
+
+/** The format of the non-expert linear weights (attention, dense MLPs, router) under weight format `dtype`. */
+export function denseWeightDtype(model: Pick<ModelSpec, 'lowBitExpertsOnly'>, dtype: Dtype): Dtype {
+  return model.lowBitExpertsOnly && (dtype === 'fp4' || dtype === 'int4') ? 'bf16' : dtype;
+}
 
 // ---------- parameter counting ----------
 

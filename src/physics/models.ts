@@ -5,7 +5,7 @@
 import { bytesPerElement } from './dtype.ts';
 import { PhysicsInputError } from './errors.ts';
 import { loadHfConfigFile } from './hf-config.ts';
-import { alternating, build, dense, full, mamba2, moe, type Arch, type ModelSpec } from './model-arch.ts';
+import { alternating, build, dense, denseWeightDtype, full, mamba2, moe, type Arch, type ModelSpec } from './model-arch.ts';
 import type { Dtype } from './types.ts';
 
 export type { LayerKind, MlaDims, ModelSpec, MoeDims, ParamCounts, SsmDims } from './model-arch.ts';
@@ -22,7 +22,7 @@ const deepseekV3Arch: Arch = {
 function gptOss(id: string, layers: number, experts: number): ModelSpec {
   return build({
     id, name: id, layers, hidden: 2880, heads: 64, kvHeads: 8, headDim: 64, ffn: 2880, vocab: 201088, tiedEmbeddings: false,
-    contextLength: 131072, moe: moe(experts, 4, 2880, layers), layerKinds: alternating(layers, 128), defaultDtype: 'fp4',
+    contextLength: 131072, moe: moe(experts, 4, 2880, layers), layerKinds: alternating(layers, 128), defaultDtype: 'fp4', lowBitExpertsOnly: true,
   });
 }
 
@@ -149,6 +149,7 @@ export function kvBytesForContext(model: ModelSpec, kvDtype: Dtype, tokens: numb
 export function weightBytes(model: ModelSpec, dtype: Dtype): number {
   const p = model.params;
   const sixteenBit = p.embedding + p.lmHead;
-  return sixteenBit * 2 + (p.total - sixteenBit) * bytesPerElement(dtype);
+  const rest = p.total - sixteenBit - p.layerDense; // routed experts and the final norm
+  return sixteenBit * 2 + p.layerDense * bytesPerElement(denseWeightDtype(model, dtype)) + rest * bytesPerElement(dtype);
 }
 

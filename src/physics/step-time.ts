@@ -11,6 +11,7 @@
 import { matmulFlops, type Hardware } from './hardware.ts';
 import { bytesPerElement } from './dtype.ts';
 import { kvBytesPerTokenPerLayer, type ModelSpec } from './models.ts';
+import { denseWeightDtype } from './model-arch.ts';
 import type { DecodeWork, Dtype, PrefillWork, StepBatch, StepTimeModel } from './types.ts';
 
 export type EngineKind = 'vllm' | 'trtllm';
@@ -118,9 +119,11 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
   const { hardware: hw, model, tp, weightDtype, kvDtype } = opts;
   const c: StepTimeCoefficients = { ...FITTED[opts.engine ?? 'vllm'], ...opts.coefficients };
   const wBytes = bytesPerElement(weightDtype);
+  const denseDtype = denseWeightDtype(model, weightDtype);
   const p = model.params;
 
   const mmFlops = matmulFlops(hw, weightDtype) * c.computeEfficiency;
+  const denseMmFlops = matmulFlops(hw, denseDtype) * c.computeEfficiency;
   const gemmHalf = c.gemmHalfTokens ?? 0;
   // Attention runs in 16 bits unless the KV cache is FP8 on a part with native FP8 (TRT-LLM FP8 FMHA).
   const attnFlops = (kvDtype === 'fp8' ? hw.flops.fp8 : hw.flops.bf16) * c.attentionEfficiency;
@@ -129,7 +132,7 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
   // Per-GPU constants.
   const lmHeadParams = p.lmHead || p.embedding; // tied models use the embedding table as the LM head
   const denseLayerParams = p.layerDense;
-  const denseBytes = (denseLayerParams * wBytes + lmHeadParams * 2) / tp;
+  const denseBytes = (denseLayerParams * bytesPerElement(denseDtype) + lmHeadParams * 2) / tp;
   const expertBytes = (p.perExpert * wBytes) / tp;
   const moe = model.moe;
   const kvShard = kvShardFraction(model, tp, hw);
@@ -180,7 +183,7 @@ export function createStepTimeModel(opts: StepTimeOptions): DetailedStepTimeMode
     // Dense linear layers + LM head.
     const linFlops = (2 * denseLayerParams * tokens + 2 * lmHeadParams * sampled) / tp;
     const gemmRamp = 1 + gemmHalf / tokens; // 1 / (t / (t + t_half))
-    const linearCompute = (linFlops * gemmRamp) / mmFlops;
+    const linearCompute = (linFlops * gemmRamp) / denseMmFlops;
     const linearMemory = denseBytes / bw;
     const linearSec = Math.max(linearCompute, linearMemory);
 

@@ -49,7 +49,7 @@ test('matmul rate follows the weight format, falling back where a part has no na
   const h100 = getHardware('h100');
   assert.equal(matmulFlops(h100, 'fp8'), 1979e12);
   assert.equal(matmulFlops(h100, 'int4'), 989e12); // weight-only int4 dequantises to BF16
-  assert.equal(matmulFlops(h100, 'fp4'), 1979e12); // no FP4 units on Hopper: FP8 path
+  assert.equal(matmulFlops(h100, 'fp4'), 989e12); // no FP4 units on Hopper: dequantised to BF16 (vLLM's Marlin path)
   assert.equal(matmulFlops(getHardware('b200'), 'fp4'), 9000e12);
   assert.equal(matmulFlops(getHardware('tpu-v5e'), 'fp8'), 197e12);
 });

@@ -34,6 +34,18 @@ test('parameter counts computed from the architecture match the published table'
   assert.ok(Math.abs(oss.params.total / 1e9 - 117) < 0.5);
 });
 
+test('gpt-oss at MXFP4: only the routed experts are 4-bit (reference/models.md: "MoE MXFP4"), the rest BF16', () => {
+  const oss = getModel('gpt-oss-120b');
+  const p = oss.params;
+  const experts = p.total - p.embedding - p.lmHead - p.layerDense; // and the final norm's 2,880 weights
+  assert.equal(weightBytes(oss, 'fp4'), (p.embedding + p.lmHead + p.layerDense) * 2 + experts * (0.5 + 1 / 32));
+  assert.ok(weightBytes(oss, 'fp4') > 60e9 && weightBytes(oss, 'fp4') < 70e9); // OpenAI: runs on one 80 GB GPU
+  // A dense model's 4-bit format covers every linear layer but the embeddings and the LM head.
+  const llama = getModel('llama-3.1-70b');
+  const lp = llama.params;
+  assert.equal(weightBytes(llama, 'fp4'), (lp.embedding + lp.lmHead) * 2 + (lp.total - lp.embedding - lp.lmHead) * (0.5 + 1 / 32));
+});
+
 test('KV bytes per token match reference/models.md at BF16 and FP8', () => {
   for (const [id, , , kv] of table) {
     assert.equal(kvBytesPerToken(getModel(id), 'bf16'), kv, id);
