@@ -1,0 +1,119 @@
+// npm run bench:twin-held-out -- the engine twin scored on measurements its coefficients never saw:
+// NVIDIA aiconfigurator's silicon runs (bench/data/aiconfigurator-silicon.csv, extracted by
+// scripts/extract-silicon.ts): vLLM and TensorRT-LLM, aggregated, closed loop at a fixed
+// concurrency, 5 models x 4 GPUs x TP 1-8. The step-time coefficients are fitted on calibration
+// tables A and B only (docs/physics.md), so every row here is held out.
+//
+// Each row is simulated step by step (src/sim/single.ts) with the engine profile's limits; its
+// mean TTFT and TPOT are compared with the measured means. Output throughput is not in the data;
+// the "derived" column is concurrency x OSL / (TTFT + (OSL - 1) x TPOT) of each side (Little's law),
+// so it is not an independent check of the other two.
+// Options: --quick (every 4th row), --match TEXT (rows whose engine,model,gpu,dtype contains TEXT),
+// --rows (print every row, not just the groups).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { resolveDeployment } from '../src/physics/deployment.ts';
+import { parseDtype } from '../src/physics/dtype.ts';
+import { ENGINE_LIMITS } from '../src/physics/serving-model.ts';
+import { runSingleSim } from '../src/sim/single.ts';
+import { percentile } from '../src/bench/stats.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' } } });
+
+interface SiliconRow {
+  engine: 'vllm' | 'trtllm';
+  model: string;
+  gpu: string;
+  dtype: string;
+  tp: number;
+  isl: number;
+  osl: number;
+  concurrency: number;
+  ttftMs: number;
+  tpotMs: number;
+}
+
+function readRows(): SiliconRow[] {
+  const [, ...lines] = readFileSync(new URL('./data/aiconfigurator-silicon.csv', import.meta.url), 'utf8').trim().split('\n');
+  return lines.map((line) => {
+    const [engine, model, gpu, dtype, tp, isl, osl, concurrency, ttft, tpot] = line.split(',');
+    return {
+      engine: engine as SiliconRow['engine'], model: model!, gpu: gpu!, dtype: dtype!, tp: Number(tp), isl: Number(isl),
+      osl: Number(osl), concurrency: Number(concurrency), ttftMs: Number(ttft), tpotMs: Number(tpot),
+    };
+  });
+}
+
+// KV cache format: TensorRT-LLM's quantised checkpoints quantise the KV cache to FP8 too; vLLM
+// keeps it in the activation type unless told otherwise (--kv-cache-dtype auto).
+const kvDtypeOf = (r: SiliconRow) => (r.engine === 'trtllm' && r.dtype !== 'bf16' ? 'fp8' : 'bf16');
+
+function simulate(r: SiliconRow) {
+  const dep = resolveDeployment({ model: r.model, gpu: r.gpu, tp: r.tp, dtype: parseDtype(r.dtype), kvDtype: kvDtypeOf(r), engine: r.engine });
+  const limits = ENGINE_LIMITS[r.engine];
+  // Three measured rounds after a first one at the cold start (all prompts at once).
+  return runSingleSim({
+    stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, blockSize: dep.kv.blockSize,
+    maxNumSeqs: limits.maxNumSeqs, maxNumBatchedTokens: limits.maxNumBatchedTokens, kvReservation: limits.kvReservation,
+    isl: r.isl, osl: r.osl, concurrency: r.concurrency, requests: 4 * r.concurrency, warmupRequests: r.concurrency,
+  });
+}
+
+const littles = (conc: number, osl: number, ttftMs: number, tpotMs: number) => (conc * osl) / ((ttftMs + (osl - 1) * tpotMs) / 1000);
+const median = (xs: number[]) => (xs.length ? percentile(Float64Array.from(xs).sort(), 50) : NaN);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+
+type Errors = { ttft: number[]; tpot: number[]; tput: number[]; ttftSigned: number[]; tpotSigned: number[] };
+const newErrors = (): Errors => ({ ttft: [], tpot: [], tput: [], ttftSigned: [], tpotSigned: [] });
+
+let rows = readRows();
+if (values.match) rows = rows.filter((r) => `${r.engine},${r.model},${r.gpu},${r.dtype}`.includes(values.match!));
+if (values.quick) rows = rows.filter((_, i) => i % 4 === 0);
+
+console.log(`# bench:twin-held-out (simulated, against ${rows.length} measured aiconfigurator rows${values.quick ? ', every 4th' : ''})\n`);
+if (values.rows) {
+  console.log('| engine | model | GPU x TP | dtype | ISL/OSL | conc. | TTFT ms meas | sim | TPOT ms meas | sim | preempt |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+}
+const groups = new Map<string, Errors>();
+const byEngine = new Map<string, Errors>();
+const all = newErrors();
+let skipped = 0;
+const t0 = performance.now();
+for (const r of rows) {
+  let sim;
+  try {
+    sim = simulate(r);
+  } catch (err) {
+    // A configuration our KV sizing says does not fit (the engine would refuse to start).
+    skipped++;
+    if (values.rows) console.log(`| ${r.engine} | ${r.model} | ${r.gpu} x ${r.tp} | ${r.dtype} | ${r.isl}/${r.osl} | ${r.concurrency} | not simulated: ${(err as Error).message.split('\n')[0]} |`);
+    continue;
+  }
+  const ttftErr = sim.ttft_ms.mean / r.ttftMs - 1;
+  const tpotErr = sim.tpot_ms.mean / r.tpotMs - 1;
+  const tputErr = littles(r.concurrency, r.osl, sim.ttft_ms.mean, sim.tpot_ms.mean) / littles(r.concurrency, r.osl, r.ttftMs, r.tpotMs) - 1;
+  const group = `${r.engine} | ${r.model} | ${r.gpu} | ${r.dtype}`;
+  for (const e of [all, groups.get(group) ?? groups.set(group, newErrors()).get(group)!, byEngine.get(r.engine) ?? byEngine.set(r.engine, newErrors()).get(r.engine)!]) {
+    e.ttft.push(Math.abs(ttftErr));
+    e.tpot.push(Math.abs(tpotErr));
+    e.tput.push(Math.abs(tputErr));
+    e.ttftSigned.push(ttftErr);
+    e.tpotSigned.push(tpotErr);
+  }
+  if (values.rows) {
+    console.log(`| ${r.engine} | ${r.model} | ${r.gpu} x ${r.tp} | ${r.dtype} | ${r.isl}/${r.osl} | ${r.concurrency} | ${r.ttftMs.toFixed(1)} | ${sim.ttft_ms.mean.toFixed(1)} | ${r.tpotMs.toFixed(2)} | ${sim.tpot_ms.mean.toFixed(2)} | ${sim.preemptions} |`);
+  }
+}
+const wall = (performance.now() - t0) / 1000;
+
+console.log('\nMedian |error| per group (signed median in brackets: + means the twin is slower than measured)\n');
+console.log('| engine | model | GPU | dtype | rows | TTFT | TPOT | throughput (derived) |');
+console.log('|---|---|---|---|---|---|---|---|');
+const line = (name: string, e: Errors) =>
+  console.log(`| ${name} | ${e.ttft.length} | ${pct(median(e.ttft))} (${signed(median(e.ttftSigned))}) | ${pct(median(e.tpot))} (${signed(median(e.tpotSigned))}) | ${pct(median(e.tput))} |`);
+for (const [name, e] of [...groups].sort(([a], [b]) => a.localeCompare(b))) line(name, e);
+for (const [name, e] of byEngine) line(`**all ${name}** | | |`, e);
+line('**all** | | |', all);
+console.log(`\n${all.ttft.length} rows simulated, ${skipped} not (the deployment does not fit), in ${wall.toFixed(1)} s wall. Bars (issue 2): TPOT and throughput 15 %, TTFT 30 %.`);
