@@ -57,13 +57,12 @@ export class TtftPredictor {
     let queueSeconds = (queuedPrefill / chunk) * chunkStep;
     const b = this.backlog.peek(e.id);
     if (b) queueSeconds = Math.min(queueSeconds, Math.max(0, b.seconds - (now - b.at)));
-    // Full chunks, then the remainder; each attends over the prompt computed before it (on average
-    // the cached part plus half of the new part).
-    const fullChunks = Math.floor(uncached / chunk);
-    const rest = uncached - fullChunks * chunk;
-    const context = x.cachedTokens + uncached / 2;
-    let ownSeconds = fullChunks > 0 ? fullChunks * this.step(chunk, context, decodes, avgContext) : 0;
-    if (rest > 0) ownSeconds += this.step(rest, context, decodes, avgContext);
+    // Chunk by chunk: each attends over the cached prefix and the chunks before it (the step model
+    // adds the chunk's own causal attention).
+    let ownSeconds = 0;
+    for (let done = 0; done < uncached; done += chunk) {
+      ownSeconds += this.step(Math.min(chunk, uncached - done), x.cachedTokens + done, decodes, avgContext);
+    }
 
     // KV pressure: the blocks admitting this request needs now, against the endpoint's capacity.
     // vLLM allocates blocks on demand, so a request waits for memory only when the blocks in use

@@ -5,6 +5,7 @@ import { PreciseIndex } from '../../src/kv/precise-index.ts';
 import { resolveDeployment } from '../../src/physics/deployment.ts';
 import { createScheduler } from '../../src/scheduler/index.ts';
 import { TtftPredictor } from '../../src/scheduler/ttft-predictor.ts';
+import { idlePrefillSeconds } from '../../src/sim/cluster/ttft-floor.ts';
 import { hashBlocks } from '../../src/twin/core/block-hash.ts';
 import { endpoint, request } from './helpers.ts';
 
@@ -27,6 +28,22 @@ test('predictor: queued prefill and uncached tokens raise the TTFT, cached token
   // Without a step-time model the same shape holds (token-count fallback).
   const f = new TtftPredictor();
   assert.ok(f.predict(ep('a', 50_000), x, 0).seconds > f.predict(ep('a', 0), x, 0).seconds);
+});
+
+test('predictor: on an idle endpoint, the own prefill is the idle-replica floor, chunk by chunk', () => {
+  // Each chunk attends over the cached prefix and the chunks before it, no more (a chunk priced
+  // over an average context would count half the prompt twice).
+  const p = new TtftPredictor(stepTime);
+  const idle = endpoint('a', {
+    metrics: { blockSize: 16, numGpuBlocks: 26_000, waiting: 0, running: 0, kvUsage: 0, scrapedAt: 0 },
+    inflight: { requests: 0, promptTokens: 0, predictedBlocks: 0, pendingPrefillTokens: 0 },
+  });
+  for (const [promptTokens, cachedTokens] of [[1000, 0], [8192, 0], [20_000, 0], [20_000, 4096], [40_000, 30_000]] as const) {
+    const predicted = p.predict(idle, { promptTokens, cachedTokens, maxTokens: 100, blockSize: 16 }, 0);
+    const floor = idlePrefillSeconds(stepTime, promptTokens, cachedTokens);
+    assert.ok(Math.abs(predicted.ownPrefillSeconds - floor) < 1e-12, `${promptTokens}/${cachedTokens}: ${predicted.ownPrefillSeconds} vs ${floor}`);
+    assert.equal(predicted.seconds, predicted.ownPrefillSeconds);
+  }
 });
 
 test('predictor: a memory wait only when the blocks in use plus the queued prompts overflow the cache, not for promised output', () => {
