@@ -1,7 +1,7 @@
 // npm run bench:twin-held-out -- the engine twin scored on measurements its coefficients never saw:
 // NVIDIA aiconfigurator's silicon runs (bench/data/aiconfigurator-silicon.csv, extracted by
 // scripts/extract-silicon.ts): vLLM and TensorRT-LLM, aggregated, closed loop at a fixed
-// concurrency, 5 models x 4 GPUs x TP 1-8. The step-time coefficients are fitted on calibration
+// concurrency, 4 models on H100, H200 and B200 at TP 1-8. The step-time coefficients are fitted on calibration
 // tables A and B only (docs/physics.md), so every row here is held out.
 //
 // Each row is simulated step by step (src/sim/single.ts) with the engine profile's limits; its
