@@ -51,10 +51,13 @@ const kvDtypeOf = (r: SiliconRow) => (r.engine === 'trtllm' && r.dtype !== 'bf16
 function simulate(r: SiliconRow) {
   const dep = resolveDeployment({ model: r.model, gpu: r.gpu, tp: r.tp, dtype: parseDtype(r.dtype), kvDtype: kvDtypeOf(r), engine: r.engine });
   const limits = ENGINE_LIMITS[r.engine];
+  // vLLM's own default on parts with at least 70 GiB (EngineArgs.get_batch_defaults, API server):
+  // 1,024 sequences, not the 256 the twin defaults to. It matters only above 256 in flight (9 rows).
+  const maxNumSeqs = r.engine === 'vllm' && dep.hardware.memoryBytes >= 70 * 2 ** 30 ? 1024 : limits.maxNumSeqs;
   // Three measured rounds after a first one at the cold start (all prompts at once).
   return runSingleSim({
     stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, blockSize: dep.kv.blockSize,
-    maxNumSeqs: limits.maxNumSeqs, maxNumBatchedTokens: limits.maxNumBatchedTokens, kvReservation: limits.kvReservation,
+    maxNumSeqs, maxNumBatchedTokens: limits.maxNumBatchedTokens, kvReservation: limits.kvReservation,
     isl: r.isl, osl: r.osl, concurrency: r.concurrency, requests: 4 * r.concurrency, warmupRequests: r.concurrency,
   });
 }
