@@ -85,6 +85,23 @@ test('sliding layers stop growing at the window; state-space layers never grow',
   assert.equal(mamba.stepSeconds(decode(32, 100)), mamba.stepSeconds(decode(32, 100_000)));
 });
 
+test('gpt-oss at FP4 keeps its dense layers in BF16: bytes read, and the matmul rate where FP4 units exist', () => {
+  const oss = getModel('gpt-oss-120b');
+  const make = (hardware: ReturnType<typeof getHardware>, lowBitExpertsOnly: boolean) =>
+    createStepTimeModel({ hardware, model: { ...oss, lowBitExpertsOnly }, tp: 1, weightDtype: 'fp4', kvDtype: 'bf16' });
+  // One decode touches the same experts either way; only the dense layers' bytes differ.
+  const extra = make(h100, true).breakdown(decode(1, 100)).bytes - make(h100, false).breakdown(decode(1, 100)).bytes;
+  assert.ok(Math.abs(extra - oss.params.layerDense * (2 - (0.5 + 1 / 32))) < 1, `${extra}`);
+  // A big prefill is compute-bound. B200 has FP4 units: the dense GEMMs run at its BF16 rate instead.
+  // H100 has none: everything FP4 runs at BF16 anyway, so the flag changes no compute time there.
+  const prefill = { prefill: [{ tokens: 8192, cachedContext: 0 }], decode: [] };
+  const b200 = getHardware('b200');
+  const ratio = make(b200, true).breakdown(prefill).linearSec / make(b200, false).breakdown(prefill).linearSec;
+  assert.ok(Math.abs(ratio - b200.flops.fp4! / b200.flops.bf16) < 1e-9, `${ratio}`);
+  assert.equal(make(h100, true).breakdown(prefill).linearSec, make(h100, false).breakdown(prefill).linearSec);
+  assert.equal(make(b200, true).breakdown(prefill).expertsSec, make(b200, false).breakdown(prefill).expertsSec);
+});
+
 test('MLA decode reads the compressed latent', () => {
   const st = createStepTimeModel({ hardware: getHardware('h200'), model: getModel('deepseek-v3'), tp: 8, weightDtype: 'fp8', kvDtype: 'bf16' });
   const a = st.breakdown(decode(1, 1000));
