@@ -12,9 +12,9 @@
 // --rows (print every row, not just the groups).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolveDeployment } from '../src/physics/deployment.ts';
+import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
 import { parseDtype } from '../src/physics/dtype.ts';
-import { ENGINE_LIMITS } from '../src/physics/serving-model.ts';
+import { ENGINE_LIMITS, estimateAtConcurrency } from '../src/physics/serving-model.ts';
 import { runSingleSim } from '../src/sim/single.ts';
 import { percentile } from '../src/bench/stats.ts';
 
@@ -48,12 +48,18 @@ function readRows(): SiliconRow[] {
 // keeps it in the activation type unless told otherwise (--kv-cache-dtype auto).
 const kvDtypeOf = (r: SiliconRow) => (r.engine === 'trtllm' && r.dtype !== 'bf16' ? 'fp8' : 'bf16');
 
+const deploymentOf = (r: SiliconRow) =>
+  resolveDeployment({ model: r.model, gpu: r.gpu, tp: r.tp, dtype: parseDtype(r.dtype), kvDtype: kvDtypeOf(r), engine: r.engine });
+
+// vLLM's own default on parts with at least 70 GiB (EngineArgs.get_batch_defaults, API server):
+// 1,024 sequences, not the 256 the twin defaults to. It matters only above 256 in flight (9 rows).
+const maxNumSeqsOf = (r: SiliconRow, dep: Deployment) =>
+  r.engine === 'vllm' && dep.hardware.memoryBytes >= 70 * 2 ** 30 ? 1024 : ENGINE_LIMITS[r.engine].maxNumSeqs;
+
 function simulate(r: SiliconRow) {
-  const dep = resolveDeployment({ model: r.model, gpu: r.gpu, tp: r.tp, dtype: parseDtype(r.dtype), kvDtype: kvDtypeOf(r), engine: r.engine });
+  const dep = deploymentOf(r);
   const limits = ENGINE_LIMITS[r.engine];
-  // vLLM's own default on parts with at least 70 GiB (EngineArgs.get_batch_defaults, API server):
-  // 1,024 sequences, not the 256 the twin defaults to. It matters only above 256 in flight (9 rows).
-  const maxNumSeqs = r.engine === 'vllm' && dep.hardware.memoryBytes >= 70 * 2 ** 30 ? 1024 : limits.maxNumSeqs;
+  const maxNumSeqs = maxNumSeqsOf(r, dep);
   // Three measured rounds after a first one at the cold start (all prompts at once).
   return runSingleSim({
     stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, blockSize: dep.kv.blockSize,
@@ -82,6 +88,7 @@ if (values.rows) {
 const groups = new Map<string, Errors>();
 const byEngine = new Map<string, Errors>();
 const all = newErrors();
+const closedForm = newErrors(); // the planner's steady-state estimate of the same rows, for comparison
 let skipped = 0;
 const t0 = performance.now();
 for (const r of rows) {
@@ -105,6 +112,10 @@ for (const r of rows) {
     e.ttftSigned.push(ttftErr);
     e.tpotSigned.push(tpotErr);
   }
+  const dep = deploymentOf(r);
+  const est = estimateAtConcurrency(dep, { isl: r.isl, osl: r.osl, concurrency: r.concurrency }, { limits: { maxNumSeqs: maxNumSeqsOf(r, dep) } });
+  closedForm.ttft.push(Math.abs((est.ttftSec * 1e3) / r.ttftMs - 1));
+  closedForm.tpot.push(Math.abs((est.tpotSec * 1e3) / r.tpotMs - 1));
   if (values.rows) {
     console.log(`| ${r.engine} | ${r.model} | ${r.gpu} x ${r.tp} | ${r.dtype} | ${r.isl}/${r.osl} | ${r.concurrency} | ${r.ttftMs.toFixed(1)} | ${sim.ttft_ms.mean.toFixed(1)} | ${r.tpotMs.toFixed(2)} | ${sim.tpot_ms.mean.toFixed(2)} | ${sim.preemptions} |`);
   }
@@ -119,4 +130,5 @@ const line = (name: string, e: Errors) =>
 for (const [name, e] of [...groups].sort(([a], [b]) => a.localeCompare(b))) line(name, e);
 for (const [name, e] of byEngine) line(`**all ${name}** | | |`, e);
 line('**all** | | |', all);
+console.log(`\nThe planner's closed-form estimate (src/physics/serving-model.ts) of the same rows: median |error| TTFT ${pct(median(closedForm.ttft))}, TPOT ${pct(median(closedForm.tpot))}.`);
 console.log(`\n${all.ttft.length} rows simulated, ${skipped} not (the deployment does not fit), in ${wall.toFixed(1)} s wall. Bars (issue 2): TPOT and throughput 15 %, TTFT 30 %.`);
