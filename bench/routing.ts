@@ -5,7 +5,9 @@
 // own arrival process scaled by a rate factor; "high" is the first factor on a ladder at which
 // round-robin's p90 TTFT reaches 3x its unloaded value, "moderate" the factor before it. Each trace
 // also gets its TTFT floor (every request alone on an idle replica), what a policy's p90 is judged against.
-//   node bench/routing.ts [--held-out] [--traces DIR] [--jobs N] [--max-requests N] [--json FILE]
+//   node bench/routing.ts [--held-out] [--traces DIR] [--jobs N] [--max-requests N] [--json FILE] [--seeds 2,3]
+// --seeds reruns the high load with other seeds (arrival jitter or Poisson arrivals, tie-breaks) and
+// prints one verdict line per seed.
 // Results are simulated. Policies run in parallel worker threads; each run is deterministic.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -27,8 +29,14 @@ const { values } = parseArgs({
     'max-requests': { type: 'string' },
     json: { type: 'string' },
     'held-out': { type: 'boolean' },
+    seeds: { type: 'string' },
   },
 });
+const extraSeeds = values.seeds ? values.seeds.split(',').map(Number) : [];
+if (extraSeeds.some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error(`bench:routing: --seeds must be positive integers separated by commas, got '${values.seeds}'`);
+  process.exit(2);
+}
 const jobs = Number(values.jobs ?? availableParallelism());
 const maxRequests = values['max-requests'] ? Number(values['max-requests']) : undefined;
 
@@ -54,13 +62,13 @@ const heldOut: TraceCase[] = [
 ];
 const cases = values['held-out'] ? heldOut : tuned;
 
-const base = (c: TraceCase, rateScale: number): TraceSimSpec => ({
+const base = (c: TraceCase, rateScale: number, seed = 1): TraceSimSpec => ({
   trace: join(values.traces!, c.file),
   model: 'llama-3.1-8b',
   gpu: 'h100',
   replicas: 8,
   rateScale,
-  seed: 1,
+  seed,
   ...(c.lengthOnly ? { poissonRate: 1, maxRequests: maxRequests ?? c.lengthOnly.rows } : { maxRequests }),
 });
 
@@ -68,6 +76,22 @@ const p90 = (o: PolicyOutcome) => o.report.ttft_ms.p90;
 const load = (c: TraceCase, scale: number) => (c.lengthOnly ? `${scale} req/s` : `x${scale}`);
 const all: Record<string, unknown> = {};
 const started = performance.now();
+
+/** One line: inferstack's p90 TTFT, hit rate and shed count against the best peers'. */
+function verdict(outcomes: PolicyOutcome[], label: string): { bestTtft: PolicyOutcome } {
+  const peers = outcomes.filter((o) => o.policy !== 'inferstack');
+  const ours = outcomes.find((o) => o.policy === 'inferstack')!;
+  const bestTtft = peers.reduce((a, b) => (p90(b) < p90(a) ? b : a));
+  const bestHit = peers.reduce((a, b) => (b.report.prefix_hit_rate > a.report.prefix_hit_rate ? b : a));
+  const minShed = Math.min(...peers.map((o) => o.report.shed));
+  console.log(
+    `${label}: p90 TTFT ${p90(ours).toFixed(0)} vs ${p90(bestTtft).toFixed(0)} ms (${bestTtft.policy}): ` +
+      `${((1 - p90(ours) / p90(bestTtft)) * 100).toFixed(1)} % lower; hit rate ${(ours.report.prefix_hit_rate * 100).toFixed(1)} % vs ` +
+      `${(bestHit.report.prefix_hit_rate * 100).toFixed(1)} % (${bestHit.policy}) = ${bestHit.report.prefix_hit_rate > 0 ? ((ours.report.prefix_hit_rate / bestHit.report.prefix_hit_rate) * 100).toFixed(0) : '-'} %; ` +
+      `shed ${ours.report.shed} vs ${bestTtft.report.shed} (${bestTtft.policy}), fewest ${minShed}`,
+  );
+  return { bestTtft };
+}
 
 /** The trace's TTFT floor on an idle replica (src/sim/cluster/ttft-floor.ts): one line, and the cluster-LRU p90. */
 function floorOf(c: TraceCase): { line: string; lruP90: number } {
@@ -111,21 +135,12 @@ for (const c of cases) {
     const outcomes = await runPolicies(base(c, scale), policyNames(), jobs);
     console.log(`\n### ${c.name}, ${label} load (${load(c, scale)}), 8 x llama-3.1-8b / h100, simulated\n`);
     console.log(formatTable(outcomes));
-    const peers = outcomes.filter((o) => o.policy !== 'inferstack');
-    const ours = outcomes.find((o) => o.policy === 'inferstack')!;
-    const bestTtft = peers.reduce((a, b) => (p90(b) < p90(a) ? b : a));
-    const bestHit = peers.reduce((a, b) => (b.report.prefix_hit_rate > a.report.prefix_hit_rate ? b : a));
-    const minShed = Math.min(...peers.map((o) => o.report.shed));
-    console.log(
-      `inferstack vs best peer: p90 TTFT ${p90(ours).toFixed(0)} vs ${p90(bestTtft).toFixed(0)} ms (${bestTtft.policy}): ` +
-        `${((1 - p90(ours) / p90(bestTtft)) * 100).toFixed(1)} % lower; hit rate ${(ours.report.prefix_hit_rate * 100).toFixed(1)} % vs ` +
-        `${(bestHit.report.prefix_hit_rate * 100).toFixed(1)} % (${bestHit.policy}) = ${bestHit.report.prefix_hit_rate > 0 ? ((ours.report.prefix_hit_rate / bestHit.report.prefix_hit_rate) * 100).toFixed(0) : '-'} %; ` +
-        `shed ${ours.report.shed} vs fewest ${minShed}`,
-    );
+    const { bestTtft } = verdict(outcomes, 'inferstack vs best peer');
     // 10 % below the best peer is only possible while the best peer is at least 1/0.9 of the floor.
     console.log(`best peer's p90 is ${(p90(bestTtft) / floor.lruP90).toFixed(2)}x the cluster-LRU floor (${floor.lruP90.toFixed(0)} ms); a 10 % lead needs at least 1.11x`);
     all[`${c.file}@${scale}`] = Object.fromEntries(outcomes.map((o) => [o.policy, { ...o.report, spread: o.details.spread }]));
   }
+  for (const seed of extraSeeds) verdict(await runPolicies(base(c, high, seed), policyNames(), jobs), `seed ${seed}, high load: inferstack vs best peer`);
 }
 console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
 if (values.json) writeFileSync(values.json, JSON.stringify(all, null, 2));
