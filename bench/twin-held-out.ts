@@ -56,8 +56,7 @@ const deploymentOf = (r: SiliconRow) =>
 const maxNumSeqsOf = (r: SiliconRow, dep: Deployment) =>
   r.engine === 'vllm' && dep.hardware.memoryBytes >= 70 * 2 ** 30 ? 1024 : ENGINE_LIMITS[r.engine].maxNumSeqs;
 
-function simulate(r: SiliconRow) {
-  const dep = deploymentOf(r);
+function simulate(r: SiliconRow, dep: Deployment) {
   const limits = ENGINE_LIMITS[r.engine];
   const maxNumSeqs = maxNumSeqsOf(r, dep);
   // Three measured rounds after a first one at the cold start (all prompts at once).
@@ -93,8 +92,10 @@ let skipped = 0;
 const t0 = performance.now();
 for (const r of rows) {
   let sim;
+  let dep: Deployment;
   try {
-    sim = simulate(r);
+    dep = deploymentOf(r);
+    sim = simulate(r, dep);
   } catch (err) {
     // A configuration our KV sizing says does not fit (the engine would refuse to start).
     skipped++;
@@ -112,7 +113,6 @@ for (const r of rows) {
     e.ttftSigned.push(ttftErr);
     e.tpotSigned.push(tpotErr);
   }
-  const dep = deploymentOf(r);
   const est = estimateAtConcurrency(dep, { isl: r.isl, osl: r.osl, concurrency: r.concurrency }, { limits: { maxNumSeqs: maxNumSeqsOf(r, dep) } });
   closedForm.ttft.push(Math.abs((est.ttftSec * 1e3) / r.ttftMs - 1));
   closedForm.tpot.push(Math.abs((est.tpotSec * 1e3) / r.tpotMs - 1));
