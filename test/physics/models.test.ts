@@ -94,6 +94,17 @@ test('weights keep embeddings in 16 bits under FP8/FP4 (as FP8 checkpoints do)',
   assert.equal(weightBytes(m, 'bf16'), m.params.total * 2);
 });
 
+test('Llama-2-7B (MHA) and CodeLlama-34B: the published parameter counts and their KV size', () => {
+  const l2 = getModel('meta-llama/Llama-2-7b-hf');
+  assert.equal(l2.id, 'llama-2-7b');
+  assert.ok(Math.abs(l2.params.total / 1e9 - 6.74) < 0.01);
+  assert.equal(kvBytesPerToken(l2, 'bf16'), 32 * 2 * 32 * 128 * 2); // every head keeps its own KV
+  const cl = getModel('codellama/CodeLlama-34b-Instruct-hf');
+  assert.equal(cl.id, 'codellama-34b');
+  assert.ok(Math.abs(cl.params.total / 1e9 - 33.74) < 0.05);
+  assert.equal(kvBytesPerToken(cl, 'bf16'), 48 * 2 * 8 * 128 * 2);
+});
+
 test('aliases and unknown ids', () => {
   assert.equal(getModel('meta-llama/Llama-3.1-8B-Instruct').id, 'llama-3.1-8b');
   assert.equal(getModel('Llama-3.1-70B').id, 'llama-3.1-70b');

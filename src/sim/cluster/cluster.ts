@@ -31,6 +31,8 @@ export interface ClusterOptions {
   transferBytesPerSecond?: number;
   /** Shedding on; null disables (default: the scheduler's queue 5 / KV 0.8). */
   saturation?: null;
+  /** Every replica's batch limits (default: vLLM's 256 sequences, 8,192 tokens per step). */
+  engineLimits?: { maxNumSeqs?: number; maxNumBatchedTokens?: number };
   onProgress?: (done: number, total: number) => void;
   /** Per completed request, for analysis: where it ran, its TTFT and its cache hit at admission. */
   onRequestDone?: (r: { id: string; replica: string; promptTokens: number; cachedPromptTokens: number; ttft: number; e2e: number }) => void;
@@ -79,6 +81,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
         numGpuBlocks: o.deployment.kv.numGpuBlocks,
         blockSize: bs,
         recordKvEvents: wantsEvents,
+        ...o.engineLimits,
       }),
   );
   const byId = new Map(replicas.map((r) => [r.view.id, r]));

@@ -14,6 +14,9 @@ export interface ReplicaOptions {
   numGpuBlocks: number;
   blockSize: number;
   recordKvEvents: boolean;
+  /** The engine's batch limits (default: vLLM's 256 sequences, 8,192 tokens per step). */
+  maxNumSeqs?: number;
+  maxNumBatchedTokens?: number;
 }
 
 export class Replica {
@@ -30,7 +33,10 @@ export class Replica {
     this.queue = queue;
     // The cluster's precise index trusts the twin's hashes (engineHashesAreKeys), so its events need
     // no token ids: copying every prompt into them was a tenth of an event-fed policy's run.
-    this.core = createTwinCore({ stepTime: o.stepTime, numGpuBlocks: o.numGpuBlocks, blockSize: o.blockSize, recordKvEvents: o.recordKvEvents, kvEventTokenIds: false });
+    this.core = createTwinCore({
+      stepTime: o.stepTime, numGpuBlocks: o.numGpuBlocks, blockSize: o.blockSize, recordKvEvents: o.recordKvEvents, kvEventTokenIds: false,
+      maxNumSeqs: o.maxNumSeqs, maxNumBatchedTokens: o.maxNumBatchedTokens,
+    });
     this.view = {
       id: o.id,
       url: `sim://${o.id}`,

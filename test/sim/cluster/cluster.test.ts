@@ -55,6 +55,22 @@ test('overload with shedding on: requests are shed with saturated, not lost', ()
   assert.equal(open.completed, trace.requests.length);
 });
 
+test('engine limits: a replica runs at most maxNumSeqs requests at once', () => {
+  const burst = trace.requests.slice(0, 6).map((r) => ({ ...r, arrival: 0 }));
+  const spans: Array<[number, number]> = [];
+  runCluster({
+    requests: burst, deployment, modelName: 'llama-3.1-8b', replicas: 1, policy: 'round-robin', saturation: null,
+    engineLimits: { maxNumSeqs: 2, maxNumBatchedTokens: 512 },
+    onRequestDone: (r) => spans.push([r.ttft, r.e2e]),
+  });
+  assert.equal(spans.length, 6);
+  // A request holds its slot from its first token to its end; at no moment are three inside.
+  for (const [start] of spans) assert.ok(spans.filter(([s, e]) => s <= start && start < e).length <= 2, `three running at ${start}`);
+  const unlimited: number[] = [];
+  runCluster({ requests: burst, deployment, modelName: 'llama-3.1-8b', replicas: 1, policy: 'round-robin', saturation: null, onRequestDone: (r) => unlimited.push(r.e2e) });
+  assert.ok(Math.max(...spans.map(([, e]) => e)) > 1.5 * Math.max(...unlimited), 'two at a time takes longer than all at once');
+});
+
 test('prefill/decode: prefill replicas prefill, decode replicas decode, all complete', () => {
   assert.deepEqual(splitRoles(4, { prefill: 1, decode: 3 }), ['prefill', 'decode', 'decode', 'decode']);
   assert.deepEqual(splitRoles(2, { prefill: 9, decode: 1 }), ['prefill', 'decode']);
