@@ -9,7 +9,8 @@
 // the "derived" column is concurrency x OSL / (TTFT + (OSL - 1) x TPOT) of each side (Little's law),
 // so it is not an independent check of the other two.
 // Options: --quick (every 4th row), --match TEXT (rows whose engine,model,gpu,dtype contains TEXT),
-// --rows (print every row, not just the groups).
+// --rows (print every row, not just the groups), --sync (a synchronous scheduler instead of the
+// engines' default async/overlap scheduling, for comparison).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
@@ -18,7 +19,7 @@ import { ENGINE_LIMITS, estimateAtConcurrency } from '../src/physics/serving-mod
 import { runSingleSim } from '../src/sim/single.ts';
 import { percentile } from '../src/bench/stats.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' }, sync: { type: 'boolean' } } });
 
 interface SiliconRow {
   engine: 'vllm' | 'trtllm';
@@ -62,7 +63,7 @@ function simulate(r: SiliconRow, dep: Deployment) {
   // Three measured rounds after a first one at the cold start (all prompts at once).
   return runSingleSim({
     stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, blockSize: dep.kv.blockSize,
-    maxNumSeqs, maxNumBatchedTokens: limits.maxNumBatchedTokens, kvReservation: limits.kvReservation,
+    maxNumSeqs, maxNumBatchedTokens: limits.maxNumBatchedTokens, kvReservation: limits.kvReservation, asyncScheduling: !values.sync,
     isl: r.isl, osl: r.osl, concurrency: r.concurrency, requests: 4 * r.concurrency, warmupRequests: r.concurrency,
   });
 }

@@ -13,7 +13,9 @@
 // between system prompt and question in the configured proportion).
 //
 // Options: --match TEXT (experiments whose name contains TEXT), --all (also the three overloaded
-// experiments, which more than 10 % of requests failed: timeouts the twin does not model).
+// experiments, which more than 10 % of requests failed: timeouts the twin does not model),
+// --unique-questions (a what-if: prompts share only their system prompt), --sync (a synchronous
+// scheduler instead of vLLM's default async scheduling, for comparison).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { percentile } from '../src/bench/stats.ts';
@@ -21,7 +23,7 @@ import { sharedPrefixRequests } from '../src/bench/traces/shared-prefix.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { runCluster } from '../src/sim/cluster/cluster.ts';
 
-const { values } = parseArgs({ options: { match: { type: 'string' }, all: { type: 'boolean' }, 'unique-questions': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { match: { type: 'string' }, all: { type: 'boolean' }, 'unique-questions': { type: 'boolean' }, sync: { type: 'boolean' } } });
 
 interface StageRow {
   experiment: string;
@@ -106,7 +108,7 @@ for (const [name, stages] of experiments) {
   const perStage = stages.map(() => ({ ttft: [] as number[], tpot: [] as number[], e2e: [] as number[] }));
   const result = runCluster({
     requests, deployment: dep, modelName: s0.model, replicas: 1, policy: 'round-robin', saturation: null,
-    engineLimits: { maxNumSeqs: s0.maxNumSeqs, maxNumBatchedTokens: s0.maxNumBatchedTokens },
+    engine: { maxNumSeqs: s0.maxNumSeqs, maxNumBatchedTokens: s0.maxNumBatchedTokens, asyncScheduling: !values.sync },
     onRequestDone: (r) => {
       const st = perStage[Number(r.id.slice(1, r.id.indexOf('-')))]!;
       const out = outputOf.get(r.id)!;

@@ -16,6 +16,8 @@ export interface SingleSimOptions {
   maxNumBatchedTokens?: number;
   /** Default true (vLLM's default). */
   enablePrefixCaching?: boolean;
+  /** Plan each step while the previous one runs (vLLM's default; see TwinCoreOptions). Default true. */
+  asyncScheduling?: boolean;
   /** 'on-demand' (vLLM, default) or 'full' (TensorRT-LLM reserves prompt + output at admission). */
   kvReservation?: 'on-demand' | 'full';
   /** Prompt tokens per request. */
@@ -178,6 +180,7 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
     maxNumBatchedTokens: opts.maxNumBatchedTokens,
     kvReservation: opts.kvReservation,
     enablePrefixCaching: opts.enablePrefixCaching,
+    asyncScheduling: opts.asyncScheduling,
     recordKvEvents: false,
     maxWaiting: opts.concurrency,
   });

@@ -11,7 +11,7 @@ import { createScheduler, DEFAULT_PD_THRESHOLD } from '../../scheduler/index.ts'
 import { hashBlocks } from '../../twin/core/block-hash.ts';
 import type { EndpointView, Scheduler, SchedulingRequest } from '../../scheduler/types.ts';
 import { EventQueue } from './event-queue.ts';
-import { Replica } from './replica.ts';
+import { Replica, type ReplicaEngineOptions } from './replica.ts';
 
 export interface ClusterOptions {
   requests: readonly TraceRequest[];
@@ -31,8 +31,8 @@ export interface ClusterOptions {
   transferBytesPerSecond?: number;
   /** Shedding on; null disables (default: the scheduler's queue 5 / KV 0.8). */
   saturation?: null;
-  /** Every replica's batch limits (default: vLLM's 256 sequences, 8,192 tokens per step). */
-  engineLimits?: { maxNumSeqs?: number; maxNumBatchedTokens?: number };
+  /** Every replica's engine settings beyond the defaults (limits, async scheduling). */
+  engine?: ReplicaEngineOptions;
   onProgress?: (done: number, total: number) => void;
   /** Per completed request, for analysis: where it ran, its TTFT and its cache hit at admission. */
   onRequestDone?: (r: { id: string; replica: string; promptTokens: number; cachedPromptTokens: number; ttft: number; e2e: number }) => void;
@@ -81,7 +81,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
         numGpuBlocks: o.deployment.kv.numGpuBlocks,
         blockSize: bs,
         recordKvEvents: wantsEvents,
-        ...o.engineLimits,
+        engine: o.engine,
       }),
   );
   const byId = new Map(replicas.map((r) => [r.view.id, r]));

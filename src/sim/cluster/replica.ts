@@ -1,6 +1,6 @@
 // One simulated engine in the virtual cluster: a twin core stepped on the shared virtual clock, the
 // metrics snapshot the router would scrape, and the router's in-flight accounting for it.
-import { createTwinCore } from '../../twin/core/engine.ts';
+import { createTwinCore, type TwinCoreOptions } from '../../twin/core/engine.ts';
 import type { KvCacheEvent, TwinCore } from '../../twin/core/types.ts';
 import type { StepTimeModel } from '../../physics/types.ts';
 import type { EndpointView } from '../../scheduler/types.ts';
@@ -14,10 +14,11 @@ export interface ReplicaOptions {
   numGpuBlocks: number;
   blockSize: number;
   recordKvEvents: boolean;
-  /** The engine's batch limits (default: vLLM's 256 sequences, 8,192 tokens per step). */
-  maxNumSeqs?: number;
-  maxNumBatchedTokens?: number;
+  /** The engine's settings beyond the defaults (vLLM's 256 sequences, 8,192 tokens per step, a synchronous scheduler). */
+  engine?: ReplicaEngineOptions;
 }
+
+export type ReplicaEngineOptions = Pick<TwinCoreOptions, 'maxNumSeqs' | 'maxNumBatchedTokens' | 'asyncScheduling'>;
 
 export class Replica {
   readonly core: TwinCore;
@@ -35,7 +36,7 @@ export class Replica {
     // no token ids: copying every prompt into them was a tenth of an event-fed policy's run.
     this.core = createTwinCore({
       stepTime: o.stepTime, numGpuBlocks: o.numGpuBlocks, blockSize: o.blockSize, recordKvEvents: o.recordKvEvents, kvEventTokenIds: false,
-      maxNumSeqs: o.maxNumSeqs, maxNumBatchedTokens: o.maxNumBatchedTokens,
+      ...o.engine,
     });
     this.view = {
       id: o.id,

@@ -4,6 +4,7 @@
 // Generated tokens are deterministic filler (seeded by the request id): this engine is simulated.
 import type { StepTimeModel } from '../../physics/types.ts';
 import { appendToken, BlockManager, tokenBuffer } from './block-manager.ts';
+import { ArrivalLag } from './arrival-lag.ts';
 import { rootHash } from './block-hash.ts';
 import { fillerDraw, seedOf, type CoreRequest } from './request.ts';
 import { BatchScheduler, type BatchSchedulerOptions } from './scheduler.ts';
@@ -41,6 +42,12 @@ export interface TwinCoreOptions extends BatchSchedulerOptions {
   kvEventTokenIds?: boolean;
   /** Bound of the waiting queue; requests beyond it are rejected. Default 100,000. */
   maxWaiting?: number;
+  /**
+   * Plan each step while the previous one runs, as vLLM does by default (async scheduling; off
+   * with --no-async-scheduling) and TensorRT-LLM's and SGLang's overlap schedulers do: a request
+   * arriving during a step joins the step after next. Default true; false = a synchronous scheduler.
+   */
+  asyncScheduling?: boolean;
   /** An observer threw: the core carries on; this says so. Default: console.error. */
   onObserverError?: (err: unknown, requestId: string) => void;
 }
@@ -68,6 +75,9 @@ class Core implements CheckedTwinCore {
   private readonly active = new Map<string, CoreRequest>();
   private numHeld = 0;
   private planned = false;
+  private committing = false;
+  /** With async scheduling: requests that arrived during a step, not yet in the waiting queue. */
+  private readonly lag: ArrivalLag<CoreRequest> | undefined;
   /** A running request finished or was aborted since the running list was last swept. */
   private finishedSinceSweep = false;
   private generationTokens = 0;
@@ -87,6 +97,7 @@ class Core implements CheckedTwinCore {
     });
     this.blockSize = this.bm.blockSize;
     this.sched = new BatchScheduler(this.bm, opts);
+    this.lag = (opts.asyncScheduling ?? true) ? new ArrivalLag() : undefined;
     if (opts.fillerTokenIds && opts.fillerTokenIds.length === 0) throw new RangeError('fillerTokenIds must not be empty');
     this.fillerIds = opts.fillerTokenIds;
     this.vocabSize = opts.vocabSize ?? 32_000;
@@ -124,7 +135,13 @@ class Core implements CheckedTwinCore {
       numRegisteredBlocks: 0,
     };
     this.active.set(req.id, req);
-    this.sched.enqueue(req);
+    // With async scheduling the next step's plan already exists while requests are running: those
+    // arriving during a step (a closed-loop client's replacement arrives as the step's end is
+    // committed) or between two steps wait one plan more. An engine with nothing running starts at once.
+    if (!this.lag) this.sched.enqueue(req);
+    else if (this.planned || this.committing) this.lag.add(req);
+    else if (this.sched.running.length > 0) this.lag.addBetweenSteps(req);
+    else this.sched.enqueue(req);
   }
 
   abort(id: string, time: number, message?: string): void {
@@ -132,6 +149,10 @@ class Core implements CheckedTwinCore {
     if (!req) return;
     if (req.status === 'held') {
       this.release(id);
+      return;
+    }
+    if (this.lag?.remove(req)) {
+      this.finish(req, 'abort', time, false, message); // never queued: nothing to uncount
       return;
     }
     const wasWaiting = req.status === 'waiting';
@@ -150,12 +171,13 @@ class Core implements CheckedTwinCore {
   }
 
   hasWork(): boolean {
-    return this.sched.numWaiting > 0 || this.sched.running.length > 0;
+    return this.sched.numWaiting > 0 || this.sched.running.length > 0 || (this.lag?.size ?? 0) > 0;
   }
 
   planStep(_time: number): PlannedStep | null {
     if (this.planned) throw new Error('planStep called twice without commitStep');
     if (!this.hasWork()) return null;
+    if (this.lag && this.sched.numWaiting === 0 && this.sched.running.length === 0) for (const r of this.lag.drain()) this.sched.enqueue(r);
     const { requests, batch } = this.sched.schedule();
     if (requests.length === 0) return null; // waiting for blocks held by prefill-role requests
     const durationSeconds = this.stepTime.stepSeconds(batch);
@@ -171,6 +193,7 @@ class Core implements CheckedTwinCore {
   commitStep(time: number): void {
     if (!this.planned) throw new Error('commitStep called without planStep');
     this.planned = false;
+    this.committing = true;
     const { requests, numTokens } = this.sched.lastScheduled();
     const blockSize = this.blockSize;
     for (let i = 0; i < requests.length; i++) {
@@ -195,6 +218,8 @@ class Core implements CheckedTwinCore {
       this.sched.sweepFinished();
       this.finishedSinceSweep = false;
     }
+    this.committing = false;
+    if (this.lag) for (const r of this.lag.stepEnded()) this.sched.enqueue(r);
   }
 
   drainKvEvents(): KvCacheEvent[] {
@@ -204,7 +229,9 @@ class Core implements CheckedTwinCore {
   stats(): TwinStats {
     const s = this.sched;
     return {
-      waiting: s.numWaiting,
+      // vLLM counts a request as waiting from the first engine loop after it arrives, even when the
+      // plan it missed is already running.
+      waiting: s.numWaiting + (this.lag?.size ?? 0),
       running: s.running.length,
       kvUsage: this.bm.numUsedBlocks / this.bm.numBlocks,
       numGpuBlocks: this.bm.numBlocks,
@@ -235,7 +262,7 @@ class Core implements CheckedTwinCore {
     for (let b = 0; b < this.bm.numBlocks; b++) refs += this.bm.refCountOf(b);
     if (refs !== blocks) return `refcounts sum to ${refs} but requests hold ${blocks} blocks`;
     let waiting = 0;
-    for (const req of this.active.values()) if (req.status === 'waiting') waiting++;
+    for (const req of this.active.values()) if (req.status === 'waiting' && !this.lag?.has(req)) waiting++;
     if (waiting !== s.numWaiting) return `${waiting} waiting requests, counted ${s.numWaiting}`;
     return null;
   }
@@ -256,7 +283,7 @@ class Core implements CheckedTwinCore {
     if (needed > capacity) {
       return `prompt (${spec.promptTokenIds.length}) + max tokens (${spec.maxTokens}) = ${needed} tokens exceeds the KV cache (${capacity} tokens)`;
     }
-    if (this.sched.numWaiting >= this.maxWaiting) return `waiting queue is full (${this.maxWaiting} requests)`;
+    if (this.sched.numWaiting + (this.lag?.size ?? 0) >= this.maxWaiting) return `waiting queue is full (${this.maxWaiting} requests)`;
     return undefined;
   }
 

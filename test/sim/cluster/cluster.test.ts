@@ -60,7 +60,7 @@ test('engine limits: a replica runs at most maxNumSeqs requests at once', () => 
   const spans: Array<[number, number]> = [];
   runCluster({
     requests: burst, deployment, modelName: 'llama-3.1-8b', replicas: 1, policy: 'round-robin', saturation: null,
-    engineLimits: { maxNumSeqs: 2, maxNumBatchedTokens: 512 },
+    engine: { maxNumSeqs: 2, maxNumBatchedTokens: 512 },
     onRequestDone: (r) => spans.push([r.ttft, r.e2e]),
   });
   assert.equal(spans.length, 6);

@@ -383,3 +383,56 @@ test('a finished request\'s token buffer is reused without its stale tokens leak
   assert.equal(b.tokens.length, 8);
   assert.equal(core.checkInvariants(), null);
 });
+
+test('async scheduling (the default): a request arriving during step N is first computed in step N+2; a synchronous core takes it in N+1', () => {
+  for (const asyncScheduling of [true, false]) {
+    const model = recordingModel(0.01);
+    const core = createTwinCore({ stepTime: model, numGpuBlocks: 64, ...(asyncScheduling ? {} : { asyncScheduling: false }) });
+    const a = recorder();
+    const b = recorder();
+    core.add({ id: 'a', promptTokenIds: range(8), maxTokens: 5, arrivalTime: 0 }, a);
+    let now = 0;
+    const plan = () => {
+      const p = core.planStep(now)!;
+      now += p.durationSeconds;
+      return p;
+    };
+    plan(); // step 1: a's prefill (the engine was idle: no plan to miss)
+    core.add({ id: 'b', promptTokenIds: range(8, 100), maxTokens: 1, arrivalTime: now - 0.005 }, b); // during step 1
+    assert.equal(core.stats().waiting, 1, 'counted as waiting at once');
+    core.commitStep(now);
+    assert.equal(plan().prefillTokens, asyncScheduling ? 0 : 8, 'step 2');
+    core.commitStep(now);
+    if (asyncScheduling) {
+      assert.equal(plan().prefillTokens, 8, 'step 3');
+      core.commitStep(now);
+    }
+    assert.equal(b.times.length, 1);
+    assert.ok(Math.abs(b.times[0]! - (asyncScheduling ? 0.03 : 0.02)) < 1e-12);
+    assert.equal(core.checkInvariants(), null);
+    runToIdle(core, now);
+    assert.equal(a.tokens.length, 5);
+  }
+});
+
+test('async scheduling: an idle engine takes an arrival at once, and an abort before the queue is clean', () => {
+  const core = createTwinCore({ stepTime: recordingModel(0.01), numGpuBlocks: 64 });
+  const a = recorder();
+  core.add({ id: 'a', promptTokenIds: range(8), maxTokens: 2, arrivalTime: 0 }, a);
+  const p = core.planStep(0)!;
+  const late = recorder();
+  core.add({ id: 'late', promptTokenIds: range(8, 50), maxTokens: 2, arrivalTime: 0.001 }, late);
+  core.abort('late', 0.002);
+  assert.equal(late.finish?.reason, 'abort');
+  assert.equal(core.checkInvariants(), null);
+  core.commitStep(p.durationSeconds);
+  const end = runToIdle(core, p.durationSeconds);
+  assert.equal(core.stats().waiting + core.stats().running, 0);
+  // Idle again: the next arrival is planned in the very next step.
+  const c = recorder();
+  core.add({ id: 'c', promptTokenIds: range(8, 200), maxTokens: 1, arrivalTime: end }, c);
+  assert.equal(core.planStep(end)!.prefillTokens, 8);
+  core.commitStep(end + 0.01);
+  assert.equal(c.finish?.reason, 'length');
+  assert.equal(core.checkInvariants(), null);
+});
