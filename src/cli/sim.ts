@@ -37,6 +37,9 @@ at once. Results are simulated, not measured.
   --max-num-seqs N             most sequences per step (default 256 vllm, 2048 trtllm)
   --max-num-batched-tokens N   token budget per step (default 8192)
   --no-prefix-caching          do not reuse computed blocks (vLLM --no-enable-prefix-caching)
+  --no-async-scheduling        plan each step after the previous one ends (vLLM
+                               --no-async-scheduling); by default a request arriving during a
+                               step joins the step after next, as in vLLM
   --json                       print one JSON object
 
 With --trace FILE, sim replays a request trace over a simulated cluster instead (its own options:
@@ -66,7 +69,7 @@ export async function main(argv: string[]): Promise<void> {
       'kv-dtype': { type: 'string' }, engine: { type: 'string' }, isl: { type: 'string' }, osl: { type: 'string' },
       concurrency: { type: 'string' }, requests: { type: 'string' }, 'shared-prefix': { type: 'string' }, warmup: { type: 'string' }, 'client-delay-ms': { type: 'string' },
       'block-size': { type: 'string' }, 'num-gpu-blocks': { type: 'string' }, 'max-num-seqs': { type: 'string' },
-      'max-num-batched-tokens': { type: 'string' }, 'no-prefix-caching': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-num-batched-tokens': { type: 'string' }, 'no-prefix-caching': { type: 'boolean' }, 'no-async-scheduling': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -105,6 +108,7 @@ export async function main(argv: string[]): Promise<void> {
       maxNumBatchedTokens: numberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: 1 }) ?? limits.maxNumBatchedTokens,
       kvReservation: limits.kvReservation,
       enablePrefixCaching: !v['no-prefix-caching'],
+      asyncScheduling: !v['no-async-scheduling'],
       isl,
       osl,
       concurrency,

@@ -23,6 +23,8 @@ prefix cache and step times from the physics model. Generated text is filler.
   --block-size N             tokens per KV block (default 16)
   --num-gpu-blocks N         override the KV capacity physics computes
   --max-model-len N          cap the context window
+  --no-async-scheduling      plan each step after the previous one ends (by default, as vLLM,
+                             a request arriving during a step joins the step after next)
   --role prefill|decode|both P/D role for kv_transfer_params (default both)
   --kv-link-gbps X           prefill->decode link bandwidth, GB/s (default 25)
   --kv-hold-timeout S        free KV held for a decode peer after S seconds (default 480)
@@ -45,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
       model: { type: 'string' }, gpu: { type: 'string' }, tp: { type: 'string' }, dtype: { type: 'string' },
       'kv-dtype': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
       'served-model-name': { type: 'string' }, timing: { type: 'string' }, 'block-size': { type: 'string' },
-      'num-gpu-blocks': { type: 'string' }, 'max-model-len': { type: 'string' }, role: { type: 'string' },
+      'num-gpu-blocks': { type: 'string' }, 'max-model-len': { type: 'string' }, role: { type: 'string' }, 'no-async-scheduling': { type: 'boolean' },
       'kv-link-gbps': { type: 'string' }, 'kv-hold-timeout': { type: 'string' },
       'kv-events': { type: 'string' }, 'kv-events-replay': { type: 'string' }, 'kv-events-encoding': { type: 'string' },
       'kv-events-topic': { type: 'string' }, tokenizer: { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -74,6 +76,7 @@ export async function main(argv: string[]): Promise<void> {
       timing: oneOf('timing', v.timing, ['model', 'instant'] as const),
       blockSize: numberFlag('block-size', v['block-size'], { integer: true, min: 1 }),
       numGpuBlocks: numberFlag('num-gpu-blocks', v['num-gpu-blocks'], { integer: true, min: 1 }),
+      asyncScheduling: !v['no-async-scheduling'],
       maxModelLen: numberFlag('max-model-len', v['max-model-len'], { integer: true, min: 1 }),
       role: oneOf<TwinRole>('role', v.role, ['prefill', 'decode', 'both']),
       kvTransfer: { linkGBps: numberFlag('kv-link-gbps', v['kv-link-gbps'], { positive: true }), holdTimeoutSeconds: numberFlag('kv-hold-timeout', v['kv-hold-timeout'], { positive: true }) },

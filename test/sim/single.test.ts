@@ -105,6 +105,14 @@ test('inferstack sim --json prints one object with the documented keys', () => {
   assert.ok(out.e2e_ms.mean > out.ttft_ms.mean);
 });
 
+test('inferstack sim --no-async-scheduling: replacements join the next step, not the one after (lower TTFT)', () => {
+  const args = ['--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', '1000', '--osl', '100', '--concurrency', '32', '--requests', '320', '--json'];
+  const asyncRun = JSON.parse(sim(args).stdout);
+  const syncRun = JSON.parse(sim([...args, '--no-async-scheduling']).stdout);
+  assert.ok(asyncRun.ttft_ms.mean > 1.2 * syncRun.ttft_ms.mean, `async ${asyncRun.ttft_ms.mean} vs sync ${syncRun.ttft_ms.mean}`);
+  assert.equal(asyncRun.requests, syncRun.requests);
+});
+
 test('inferstack sim human output says simulated', () => {
   const r = sim(['--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', '128', '--osl', '16', '--concurrency', '2', '--requests', '4']);
   assert.equal(r.status, 0, r.stderr);

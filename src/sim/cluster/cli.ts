@@ -30,6 +30,8 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
   --poisson-rate R       length-only traces: arrival rate before --rate-scale (default 5/s)
   --max-requests N       replay only the first N requests
   --no-shed              never shed: requests queue however saturated the replicas are
+  --no-async-scheduling  the twins plan each step after the previous one ends (by default, as
+                         vLLM, a request arriving during a step joins the step after next)
   --jobs N               policies simulated in parallel (default: CPU count)
   --json                 print one JSON object keyed by policy
 
@@ -53,7 +55,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
       trace: { type: 'string' }, replicas: { type: 'string' }, model: { type: 'string' }, gpu: { type: 'string' },
       tp: { type: 'string' }, pd: { type: 'string' }, 'rate-scale': { type: 'string' }, policy: { type: 'string' },
       compare: { type: 'string' }, seed: { type: 'string' }, jitter: { type: 'string' }, 'poisson-rate': { type: 'string' },
-      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, 'no-async-scheduling': { type: 'boolean' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -85,6 +87,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
     poissonRate: numberFlag('poisson-rate', v['poisson-rate'], { positive: true }),
     maxRequests: numberFlag('max-requests', v['max-requests'], { integer: true, min: 1 }),
     ...(v['no-shed'] ? { noShed: true } : {}),
+    ...(v['no-async-scheduling'] ? { noAsyncScheduling: true } : {}),
   };
   const jobs = numberFlag('jobs', v.jobs, { integer: true, min: 1 }) ?? availableParallelism();
 

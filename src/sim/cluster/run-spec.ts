@@ -21,6 +21,8 @@ export interface TraceSimSpec {
   maxRequests?: number;
   /** Disable the scheduler's saturation shedding (every request queues). */
   noShed?: boolean;
+  /** The twins plan each step after the previous one ends (vLLM --no-async-scheduling). */
+  noAsyncScheduling?: boolean;
 }
 
 export interface PolicyOutcome {
@@ -43,6 +45,7 @@ export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: 
     pd: spec.pd,
     rateScale: spec.rateScale,
     ...(spec.noShed ? { saturation: null } : {}),
+    ...(spec.noAsyncScheduling ? { engine: { asyncScheduling: false } } : {}),
     onProgress,
   });
   const ceiling = ceilingHitRate(trace.requests, deployment.kv.blockSize);

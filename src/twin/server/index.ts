@@ -37,6 +37,8 @@ export interface TwinServerOptions {
   /** Override the KV capacity physics computes (vLLM: --num-gpu-blocks-override). */
   numGpuBlocks?: number;
   maxModelLen?: number;
+  /** Plan each step while the previous one runs, as vLLM does by default. Default true. */
+  asyncScheduling?: boolean;
   role?: TwinRole;
   kvEvents?: { endpoint: string; replayEndpoint?: string; encoding?: KvEventEncoding; topic?: string };
   kvTransfer?: {
@@ -98,7 +100,10 @@ export async function startTwinServer(options: TwinServerOptions): Promise<TwinS
   } catch (err) {
     throw new TwinConfigError(`tokenizer: ${(err as Error).message}`);
   }
-  const core = createTwinCore({ stepTime: deployment.stepTime, numGpuBlocks, blockSize, fillerTokenIds: tokenizer.fillerTokenIds, vocabSize: tokenizer.vocabSize });
+  const core = createTwinCore({
+    stepTime: deployment.stepTime, numGpuBlocks, blockSize, fillerTokenIds: tokenizer.fillerTokenIds, vocabSize: tokenizer.vocabSize,
+    asyncScheduling: options.asyncScheduling,
+  });
   const twin = createRealtimeTwin({ core, timing: options.timing ?? 'model' });
   const host = options.host ?? '127.0.0.1';
   const role = options.role ?? 'both';

@@ -39,6 +39,13 @@ test('--no-shed turns the saturation shedding off: an overload that sheds queues
   assert.equal(queued.shed, 0);
 });
 
+test('--no-async-scheduling: the twins take an arrival into the next step, so first tokens come sooner', () => {
+  const args = ['--trace', path, '--replicas', '1', '--model', 'llama-3.1-8b', '--gpu', 'h100', '--policy', 'round-robin', '--rate-scale', '5', '--json'];
+  const asyncRun = JSON.parse(cli(...args).stdout)['round-robin'];
+  const syncRun = JSON.parse(cli(...args, '--no-async-scheduling').stdout)['round-robin'];
+  assert.ok(asyncRun.ttft_ms.mean > syncRun.ttft_ms.mean, `async ${asyncRun.ttft_ms.mean} vs sync ${syncRun.ttft_ms.mean}`);
+});
+
 test('bad input: one line on stderr and exit 2', () => {
   const bad = join(dir, 'bad.csv');
   writeFileSync(bad, 'what,is,this\n1,2,3\n');
