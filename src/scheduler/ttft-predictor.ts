@@ -4,7 +4,8 @@
 //             chunks of the step token budget alongside the endpoint's running decodes;
 //   own     = this request's uncached prompt tokens on top of its cached prefix;
 //   memory  = when the blocks in use plus the prompts not yet admitted overflow the KV cache, the
-//             time until decodes free enough blocks.
+//             time until decodes free enough blocks;
+//   planned = on a busy engine, the step already planned when the request arrives (async scheduling).
 // The in-flight count says how much prefill was promised but not how much is done: a 100k-token
 // prompt stays "pending" until its first token. So the predictor also keeps a virtual backlog per
 // endpoint (seconds of prefill it sent there, drained as virtual time passes) and trusts the
@@ -79,7 +80,10 @@ export class TtftPredictor {
       const decodeStep = this.step(0, 0, decodes, avgContext);
       memorySeconds = (kvPressure - 1) * x.maxTokens * decodeStep;
     }
-    return { seconds: queueSeconds + ownSeconds + memorySeconds, ownPrefillSeconds: ownSeconds, kvPressure };
+    // Engines plan each step while the previous one runs (vLLM's async scheduling): a request that
+    // reaches a busy engine misses the step already planned and waits it out; an idle one starts at once.
+    const plannedStepSeconds = sequences > 0 ? this.step(0, 0, decodes, avgContext) : 0;
+    return { seconds: plannedStepSeconds + queueSeconds + ownSeconds + memorySeconds, ownPrefillSeconds: ownSeconds, kvPressure };
   }
 
   /** The request was sent to `endpointId`: its prefill joins that endpoint's virtual backlog. */
