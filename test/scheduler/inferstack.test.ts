@@ -46,6 +46,14 @@ test('predictor: on an idle endpoint, the own prefill is the idle-replica floor,
   }
 });
 
+test('predictor: a busy engine first runs the step it already planned (async scheduling); an idle one does not', () => {
+  const p = new TtftPredictor(stepTime);
+  const x = { promptTokens: 1000, cachedTokens: 0, maxTokens: 100, blockSize: 16 };
+  const busy = p.predict(ep('a', 0, 32), x, 0);
+  const decodeStep = stepTime.stepSeconds({ prefill: [], decode: Array.from({ length: 32 }, () => ({ contextLength: 1 })) }); // no prompt tokens in flight: context 1
+  assert.ok(Math.abs(busy.seconds - busy.ownPrefillSeconds - decodeStep) < 1e-12, `${busy.seconds - busy.ownPrefillSeconds} vs ${decodeStep}`);
+});
+
 test('predictor: a memory wait only when the blocks in use plus the queued prompts overflow the cache, not for promised output', () => {
   const p = new TtftPredictor(stepTime);
   const x = { promptTokens: 8000, cachedTokens: 0, maxTokens: 2000, blockSize: 16 };
