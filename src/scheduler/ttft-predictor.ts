@@ -30,6 +30,8 @@ export interface TtftPrediction {
   seconds: number;
   /** Of which: this request's own prefill (what its cache hit saves). */
   ownPrefillSeconds: number;
+  /** Of which: the step a busy engine has already planned. */
+  plannedStepSeconds: number;
   /** Fraction of the endpoint's KV admitting the request would need (above 1: it waits for memory). */
   kvPressure: number;
 }
@@ -57,7 +59,7 @@ export class TtftPredictor {
     const chunkStep = this.step(chunk, avgContext, decodes, avgContext);
     let queueSeconds = (queuedPrefill / chunk) * chunkStep;
     const b = this.backlog.peek(e.id);
-    if (b) queueSeconds = Math.min(queueSeconds, Math.max(0, b.seconds - (now - b.at)));
+    if (b) queueSeconds = Math.min(queueSeconds, Math.max(0, b.seconds - Math.max(0, now - b.at)));
     // Chunk by chunk: each attends over the cached prefix and the chunks before it (the step model
     // adds the chunk's own causal attention).
     let ownSeconds = 0;
@@ -83,14 +85,15 @@ export class TtftPredictor {
     // Engines plan each step while the previous one runs (vLLM's async scheduling): a request that
     // reaches a busy engine misses the step already planned and waits it out; an idle one starts at once.
     const plannedStepSeconds = sequences > 0 ? this.step(0, 0, decodes, avgContext) : 0;
-    return { seconds: plannedStepSeconds + queueSeconds + ownSeconds + memorySeconds, ownPrefillSeconds: ownSeconds, kvPressure };
+    return { seconds: plannedStepSeconds + queueSeconds + ownSeconds + memorySeconds, ownPrefillSeconds: ownSeconds, plannedStepSeconds, kvPressure };
   }
 
   /** The request was sent to `endpointId`: its prefill joins that endpoint's virtual backlog. */
-  commit(endpointId: string, now: number, prefillSeconds: number): void {
+  commit(endpointId: string, now: number, prefillSeconds: number, plannedStepSeconds = 0): void {
     const b = this.backlog.get(endpointId);
-    const left = b ? Math.max(0, b.seconds - (now - b.at)) : 0;
-    this.backlog.set(endpointId, { seconds: left + prefillSeconds, at: now });
+    const left = b ? Math.max(0, b.seconds - Math.max(0, now - b.at)) : 0;
+    // An empty backlog starts draining once the step already planned there has run.
+    this.backlog.set(endpointId, left > 0 ? { seconds: left + prefillSeconds, at: now } : { seconds: prefillSeconds, at: now + plannedStepSeconds });
   }
 
   /** One step with `prefill` new tokens (over `cached` context) and `decodes` running sequences. */

@@ -22,7 +22,7 @@ export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredi
     score: (ctx, eps) => {
       const { matched } = matcher.match(ctx, eps);
       const r = ctx.request;
-      const own = new Map<string, number>();
+      const own = new Map<string, { prefill: number; planned: number }>();
       ctx.memo.set(memoKey, own);
       const cached = eps.map((e, i) => Math.min(r.promptTokens, Math.floor(matched[i]! * (e.metrics.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE))));
       // A prefix most endpoints already hold (a shared system prompt) is cheap to add to one more:
@@ -31,7 +31,7 @@ export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredi
       const seconds = eps.map((e, i) => {
         const bs = e.metrics.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE;
         const p = predictor.predict(e, { promptTokens: r.promptTokens, cachedTokens: cached[i]!, maxTokens: r.maxTokens ?? 256, blockSize: bs }, ctx.now);
-        own.set(e.id, p.ownPrefillSeconds);
+        own.set(e.id, { prefill: p.ownPrefillSeconds, planned: p.plannedStepSeconds });
         const uncached = r.promptTokens - cached[i]!;
         const scarce = uncached > 0 ? (r.promptTokens - Math.max(cached[i]!, common)) / uncached : 0;
         return p.seconds + FOLLOWER_WEIGHT * p.ownPrefillSeconds * scarce;
@@ -42,8 +42,8 @@ export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredi
     onScheduled: (ctx, decision) => {
       matcher.record(ctx, decision);
       const filled = decision.prefill?.[0] ?? decision.endpoints[0];
-      const own = (ctx.memo.get(memoKey) as Map<string, number> | undefined)?.get(filled?.id ?? '');
-      if (filled && own !== undefined) predictor.commit(filled.id, ctx.now, own);
+      const own = (ctx.memo.get(memoKey) as Map<string, { prefill: number; planned: number }> | undefined)?.get(filled?.id ?? '');
+      if (filled && own !== undefined) predictor.commit(filled.id, ctx.now, own.prefill, own.planned);
     },
   };
 }
