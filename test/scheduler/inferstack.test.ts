@@ -54,6 +54,19 @@ test('predictor: a busy engine first runs the step it already planned (async sch
   assert.ok(Math.abs(busy.seconds - busy.ownPrefillSeconds - decodeStep) < 1e-12, `${busy.seconds - busy.ownPrefillSeconds} vs ${decodeStep}`);
 });
 
+test('predictor: the virtual backlog does not drain while the step already planned runs', () => {
+  const p = new TtftPredictor(stepTime);
+  const x = { promptTokens: 1000, cachedTokens: 0, maxTokens: 100, blockSize: 16 };
+  const busy = ep('a', 100_000, 32); // 100k pending tokens: more than the backlog's 0.5 s, so the backlog counts
+  p.commit('a', 0, 0.5, 0.02);
+  const queueAt = (t: number) => {
+    const r = p.predict(busy, x, t);
+    return r.seconds - r.ownPrefillSeconds - r.plannedStepSeconds; // no memory wait at 20 % KV use
+  };
+  assert.ok(Math.abs(queueAt(0.01) - 0.5) < 1e-9, 'not drained during the planned step');
+  assert.ok(Math.abs(queueAt(0.12) - 0.4) < 1e-9, 'drains after it');
+});
+
 test('predictor: a memory wait only when the blocks in use plus the queued prompts overflow the cache, not for promised output', () => {
   const p = new TtftPredictor(stepTime);
   const x = { promptTokens: 8000, cachedTokens: 0, maxTokens: 2000, blockSize: 16 };
