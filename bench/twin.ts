@@ -39,6 +39,9 @@ function simulateRow(row: CalibrationRow, clientDelayMaxSeconds = 0): SingleSimR
     maxNumSeqs: limits.maxNumSeqs,
     maxNumBatchedTokens: limits.maxNumBatchedTokens,
     kvReservation: limits.kvReservation,
+    // NIM 1.0's TensorRT-LLM (table B, 2024) predates the engines' plan-ahead scheduling (TensorRT-LLM's
+    // overlap scheduler, vLLM's async scheduling): it ran synchronously. Tables A and D are later.
+    asyncScheduling: !row.table.startsWith('B'),
     isl: row.isl,
     osl: row.osl,
     concurrency,
