@@ -177,7 +177,8 @@ class Core implements CheckedTwinCore {
   planStep(_time: number): PlannedStep | null {
     if (this.planned) throw new Error('planStep called twice without commitStep');
     if (!this.hasWork()) return null;
-    if (this.lag && this.sched.numWaiting === 0 && this.sched.running.length === 0) for (const r of this.lag.drain()) this.sched.enqueue(r);
+    // Nothing running: no plan was overlapped with a step, so late arrivals may join this one.
+    if (this.lag && this.sched.running.length === 0) for (const r of this.lag.drain()) this.sched.enqueue(r);
     const { requests, batch } = this.sched.schedule();
     if (requests.length === 0) return null; // waiting for blocks held by prefill-role requests
     const durationSeconds = this.stepTime.stepSeconds(batch);
