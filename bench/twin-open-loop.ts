@@ -44,7 +44,6 @@ interface StageRow {
   requests: number;
   failures: number;
   ttftMeanMs: number;
-  ttftP50Ms: number;
   ttftP90Ms: number;
   e2eMeanMs: number;
 }
@@ -62,7 +61,7 @@ function readRows(): StageRow[] {
       rate: num(f, 'rate'), systemPrompts: num(f, 'system_prompts'), usersPerSystemPrompt: num(f, 'users_per_system_prompt'),
       systemPromptLen: num(f, 'system_prompt_len'), questionLen: num(f, 'question_len'), outputLen: num(f, 'output_len'), promptLenMean: num(f, 'prompt_len_mean'),
       requests: num(f, 'requests'), failures: num(f, 'failures'), ttftMeanMs: num(f, 'ttft_mean_ms'),
-      ttftP50Ms: num(f, 'ttft_p50_ms'), ttftP90Ms: num(f, 'ttft_p90_ms'), e2eMeanMs: num(f, 'e2e_mean_ms'),
+      ttftP90Ms: num(f, 'ttft_p90_ms'), e2eMeanMs: num(f, 'e2e_mean_ms'),
     };
   });
 }
@@ -104,17 +103,14 @@ for (const [name, stages] of experiments) {
   const s0 = stages[0]!;
   const dep = resolveDeployment({ model: s0.model, gpu: 'h100', tp: s0.tp, dtype: 'bf16', engine: 'vllm' });
   const requests = requestsOf(stages);
-  const outputOf = new Map(requests.map((r) => [r.id, r.outputTokens]));
-  const perStage = stages.map(() => ({ ttft: [] as number[], tpot: [] as number[], e2e: [] as number[] }));
+  const perStage = stages.map(() => ({ ttft: [] as number[], e2e: [] as number[] }));
   const result = runCluster({
     requests, deployment: dep, modelName: s0.model, replicas: 1, policy: 'round-robin', saturation: null,
     engine: { maxNumSeqs: s0.maxNumSeqs, maxNumBatchedTokens: s0.maxNumBatchedTokens, asyncScheduling: !values.sync },
     onRequestDone: (r) => {
       const st = perStage[Number(r.id.slice(1, r.id.indexOf('-')))]!;
-      const out = outputOf.get(r.id)!;
       st.ttft.push(r.ttft * 1e3);
       st.e2e.push(r.e2e * 1e3);
-      st.tpot.push(((r.e2e - r.ttft) * 1e3) / (out - 1));
     },
   });
   const hit = result.promptTokens > 0 ? result.cachedPromptTokens / result.promptTokens : 0;
@@ -122,13 +118,13 @@ for (const [name, stages] of experiments) {
     const sim = perStage[i]!;
     const ttft = mean(sim.ttft);
     const ttftP90 = percentile(Float64Array.from(sim.ttft).sort(), 90);
-    const tpot = mean(sim.tpot);
+    const e2e = mean(sim.e2e);
     // inference-perf's own time_per_output_token averages over re-tokenized output and stream
     // events that arrive together (its ITL median is 38 us), so it reads about half the decode
-    // step. The comparison uses the same derivation on both sides instead:
-    // (mean E2E - mean TTFT) / (output tokens - 1).
+    // step. The comparison derives TPOT the same way on both sides instead (every request
+    // generates outputLen tokens): (mean E2E - mean TTFT) / (output tokens - 1).
+    const tpot = (e2e - ttft) / (st.outputLen - 1);
     const tpotMeasured = (st.e2eMeanMs - st.ttftMeanMs) / (st.outputLen - 1);
-    const e2e = mean(sim.e2e);
     const label = `${name.replace(/^\d+-\d+-/, '')}${skip ? ' (overloaded: not scored)' : ''}`;
     console.log(`| ${label} | ${st.stage} | ${st.rate} | ${st.ttftMeanMs.toFixed(1)} | ${ttft.toFixed(1)} | ${st.ttftP90Ms.toFixed(1)} | ${ttftP90.toFixed(1)} | ${tpotMeasured.toFixed(2)} | ${tpot.toFixed(2)} | ${st.e2eMeanMs.toFixed(0)} | ${e2e.toFixed(0)} | ${pct(hit)} | ${result.preemptions} |`);
     if (skip) return;

@@ -76,15 +76,13 @@ export class TtftPredictor {
     let kvPressure = 0;
     if (capacity && m.kvUsage !== undefined) kvPressure = Math.min(1, Math.max(0, m.kvUsage)) + Math.ceil((queuedPrefill + x.promptTokens) / x.blockSize) / capacity;
     else if (capacity) kvPressure = (e.inflight.predictedBlocks + Math.ceil((x.promptTokens + x.maxTokens) / x.blockSize)) / capacity;
-    let memorySeconds = 0;
-    if (kvPressure > 1) {
-      // Blocks free as running requests finish: roughly (overflow share) x one request's decode time.
-      const decodeStep = this.step(0, 0, decodes, avgContext);
-      memorySeconds = (kvPressure - 1) * x.maxTokens * decodeStep;
-    }
-    // Engines plan each step while the previous one runs (vLLM's async scheduling): a request that
-    // reaches a busy engine misses the step already planned and waits it out; an idle one starts at once.
-    const plannedStepSeconds = sequences > 0 ? this.step(0, 0, decodes, avgContext) : 0;
+    // One decode step of the running batch prices both the step a busy engine has already planned
+    // (async scheduling: a request reaching it waits that step out; an idle one starts at once) and
+    // the memory wait: blocks free as running requests finish, roughly (overflow share) x one
+    // request's decode time.
+    const decodeStep = sequences > 0 || kvPressure > 1 ? this.step(0, 0, decodes, avgContext) : 0;
+    const plannedStepSeconds = sequences > 0 ? decodeStep : 0;
+    const memorySeconds = kvPressure > 1 ? (kvPressure - 1) * x.maxTokens * decodeStep : 0;
     return { seconds: plannedStepSeconds + queueSeconds + ownSeconds + memorySeconds, ownPrefillSeconds: ownSeconds, plannedStepSeconds, kvPressure };
   }
 
