@@ -17,7 +17,9 @@ export async function runCli(fn: () => Promise<void>): Promise<void> {
       process.exit(err.exitCode);
     }
     if (err && typeof err === 'object' && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`inferstack: ${(err as Error).message}\n`);
+      // Node's messages for these can run over several lines; the contract is one.
+      const oneLine = (err as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+      process.stderr.write(`inferstack: ${oneLine}\n`);
       process.exit(2);
     }
     throw err;

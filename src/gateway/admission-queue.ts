@@ -29,12 +29,17 @@ export class AdmissionQueue {
     return this.waiters.length;
   }
 
+  /** A place in line: pass the same ticket to every `wait` of one request so a re-check keeps it. */
+  ticket(): number {
+    return this.seq++;
+  }
+
   /**
    * Waits for a wake-up (a request finished) or `pollMs` (scraped metrics may have changed), then
    * the caller checks again. Rejects with 429 when full or once `deadline` (performance.now() ms)
-   * has passed.
+   * has passed. Within a priority, waiters are ordered by `ticket` (default: a new one, the back).
    */
-  wait(priority: number, deadline: number, pollMs: number, signal?: AbortSignal): Promise<void> {
+  wait(priority: number, deadline: number, pollMs: number, signal?: AbortSignal, ticket = this.ticket()): Promise<void> {
     const retryAfter = String(Math.max(1, Math.ceil(this.timeoutMs / 1000 / 4)));
     if (this.waiters.length >= this.maxSize) {
       return Promise.reject(saturated(`all endpoints are saturated and the queue is full (${this.maxSize})`, retryAfter));
@@ -47,7 +52,7 @@ export class AdmissionQueue {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         priority,
-        seq: this.seq++,
+        seq: ticket,
         wake: () => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
@@ -69,7 +74,7 @@ export class AdmissionQueue {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       let i = this.waiters.length;
-      while (i > 0 && this.waiters[i - 1]!.priority > priority) i--;
+      while (i > 0 && after(this.waiters[i - 1]!, priority, ticket)) i--;
       this.waiters.splice(i, 0, waiter);
       this.onDepth(this.waiters.length);
     });
@@ -98,6 +103,11 @@ export class AdmissionQueue {
     if (i !== -1) this.waiters.splice(i, 1);
     this.onDepth(this.waiters.length);
   }
+}
+
+/** Whether `w` goes after a waiter of `priority` holding `seq`. */
+function after(w: Waiter, priority: number, seq: number): boolean {
+  return w.priority > priority || (w.priority === priority && w.seq > seq);
 }
 
 function saturated(message: string, retryAfter: string): GatewayError {

@@ -106,8 +106,9 @@ export class ModelPool {
 
   private async routeAfterWaiting(request: SchedulingRequest, clientGone: () => AbortSignal): Promise<Routed> {
     const deadline = performance.now() + this.queue.timeoutMs;
+    const ticket = this.queue.ticket(); // a re-check that fails keeps its place in line
     for (;;) {
-      await this.queue.wait(request.priority ?? 0, deadline, QUEUE_POLL_MS, clientGone());
+      await this.queue.wait(request.priority ?? 0, deadline, QUEUE_POLL_MS, clientGone(), ticket);
       const routed = this.tryRoute(request);
       if (routed) return routed;
     }

@@ -15,5 +15,8 @@ export const DEFAULT_SATURATION: SaturationThresholds = { queueDepth: 5, kvUsage
 export function isSaturated(endpoint: EndpointView, now: number, t: SaturationThresholds): boolean {
   if (metricsStale(endpoint, now)) return true;
   const m = freshMetrics(endpoint, now);
-  return (m.waiting ?? 0) >= t.queueDepth || (m.kvUsage ?? 0) >= t.kvUsage;
+  // Requests this router sent since the engine last reported are waiting there too, as far as
+  // anyone knows until the next scrape.
+  const unreported = Math.max(0, endpoint.inflight.requests - (m.waiting ?? 0) - (m.running ?? 0));
+  return (m.waiting ?? 0) + unreported >= t.queueDepth || (m.kvUsage ?? 0) >= t.kvUsage;
 }

@@ -26,6 +26,14 @@ test('admission queue: lower priority value first, FIFO within a priority, bound
   await Promise.all([a, b, c]);
   assert.deepEqual(order, ['b', 'c', 'a']);
   assert.equal(q.depth, 0);
+  // A waiter that re-checks in vain and waits again with its ticket keeps its place ahead of later ones.
+  const early = q.ticket();
+  const later = q.wait(0, far, 10_000).then(() => order.push('later'));
+  const again = q.wait(0, far, 10_000, undefined, early).then(() => order.push('early'));
+  q.wakeOne();
+  q.wakeOne();
+  await Promise.all([later, again]);
+  assert.deepEqual(order.slice(3), ['early', 'later']);
   assert.equal(Math.max(...depths), 3);
   // A poll tick wakes the waiter to re-check; past the deadline it is a 429.
   await q.wait(0, performance.now() + 1000, 5);

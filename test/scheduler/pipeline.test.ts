@@ -46,6 +46,15 @@ test('no healthy endpoint -> reject no-healthy; all saturated -> reject saturate
   assert.equal(open.schedule(request('r'), busy, 0).endpoints.length, 2);
 });
 
+test('saturation counts the requests sent since the last scrape as waiting, so a burst cannot pile past the threshold', () => {
+  const s = createScheduler('least-load');
+  const at = (sent: number) => ({ endpoints: [endpoint('a', { metrics: { waiting: 3, running: 10, scrapedAt: 0 }, inflight: { requests: sent, promptTokens: 0, predictedBlocks: 0 } })] });
+  assert.equal(s.schedule(request('r'), at(14), 0).reject, undefined, '3 reported + 1 unreported = 4 waiting');
+  assert.equal(s.schedule(request('r'), at(15), 0).reject, 'saturated', '3 reported + 2 unreported = 5 waiting');
+  // Completions since the scrape make room again.
+  assert.equal(s.schedule(request('r'), at(12), 0).reject, undefined);
+});
+
 test('same seed gives the same tie-breaks', () => {
   const view = { endpoints: ['a', 'b', 'c', 'd'].map((id) => endpoint(id)) };
   const run = (seed: number) => {

@@ -5,8 +5,10 @@ import { parseArgs } from 'node:util';
 import { TraceFormatError } from '../../bench/traces/types.ts';
 import { CliError } from '../../cli/cli-error.ts';
 import { numberFlag } from '../../cli/flags.ts';
+import { DEFAULT_LIMITS } from '../../gateway/config.ts';
 import { PhysicsInputError } from '../../physics/errors.ts';
 import { policyNames } from '../../scheduler/index.ts';
+import type { AdmissionLimits } from './admission.ts';
 import { runPolicies } from './compare.ts';
 import { formatTable, type PolicyReport } from './report.ts';
 import type { TraceSimSpec } from './run-spec.ts';
@@ -29,7 +31,10 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
   --jitter SECONDS       Mooncake: spread arrivals inside each timestamp slot (default 3; 0 = bursts)
   --poisson-rate R       length-only traces: arrival rate before --rate-scale (default 5/s)
   --max-requests N       replay only the first N requests
-  --no-shed              never shed: requests queue however saturated the replicas are
+  --queue-size N         the gateway's admission queue, where requests wait while every replica
+                         is saturated (default 1024, as serve's; 0 = shed at once)
+  --queue-timeout-ms MS  longest wait in that queue before the request is shed (default 30000)
+  --no-shed              no saturation check: every request goes to a replica at once
   --no-async-scheduling  the twins plan each step after the previous one ends (by default, as
                          vLLM, a request arriving during a step joins the step after next)
   --jobs N               policies simulated in parallel (default: CPU count)
@@ -55,7 +60,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
       trace: { type: 'string' }, replicas: { type: 'string' }, model: { type: 'string' }, gpu: { type: 'string' },
       tp: { type: 'string' }, pd: { type: 'string' }, 'rate-scale': { type: 'string' }, policy: { type: 'string' },
       compare: { type: 'string' }, seed: { type: 'string' }, jitter: { type: 'string' }, 'poisson-rate': { type: 'string' },
-      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, 'no-async-scheduling': { type: 'boolean' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, 'queue-size': { type: 'string' }, 'queue-timeout-ms': { type: 'string' }, 'no-async-scheduling': { type: 'boolean' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -87,6 +92,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
     poissonRate: numberFlag('poisson-rate', v['poisson-rate'], { positive: true }),
     maxRequests: numberFlag('max-requests', v['max-requests'], { integer: true, min: 1 }),
     ...(v['no-shed'] ? { noShed: true } : {}),
+    ...admissionFlags(v['queue-size'], v['queue-timeout-ms']),
     ...(v['no-async-scheduling'] ? { noAsyncScheduling: true } : {}),
   };
   const jobs = numberFlag('jobs', v.jobs, { integer: true, min: 1 }) ?? availableParallelism();
@@ -112,6 +118,16 @@ export async function runTraceSim(argv: string[]): Promise<void> {
   const mode = pd ? `, P/D ${pd.prefill}:${pd.decode}` : '';
   process.stdout.write(`simulated: ${spec.trace} on ${replicas} x ${spec.model} / ${spec.gpu}${spec.tp ? ` TP${spec.tp}` : ''}${mode}, rate x${spec.rateScale}\n`);
   process.stdout.write(formatTable(outcomes));
+}
+
+function admissionFlags(size: string | undefined, timeoutMs: string | undefined): { admission?: AdmissionLimits } {
+  if (size === undefined && timeoutMs === undefined) return {};
+  return {
+    admission: {
+      size: numberFlag('queue-size', size, { integer: true, min: 0, max: 1_000_000 }) ?? DEFAULT_LIMITS.queueSize,
+      timeoutSeconds: (numberFlag('queue-timeout-ms', timeoutMs, { positive: true }) ?? DEFAULT_LIMITS.queueTimeoutMs) / 1000,
+    },
+  };
 }
 
 /** One line on stderr, redrawn in place: each policy's share of settled requests. */

@@ -10,6 +10,8 @@ import type { Deployment } from '../../physics/deployment.ts';
 import { createScheduler, DEFAULT_PD_THRESHOLD } from '../../scheduler/index.ts';
 import { hashBlocks } from '../../twin/core/block-hash.ts';
 import type { EndpointView, Scheduler, SchedulingRequest } from '../../scheduler/types.ts';
+import { DEFAULT_LIMITS } from '../../gateway/config.ts';
+import { VirtualAdmissionQueue, type AdmissionLimits } from './admission.ts';
 import { EventQueue } from './event-queue.ts';
 import { Replica, type ReplicaEngineOptions } from './replica.ts';
 
@@ -29,8 +31,10 @@ export interface ClusterOptions {
   kvEventLatencySeconds?: number;
   /** KV transfer bandwidth between replicas, bytes/s per replica (default 50 GB/s per GPU, RDMA). */
   transferBytesPerSecond?: number;
-  /** Shedding on; null disables (default: the scheduler's queue 5 / KV 0.8). */
+  /** Saturation on; null disables (default: the scheduler's queue 5 / KV 0.8). */
   saturation?: null;
+  /** The gateway's admission queue for saturated times (default: the gateway's, 1,024 requests, 30 s). */
+  admission?: AdmissionLimits;
   /** Every replica's engine settings beyond the defaults (limits, async scheduling). */
   engine?: ReplicaEngineOptions;
   onProgress?: (done: number, total: number) => void;
@@ -133,11 +137,18 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     settled++;
     if (o.onProgress && (settled % 200 === 0 || settled === total)) o.onProgress(settled, total);
   };
+  const shed = () => {
+    result.shed++;
+    settle();
+  };
+  const admission = new VirtualAdmissionQueue<{ tr: TraceRequest; arrivedAt: number }>(o.admission ?? { size: DEFAULT_LIMITS.queueSize, timeoutSeconds: DEFAULT_LIMITS.queueTimeoutMs / 1000 });
+  const retryWaiting = (now: number, max?: number) => admission.drain((w) => dispatch(w.tr, w.arrivedAt, now), max);
 
   // Scrapes every interval while anything is outstanding.
   const scrapeEvery = o.scrapeIntervalSeconds ?? 0.05;
   const scrape = (t: number) => {
     for (const r of replicas) r.scrape(t);
+    retryWaiting(t); // the live waiters poll; fresh metrics may admit them
     if (settled < total) queue.at(t + scrapeEvery, scrape);
   };
   queue.at(firstArrival, scrape);
@@ -148,8 +159,17 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     ep.inflight.predictedBlocks += sign * blocks;
   };
 
-  let promptScratch = new Uint32Array(0);
   const arrive = (tr: TraceRequest, t: number) => {
+    if (dispatch(tr, t, t)) return;
+    if (!admission.offer({ tr, arrivedAt: t }, t)) return shed();
+    queue.at(t + admission.timeoutSeconds, (at) => {
+      for (const _ of admission.expire(at)) shed();
+    });
+  };
+
+  let promptScratch = new Uint32Array(0);
+  /** Routes and starts a request that arrived at `arrivedAt`; false when every endpoint is saturated. */
+  const dispatch = (tr: TraceRequest, arrivedAt: number, t: number): boolean => {
     // The twin cores copy the prompt and the scheduler keeps only keys, so aggregated runs write
     // every prompt into one buffer; a disaggregated request needs its own until the decode leg.
     if (!o.pd && promptScratch.length < tr.promptTokens) promptScratch = new Uint32Array(Math.max(tr.promptTokens, 2 * promptScratch.length));
@@ -160,11 +180,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     const req: SchedulingRequest = { id: tr.id, model: o.modelName, promptTokenIds: tokenIds, promptTokens: promptLength, maxTokens: tr.outputTokens, promptBlockKeys: { blockSize: bs, keys: promptBlockKeys } };
     const decision = scheduler.schedule(req, view, t);
     const decode = decision.endpoints[0];
-    if (!decode) {
-      result.shed++;
-      settle();
-      return;
-    }
+    if (!decode) return false;
     const blocks = Math.ceil((promptLength + tr.outputTokens) / bs);
     const uncached = Math.max(0, promptLength - (decision.predictedCachedTokens ?? 0));
     const prefill = decision.prefill?.[0];
@@ -184,17 +200,19 @@ export function runCluster(o: ClusterOptions): ClusterResult {
         const cached = prefill ? cachedAtAdmission : (info?.cachedPromptTokens ?? 0);
         result.promptTokens += promptLength;
         result.cachedPromptTokens += cached;
-        o.onRequestDone?.({ id: tr.id, replica: decode.id, promptTokens: promptLength, cachedPromptTokens: cached, ttft: firstTokenAt - t, e2e: ft - t });
-        result.e2e.push(ft - t);
+        o.onRequestDone?.({ id: tr.id, replica: decode.id, promptTokens: promptLength, cachedPromptTokens: cached, ttft: firstTokenAt - arrivedAt, e2e: ft - arrivedAt });
+        result.e2e.push(ft - arrivedAt);
         result.makespan = Math.max(result.makespan, ft - firstArrival);
       }
       settle();
+      // The live gateway wakes one waiter per completion; as its own event, outside the engine's step.
+      if (admission.depth > 0) queue.at(ft, (at) => retryWaiting(at, 1));
     };
     const decodeObserver = {
       onToken: (_tok: number, tt: number) => {
         if (firstTokenAt < 0) {
           firstTokenAt = tt;
-          result.ttft.push(tt - t);
+          result.ttft.push(tt - arrivedAt);
           if (!prefill) decode.inflight.pendingPrefillTokens! -= uncached;
         } else result.itl.push(tt - lastTokenAt);
         lastTokenAt = tt;
@@ -206,7 +224,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
       decode.inflight.pendingPrefillTokens! += uncached;
       D.core.add({ id: tr.id, promptTokenIds: tokenIds, promptBlockKeys, maxTokens: tr.outputTokens, arrivalTime: t }, decodeObserver);
       D.kick();
-      return;
+      return true;
     }
     // Disaggregated: prefill on P (1 token, blocks held), transfer, then decode on D.
     const P = byId.get(prefill.id)!;
@@ -237,6 +255,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
       },
     );
     P.kick();
+    return true;
   };
 
   for (const tr of o.requests) queue.at(tr.arrival / scale, (t) => arrive(tr, t));

@@ -2,6 +2,7 @@
 import { ceilingHitRate } from '../../bench/traces/ceiling.ts';
 import { readTrace } from '../../bench/traces/index.ts';
 import { resolveDeployment } from '../../physics/deployment.ts';
+import type { AdmissionLimits } from './admission.ts';
 import { runCluster } from './cluster.ts';
 import { toDetails, toReport, type PolicyDetails, type PolicyReport } from './report.ts';
 
@@ -19,8 +20,10 @@ export interface TraceSimSpec {
   /** Poisson rate for length-only traces (requests/s before --rate-scale). */
   poissonRate?: number;
   maxRequests?: number;
-  /** Disable the scheduler's saturation shedding (every request queues). */
+  /** Disable the scheduler's saturation check (every request goes straight to an engine). */
   noShed?: boolean;
+  /** The gateway's admission queue (default: the gateway's own limits). */
+  admission?: AdmissionLimits;
   /** The twins plan each step after the previous one ends (vLLM --no-async-scheduling). */
   noAsyncScheduling?: boolean;
 }
@@ -45,6 +48,7 @@ export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: 
     pd: spec.pd,
     rateScale: spec.rateScale,
     ...(spec.noShed ? { saturation: null } : {}),
+    ...(spec.admission ? { admission: spec.admission } : {}),
     ...(spec.noAsyncScheduling ? { engine: { asyncScheduling: false } } : {}),
     onProgress,
   });

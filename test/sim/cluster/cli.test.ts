@@ -31,12 +31,16 @@ test('the table names the run as simulated', () => {
   assert.match(r.stdout, /llm-d/);
 });
 
-test('--no-shed turns the saturation shedding off: an overload that sheds queues instead', () => {
+test('--queue-size 0 sheds at once when saturated; the default queue and --no-shed do not shed this overload', () => {
   const overload = ['--trace', path, '--replicas', '1', '--model', 'llama-3.1-8b', '--gpu', 'h100', '--policy', 'least-load', '--rate-scale', '40', '--json'];
-  const shed = JSON.parse(cli(...overload).stdout)['least-load'];
-  const queued = JSON.parse(cli(...overload, '--no-shed').stdout)['least-load'];
+  const shed = JSON.parse(cli(...overload, '--queue-size', '0').stdout)['least-load'];
+  const queued = JSON.parse(cli(...overload).stdout)['least-load'];
+  const open = JSON.parse(cli(...overload, '--no-shed').stdout)['least-load'];
   assert.ok(shed.shed > 0, `shed ${shed.shed}`);
   assert.equal(queued.shed, 0);
+  assert.equal(open.shed, 0);
+  const impatient = JSON.parse(cli(...overload, '--queue-timeout-ms', '1').stdout)['least-load'];
+  assert.ok(impatient.shed > 0, `a 1 ms queue timeout sheds (${impatient.shed})`);
 });
 
 test('--no-async-scheduling: the twins take an arrival into the next step, so first tokens come sooner', () => {
@@ -57,6 +61,8 @@ test('bad input: one line on stderr and exit 2', () => {
     ['--trace', join(dir, 'missing.jsonl'), '--replicas', '2', '--model', 'llama-3.1-8b', '--gpu', 'h100'],
     [...base.slice(0, 6), '--gpu', 'no-such-gpu'],
     [...base, '--rate-scale=-1'],
+    [...base, '--queue-size', '-1'],
+    [...base, '--queue-timeout-ms', '0'],
   ]) {
     const r = cli(...args);
     assert.equal(r.status, 2, `${args.join(' ')} -> ${r.status} ${r.stderr}`);

@@ -46,11 +46,23 @@ test('prefix-aware policies beat round-robin on hit rate for multi-turn conversa
   }
 });
 
-test('overload with shedding on: requests are shed with saturated, not lost', () => {
-  const r = run('least-load', { rateScale: 20, replicas: 2 });
-  assert.ok(r.shed > 0, 'some shed');
-  assert.equal(r.completed + r.shed + r.failed, trace.requests.length);
-  const open = run('least-load', { rateScale: 20, replicas: 2, saturation: null });
+test('overload: requests wait in the admission queue, are shed when it is full or their wait times out, never lost', () => {
+  const overload = { rateScale: 20, replicas: 2 };
+  const atOnce = run('least-load', { ...overload, admission: { size: 0, timeoutSeconds: 30 } });
+  assert.ok(atOnce.shed > 0, 'no queue: some shed');
+  assert.equal(atOnce.completed + atOnce.shed + atOnce.failed, trace.requests.length);
+  // The gateway's default queue holds them instead; their wait counts in their TTFT.
+  const queued = run('least-load', overload);
+  assert.equal(queued.shed, 0);
+  assert.equal(queued.completed, trace.requests.length);
+  assert.ok(queued.ttft.summary().p99 > atOnce.ttft.summary().p99, `queued p99 ${queued.ttft.summary().p99} vs ${atOnce.ttft.summary().p99}`);
+  const small = run('least-load', { ...overload, admission: { size: 2, timeoutSeconds: 30 } });
+  assert.ok(small.shed > 0 && small.shed < atOnce.shed, `a 2-deep queue sheds fewer (${small.shed}) than none (${atOnce.shed})`);
+  const impatient = run('least-load', { ...overload, admission: { size: 1024, timeoutSeconds: 0.02 } });
+  assert.ok(impatient.shed > 0, 'waits past 20 ms time out');
+  assert.equal(impatient.completed + impatient.shed + impatient.failed, trace.requests.length);
+  // With the saturation check off, nothing waits at the gateway and nothing is shed.
+  const open = run('least-load', { ...overload, saturation: null });
   assert.equal(open.shed, 0);
   assert.equal(open.completed, trace.requests.length);
 });
