@@ -23,7 +23,7 @@ export interface SchedulerOptions {
   /** Seed for tie-breaks and sampling (default 1); ignored when `random` is given. */
   seed?: number;
   random?: Random;
-  /** Admission thresholds; null disables shedding. Default: queue 5, KV 0.8 (llm-d). */
+  /** Admission thresholds; null disables shedding. Default: queue 5, KV full (saturation.ts). */
   saturation?: SaturationThresholds | null;
   /** Enable prefill/decode disaggregation: prefill remotely when uncached tokens >= threshold. */
   pd?: { threshold: number };

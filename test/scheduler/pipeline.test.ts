@@ -34,8 +34,12 @@ test('no healthy endpoint -> reject no-healthy; all saturated -> reject saturate
     endpoints: [],
     reject: 'no-healthy',
   });
-  const busy = { endpoints: [endpoint('a', { metrics: { waiting: 5, scrapedAt: 0 } }), endpoint('b', { metrics: { kvUsage: 0.85, scrapedAt: 0 } })] };
+  const busy = { endpoints: [endpoint('a', { metrics: { waiting: 5, scrapedAt: 0 } }), endpoint('b', { metrics: { kvUsage: 1, scrapedAt: 0 } })] };
   assert.equal(s.schedule(request('r'), busy, 0).reject, 'saturated');
+  // By default only a full cache counts; llm-d's detector (KV 0.8) is a setting.
+  const kv85 = { endpoints: [endpoint('b', { metrics: { kvUsage: 0.85, scrapedAt: 0 } })] };
+  assert.equal(s.schedule(request('r'), kv85, 0).reject, undefined);
+  assert.equal(createScheduler('least-load', { saturation: { queueDepth: 5, kvUsage: 0.8 } }).schedule(request('r'), kv85, 0).reject, 'saturated');
   // One endpoint under the thresholds is enough to admit.
   const one = { endpoints: [...busy.endpoints, endpoint('c', { metrics: { waiting: 4, kvUsage: 0.5, scrapedAt: 0 } })] };
   const admitted = s.schedule(request('r'), one, 0);

@@ -8,6 +8,7 @@ import { numberFlag } from '../../cli/flags.ts';
 import { DEFAULT_LIMITS } from '../../gateway/config.ts';
 import { PhysicsInputError } from '../../physics/errors.ts';
 import { policyNames } from '../../scheduler/index.ts';
+import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { AdmissionLimits } from './admission.ts';
 import { runPolicies } from './compare.ts';
 import { formatTable, type PolicyReport } from './report.ts';
@@ -34,6 +35,8 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
   --queue-size N         the gateway's admission queue, where requests wait while every replica
                          is saturated (default 1024, as serve's; 0 = shed at once)
   --queue-timeout-ms MS  longest wait in that queue before the request is shed (default 30000)
+  --saturation Q:KV      a replica is saturated at Q waiting requests or KV usage KV
+                         (default 5:1, a full cache; llm-d's detector is 5:0.8)
   --no-shed              no saturation check: every request goes to a replica at once
   --no-async-scheduling  the twins plan each step after the previous one ends (by default, as
                          vLLM, a request arriving during a step joins the step after next)
@@ -60,7 +63,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
       trace: { type: 'string' }, replicas: { type: 'string' }, model: { type: 'string' }, gpu: { type: 'string' },
       tp: { type: 'string' }, pd: { type: 'string' }, 'rate-scale': { type: 'string' }, policy: { type: 'string' },
       compare: { type: 'string' }, seed: { type: 'string' }, jitter: { type: 'string' }, 'poisson-rate': { type: 'string' },
-      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, 'queue-size': { type: 'string' }, 'queue-timeout-ms': { type: 'string' }, 'no-async-scheduling': { type: 'boolean' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, 'queue-size': { type: 'string' }, saturation: { type: 'string' }, 'queue-timeout-ms': { type: 'string' }, 'no-async-scheduling': { type: 'boolean' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -92,6 +95,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
     poissonRate: numberFlag('poisson-rate', v['poisson-rate'], { positive: true }),
     maxRequests: numberFlag('max-requests', v['max-requests'], { integer: true, min: 1 }),
     ...(v['no-shed'] ? { noShed: true } : {}),
+    ...(v.saturation !== undefined ? { saturation: parseSaturation(v.saturation) } : {}),
     ...admissionFlags(v['queue-size'], v['queue-timeout-ms']),
     ...(v['no-async-scheduling'] ? { noAsyncScheduling: true } : {}),
   };
@@ -118,6 +122,13 @@ export async function runTraceSim(argv: string[]): Promise<void> {
   const mode = pd ? `, P/D ${pd.prefill}:${pd.decode}` : '';
   process.stdout.write(`simulated: ${spec.trace} on ${replicas} x ${spec.model} / ${spec.gpu}${spec.tp ? ` TP${spec.tp}` : ''}${mode}, rate x${spec.rateScale}\n`);
   process.stdout.write(formatTable(outcomes));
+}
+
+function parseSaturation(v: string): SaturationThresholds {
+  const m = /^(\d+):(\d*\.?\d+)$/.exec(v);
+  const kv = m ? Number(m[2]) : NaN;
+  if (!m || !(kv > 0 && kv <= 1)) throw new CliError(`--saturation must be QUEUE:KV with KV in (0, 1], e.g. 5:0.8, got '${v}'`);
+  return { queueDepth: Number(m[1]), kvUsage: kv };
 }
 
 function admissionFlags(size: string | undefined, timeoutMs: string | undefined): { admission?: AdmissionLimits } {

@@ -9,6 +9,7 @@ import { PreciseIndex } from '../../kv/precise-index.ts';
 import type { Deployment } from '../../physics/deployment.ts';
 import { createScheduler, DEFAULT_PD_THRESHOLD } from '../../scheduler/index.ts';
 import { hashBlocks } from '../../twin/core/block-hash.ts';
+import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { EndpointView, Scheduler, SchedulingRequest } from '../../scheduler/types.ts';
 import { DEFAULT_LIMITS } from '../../gateway/config.ts';
 import { VirtualAdmissionQueue, type AdmissionLimits } from './admission.ts';
@@ -31,8 +32,8 @@ export interface ClusterOptions {
   kvEventLatencySeconds?: number;
   /** KV transfer bandwidth between replicas, bytes/s per replica (default 50 GB/s per GPU, RDMA). */
   transferBytesPerSecond?: number;
-  /** Saturation on; null disables (default: the scheduler's queue 5 / KV 0.8). */
-  saturation?: null;
+  /** Saturation thresholds; null disables the check (default: the scheduler's, queue 5 / KV full). */
+  saturation?: SaturationThresholds | null;
   /** The gateway's admission queue for saturated times (default: the gateway's, 1,024 requests, 30 s). */
   admission?: AdmissionLimits;
   /** Every replica's engine settings beyond the defaults (limits, async scheduling). */
@@ -95,7 +96,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     preciseIndex,
     stepTime: o.deployment.stepTime,
     pd: o.pd ? { threshold: o.pdThreshold ?? DEFAULT_PD_THRESHOLD } : undefined,
-    ...(o.saturation === null ? { saturation: null } : {}),
+    ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
   });
   if (wantsEvents) {
     const latency = o.kvEventLatencySeconds ?? 0.02;
@@ -160,8 +161,10 @@ export function runCluster(o: ClusterOptions): ClusterResult {
   };
 
   const arrive = (tr: TraceRequest, t: number) => {
-    if (dispatch(tr, t, t)) return;
+    // First come, first served: while others wait, a new request queues behind them.
+    if (admission.depth === 0 && dispatch(tr, t, t)) return;
     if (!admission.offer({ tr, arrivedAt: t }, t)) return shed();
+    retryWaiting(t);
     queue.at(t + admission.timeoutSeconds, (at) => {
       for (const _ of admission.expire(at)) shed();
     });

@@ -2,6 +2,7 @@
 import { ceilingHitRate } from '../../bench/traces/ceiling.ts';
 import { readTrace } from '../../bench/traces/index.ts';
 import { resolveDeployment } from '../../physics/deployment.ts';
+import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { AdmissionLimits } from './admission.ts';
 import { runCluster } from './cluster.ts';
 import { toDetails, toReport, type PolicyDetails, type PolicyReport } from './report.ts';
@@ -22,6 +23,8 @@ export interface TraceSimSpec {
   maxRequests?: number;
   /** Disable the scheduler's saturation check (every request goes straight to an engine). */
   noShed?: boolean;
+  /** Saturation thresholds other than the scheduler's default. */
+  saturation?: SaturationThresholds;
   /** The gateway's admission queue (default: the gateway's own limits). */
   admission?: AdmissionLimits;
   /** The twins plan each step after the previous one ends (vLLM --no-async-scheduling). */
@@ -47,7 +50,7 @@ export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: 
     seed: spec.seed,
     pd: spec.pd,
     rateScale: spec.rateScale,
-    ...(spec.noShed ? { saturation: null } : {}),
+    ...(spec.noShed ? { saturation: null } : spec.saturation ? { saturation: spec.saturation } : {}),
     ...(spec.admission ? { admission: spec.admission } : {}),
     ...(spec.noAsyncScheduling ? { engine: { asyncScheduling: false } } : {}),
     onProgress,

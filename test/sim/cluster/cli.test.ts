@@ -39,6 +39,9 @@ test('--queue-size 0 sheds at once when saturated; the default queue and --no-sh
   assert.ok(shed.shed > 0, `shed ${shed.shed}`);
   assert.equal(queued.shed, 0);
   assert.equal(open.shed, 0);
+  // llm-d's KV 0.8 gate saturates sooner than the default (a full cache), so it sheds more.
+  const llmdGate = JSON.parse(cli(...overload, '--queue-size', '0', '--saturation', '5:0.8').stdout)['least-load'];
+  assert.ok(llmdGate.shed >= shed.shed, `5:0.8 shed ${llmdGate.shed} vs ${shed.shed}`);
   const impatient = JSON.parse(cli(...overload, '--queue-timeout-ms', '1').stdout)['least-load'];
   assert.ok(impatient.shed > 0, `a 1 ms queue timeout sheds (${impatient.shed})`);
 });
@@ -63,6 +66,8 @@ test('bad input: one line on stderr and exit 2', () => {
     [...base, '--rate-scale=-1'],
     [...base, '--queue-size', '-1'],
     [...base, '--queue-timeout-ms', '0'],
+    [...base, '--saturation', '5'],
+    [...base, '--saturation', '5:1.5'],
   ]) {
     const r = cli(...args);
     assert.equal(r.status, 2, `${args.join(' ')} -> ${r.status} ${r.stderr}`);
