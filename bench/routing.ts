@@ -145,8 +145,8 @@ for (const c of cases) {
     }
     console.log(`bisection ${steps.join(', ')}: high load ${load(c, high)}`);
   }
-  // Shedding (every endpoint over the saturation thresholds) can cap the queue, and with it the
-  // p90, before round-robin reaches 3x: then the ladder's top is reported, named as what it is.
+  // If round-robin never reaches 3x on the ladder (shedding can cap the p90 when the gateway queue
+  // is small), the ladder's top is reported, named as what it is.
   if (!reached) console.log(`round-robin's p90 never reached 3x the unloaded value on the ladder: "high" below is its top, ${load(c, high)}`);
   const loads: Array<[string, number]> = [['moderate', moderate], ['high', high]];
   if (coarseHigh !== high) loads.push(['ladder step', coarseHigh]);

@@ -17,7 +17,7 @@ import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts
 import { parseDtype } from '../src/physics/dtype.ts';
 import { ENGINE_LIMITS, estimateAtConcurrency } from '../src/physics/serving-model.ts';
 import { runSingleSim } from '../src/sim/single.ts';
-import { percentile } from '../src/bench/stats.ts';
+import { median, percentText } from '../src/bench/stats.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' }, sync: { type: 'boolean' } } });
 
@@ -69,9 +69,8 @@ function simulate(r: SiliconRow, dep: Deployment) {
 }
 
 const littles = (conc: number, osl: number, ttftMs: number, tpotMs: number) => (conc * osl) / ((ttftMs + (osl - 1) * tpotMs) / 1000);
-const median = (xs: number[]) => (xs.length ? percentile(Float64Array.from(xs).sort(), 50) : NaN);
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+const pct = (x: number) => percentText(x);
+const signed = (x: number) => percentText(x, true);
 
 type Errors = { ttft: number[]; tpot: number[]; tput: number[]; ttftSigned: number[]; tpotSigned: number[] };
 const newErrors = (): Errors => ({ ttft: [], tpot: [], tput: [], ttftSigned: [], tpotSigned: [] });

@@ -18,7 +18,7 @@
 // scheduler instead of vLLM's default async scheduling, for comparison).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { percentile } from '../src/bench/stats.ts';
+import { median, percentile, percentText } from '../src/bench/stats.ts';
 import { sharedPrefixRequests } from '../src/bench/traces/shared-prefix.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { runCluster } from '../src/sim/cluster/cluster.ts';
@@ -82,10 +82,9 @@ function requestsOf(stages: StageRow[]) {
   );
 }
 
-const median = (xs: number[]) => (xs.length ? percentile(Float64Array.from(xs).sort(), 50) : NaN);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+const pct = (x: number) => percentText(x);
+const signed = (x: number) => percentText(x, true);
 
 let rows = readRows();
 if (values.match) rows = rows.filter((r) => r.experiment.includes(values.match!));

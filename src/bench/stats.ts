@@ -31,6 +31,16 @@ export function summarize(values: ArrayLike<number>): LatencySummary {
   };
 }
 
+/** The median of the values (NaN for none). The input is not modified. */
+export function median(values: ArrayLike<number>): number {
+  return percentile(Float64Array.from(values).sort(), 50);
+}
+
+/** A fraction as a percentage with one decimal ("12.3%"); `signed` adds "+" to non-negative values. */
+export function percentText(x: number, signed = false): string {
+  return `${signed && x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+}
+
 /** Scales every field of a summary (e.g. seconds to milliseconds). */
 export function scaleSummary(s: LatencySummary, factor: number): LatencySummary {
   return { mean: s.mean * factor, p50: s.p50 * factor, p90: s.p90 * factor, p99: s.p99 * factor };

@@ -163,8 +163,8 @@ export function runCluster(o: ClusterOptions): ClusterResult {
   const arrive = (tr: TraceRequest, t: number) => {
     // First come, first served: while others wait, a new request queues behind them.
     if (admission.depth === 0 && dispatch(tr, t, t)) return;
+    // No retry here: room only appears with a scrape or a completion, and both retry the queue.
     if (!admission.offer({ tr, arrivedAt: t }, t)) return shed();
-    retryWaiting(t);
     queue.at(t + admission.timeoutSeconds, (at) => {
       for (const _ of admission.expire(at)) shed();
     });
