@@ -1,113 +1,145 @@
 // The bounded priority queue a request waits in while every endpoint of its pool is saturated.
-// Lower `priority` goes first (vLLM's convention), FIFO within a priority. Full queue or a wait
-// past the timeout -> 429 with retry-after.
-import { performance } from 'node:perf_hooks';
+// Lower `priority` goes first (vLLM's convention), FIFO within a priority. Strict hand-off: only
+// the waiter at the head is offered room, so nobody overtakes an older waiter of its priority,
+// and a refusal at the head ends the round (head-of-line, as the simulator's queue,
+// src/sim/cluster/admission.ts). Rounds run when a request finishes (one waiter: one slot freed)
+// and every `pollMs` while anyone waits (fresh metrics may have room for several). Full queue or
+// a wait past the timeout -> 429 with retry-after; a client that leaves -> 499.
 import { ApiError as GatewayError } from '../http/api-error.ts';
 
-interface Waiter {
+interface Waiter<T> {
   priority: number;
   seq: number;
-  wake: () => void;
+  /** What the waiter gets when it is admitted; undefined = still no room. May throw (the waiter fails). */
+  admit: () => T | undefined;
+  resolve: (value: T) => void;
   fail: (err: GatewayError) => void;
   timer: NodeJS.Timeout;
 }
 
-export class AdmissionQueue {
-  private readonly waiters: Waiter[] = []; // sorted: best first
-  private seq = 0;
-  private readonly maxSize: number;
-  readonly timeoutMs: number;
-  private readonly onDepth: (depth: number) => void;
+export interface AdmissionQueueOptions {
+  maxSize: number;
+  timeoutMs: number;
+  /** How often the head is offered room when nothing finished (scrapes refresh at 50 ms). */
+  pollMs: number;
+  onDepth?: (depth: number) => void;
+}
 
-  constructor(maxSize: number, timeoutMs: number, onDepth: (depth: number) => void = () => {}) {
-    this.maxSize = maxSize;
-    this.timeoutMs = timeoutMs;
-    this.onDepth = onDepth;
+export class AdmissionQueue<T> {
+  private readonly waiters: Waiter<T>[] = []; // sorted: best first
+  private seq = 0;
+  private readonly opts: AdmissionQueueOptions;
+  private poll: NodeJS.Timeout | undefined;
+  /** Admissions still wanted in the current round; one per macrotask (see `step`). */
+  private wanted = 0;
+  private stepping = false;
+
+  constructor(opts: AdmissionQueueOptions) {
+    this.opts = opts;
   }
 
   get depth(): number {
     return this.waiters.length;
   }
 
-  /** A place in line: pass the same ticket to every `wait` of one request so a re-check keeps it. */
-  ticket(): number {
-    return this.seq++;
+  get timeoutMs(): number {
+    return this.opts.timeoutMs;
   }
 
-  /**
-   * Waits for a wake-up (a request finished) or `pollMs` (scraped metrics may have changed), then
-   * the caller checks again. Rejects with 429 when full or once `deadline` (performance.now() ms)
-   * has passed. Within a priority, waiters are ordered by `ticket` (default: a new one, the back).
-   */
-  wait(priority: number, deadline: number, pollMs: number, signal?: AbortSignal, ticket = this.ticket()): Promise<void> {
-    const retryAfter = String(Math.max(1, Math.ceil(this.timeoutMs / 1000 / 4)));
-    if (this.waiters.length >= this.maxSize) {
-      return Promise.reject(saturated(`all endpoints are saturated and the queue is full (${this.maxSize})`, retryAfter));
+  /** Waits in line until `admit` gives a value. Rejects with 429 when full or timed out, 499 on `signal`. */
+  enqueue(priority: number, admit: () => T | undefined, signal?: AbortSignal): Promise<T> {
+    const retryAfter = String(Math.max(1, Math.ceil(this.opts.timeoutMs / 1000 / 4)));
+    if (this.waiters.length >= this.opts.maxSize) {
+      return Promise.reject(saturated(`all endpoints are saturated and the queue is full (${this.opts.maxSize})`, retryAfter));
     }
-    // Whether this wait ends at the deadline rather than at a poll. Decided now, not by comparing
-    // clocks when the timer fires: timers count from the event loop's cached time and may fire a
-    // few milliseconds early on a busy machine.
-    const untilDeadline = deadline - performance.now();
-    const endsAtDeadline = untilDeadline <= pollMs;
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        priority,
-        seq: ticket,
-        wake: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        fail: (err) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-        timer: setTimeout(() => {
-          this.remove(waiter);
-          if (endsAtDeadline) waiter.fail(saturated(`all endpoints stayed saturated for ${this.timeoutMs} ms`, retryAfter));
-          else waiter.wake();
-        }, Math.max(0, Math.min(pollMs, untilDeadline))),
-      };
-      const onAbort = () => {
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => this.leave(waiter, new GatewayError(499, 'client closed request'));
+      const settle = () => {
         clearTimeout(waiter.timer);
-        this.remove(waiter);
-        waiter.fail(new GatewayError(499, 'client closed request'));
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter<T> = {
+        priority,
+        seq: this.seq++,
+        admit,
+        resolve: (v) => (settle(), resolve(v)),
+        fail: (err) => (settle(), reject(err)),
+        timer: setTimeout(() => this.leave(waiter, saturated(`all endpoints stayed saturated for ${this.opts.timeoutMs} ms`, retryAfter)), this.opts.timeoutMs),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       let i = this.waiters.length;
-      while (i > 0 && after(this.waiters[i - 1]!, priority, ticket)) i--;
+      while (i > 0 && this.waiters[i - 1]!.priority > priority) i--;
       this.waiters.splice(i, 0, waiter);
-      this.onDepth(this.waiters.length);
+      this.changed();
     });
   }
 
-  /** Lets the best waiter try again (called when a request on the pool finishes). */
-  wakeOne(): void {
-    const w = this.waiters.shift();
-    if (!w) return;
-    clearTimeout(w.timer);
-    this.onDepth(this.waiters.length);
-    w.wake();
+  /** A request on the pool finished: the head waiter is offered the slot it freed. */
+  wake(): void {
+    this.round(1);
   }
 
   /** Fails every waiter (pool removed by a reload, or shutdown). */
   drain(err: GatewayError): void {
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.fail(err);
+    for (const w of this.waiters.splice(0)) w.fail(err);
+    this.changed();
+  }
+
+  /** Offers room to up to `admissions` more waiters (each finish adds one; a poll, everyone). */
+  private round(admissions: number): void {
+    if (this.waiters.length === 0) return;
+    this.wanted += admissions;
+    if (this.wanted > 0 && !this.stepping) {
+      this.stepping = true;
+      setImmediate(this.step);
     }
-    this.onDepth(0);
   }
 
-  private remove(w: Waiter): void {
+  // One admission per macrotask: the admitted request's continuation sends it (and counts it in
+  // flight) before the next waiter's `admit` looks at the endpoints, so a round cannot put more on
+  // an endpoint than its saturation check allows.
+  private readonly step = (): void => {
+    this.stepping = false;
+    const head = this.waiters[0];
+    if (!head || this.wanted <= 0) return;
+    let value: T | undefined;
+    try {
+      value = head.admit();
+    } catch (err) {
+      this.leave(head, err instanceof GatewayError ? err : new GatewayError(500, 'internal error'));
+      this.round(0); // the next waiter still gets its try
+      return;
+    }
+    if (value === undefined) {
+      this.wanted = 0; // head-of-line: nobody behind it is offered room this round
+      return;
+    }
+    this.waiters.shift();
+    this.changed();
+    head.resolve(value);
+    this.wanted--;
+    this.round(0); // the rest of the round, if any is wanted, after the continuation
+  };
+
+  private leave(w: Waiter<T>, err: GatewayError): void {
     const i = this.waiters.indexOf(w);
-    if (i !== -1) this.waiters.splice(i, 1);
-    this.onDepth(this.waiters.length);
+    if (i === -1) return;
+    this.waiters.splice(i, 1);
+    this.changed();
+    w.fail(err);
   }
-}
 
-/** Whether `w` goes after a waiter of `priority` holding `seq`. */
-function after(w: Waiter, priority: number, seq: number): boolean {
-  return w.priority > priority || (w.priority === priority && w.seq > seq);
+  /** Depth gauge, and the poll timer that runs while anyone waits. */
+  private changed(): void {
+    this.opts.onDepth?.(this.waiters.length);
+    if (this.waiters.length > 0 && !this.poll) {
+      this.poll = setInterval(() => this.round(Infinity), this.opts.pollMs);
+    } else if (this.waiters.length === 0) {
+      this.wanted = 0; // room offered to nobody is not saved for later waiters
+      clearInterval(this.poll);
+      this.poll = undefined;
+    }
+  }
 }
 
 function saturated(message: string, retryAfter: string): GatewayError {

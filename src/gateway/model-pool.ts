@@ -24,7 +24,7 @@ export interface Routed {
   cached?: CacheEstimate;
 }
 
-/** How often a queued request re-checks saturation when nothing finished (scrapes refresh at 50 ms). */
+/** How often the queue's head re-checks saturation when nothing finished (scrapes refresh at 50 ms). */
 const QUEUE_POLL_MS = 50;
 
 export class ModelPool {
@@ -34,7 +34,7 @@ export class ModelPool {
   readonly adapters: Set<string>;
   readonly endpoints: EndpointRuntime[];
   readonly scheduler: Scheduler;
-  readonly queue: AdmissionQueue;
+  readonly queue: AdmissionQueue<Routed>;
   /** This pool's upstream pipeline: failover around per-attempt accounting around the engine call. */
   readonly send: GatewayDispatch;
   /** Engines' KV events feeding the precise index the scheduler reads (none configured: unused). */
@@ -54,7 +54,7 @@ export class ModelPool {
     }
     this.view = { endpoints: endpoints.map((e) => e.view) };
     const depth = metrics.queueDepth.labels(config.name);
-    this.queue = new AdmissionQueue(limits.queueSize, limits.queueTimeoutMs, (d) => depth.set(d));
+    this.queue = new AdmissionQueue<Routed>({ maxSize: limits.queueSize, timeoutMs: limits.queueTimeoutMs, pollMs: QUEUE_POLL_MS, onDepth: (d) => depth.set(d) });
     // config.endpoints[i] is endpoints[i] (state.ts builds one runtime per YAML endpoint, in order).
     const kvSources = config.endpoints.flatMap((e, i) => (e.kvEvents && endpoints[i] ? [{ endpointId: endpoints[i].id, config: e.kvEvents }] : []));
     this.kvFeed = new PoolKvFeed(kvSources, metrics, logger);
@@ -96,22 +96,13 @@ export class ModelPool {
 
   /**
    * Asks the scheduler; waits in the admission queue while every candidate is saturated (by its
-   * scraped metrics or by the gateway's own concurrency limit). 503 when nothing is healthy,
-   * 429 when the queue is full or the wait times out. Synchronous unless it has to wait (most
-   * requests do not), so the common case costs no promise.
+   * scraped metrics or by the gateway's own concurrency limit), and behind anyone already waiting
+   * there. 503 when nothing is healthy, 429 when the queue is full or the wait times out.
+   * Synchronous unless it has to wait (most requests do not), so the common case costs no promise.
    */
   route(request: SchedulingRequest, clientGone: () => AbortSignal): Routed | Promise<Routed> {
-    return this.tryRoute(request) ?? this.routeAfterWaiting(request, clientGone);
-  }
-
-  private async routeAfterWaiting(request: SchedulingRequest, clientGone: () => AbortSignal): Promise<Routed> {
-    const deadline = performance.now() + this.queue.timeoutMs;
-    const ticket = this.queue.ticket(); // a re-check that fails keeps its place in line
-    for (;;) {
-      await this.queue.wait(request.priority ?? 0, deadline, QUEUE_POLL_MS, clientGone(), ticket);
-      const routed = this.tryRoute(request);
-      if (routed) return routed;
-    }
+    const routed = this.queue.depth === 0 ? this.tryRoute(request) : undefined;
+    return routed ?? this.queue.enqueue(request.priority ?? 0, () => this.tryRoute(request), clientGone());
   }
 
   /** One scheduling decision; undefined when every candidate is saturated. */
@@ -144,7 +135,7 @@ export class ModelPool {
   /** A request finished on `endpointId`: let the scheduler learn and a queued request try. */
   completed(request: SchedulingRequest, endpointId: string): void {
     this.scheduler.onComplete?.(request, endpointId, performance.now() / 1000);
-    this.queue.wakeOne();
+    this.queue.wake();
   }
 
   start(): void {

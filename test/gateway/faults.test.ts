@@ -184,18 +184,22 @@ test('a client that disconnects cancels the engine request promptly', async (t) 
   assert.equal(await metric(gw.url, /inferstack_gateway_client_disconnects_total\{model="fake-model"\} (\d+)/), 1);
 });
 
-test('saturation: requests queue (bounded), then 429 with retry-after', async (t) => {
+test('saturation: requests queue (bounded) and are served in arrival order, then 429 with retry-after', async (t) => {
   const engine = await startFakeEngine({ tokens: 10, chunkDelayMs: 40 });
-  const gw = await gatewayFor([], { endpoints: [{ url: engine.url, engine: 'vllm', maxConcurrency: 1 }] }, { limits: { queueSize: 1, queueTimeoutMs: 5000 } });
+  const gw = await gatewayFor([], { endpoints: [{ url: engine.url, engine: 'vllm', maxConcurrency: 1 }] }, { limits: { queueSize: 2, queueTimeoutMs: 5000 } });
   t.after(async () => { await gw.close(); await engine.close(); });
-  const first = postJson(`${gw.url}/v1/chat/completions`, { ...chat, stream: true });
+  const ask = (content: string) => postJson(`${gw.url}/v1/chat/completions`, { ...chat, messages: [{ role: 'user', content }], stream: true });
+  const first = ask('first');
   await until(() => engine.seen.length === 1);
-  const second = postJson(`${gw.url}/v1/chat/completions`, { ...chat, stream: true });
+  const second = ask('second');
   await until(() => gw.state().pools[0]!.queue.depth === 1);
-  const third = await postJson(`${gw.url}/v1/chat/completions`, chat);
-  assert.equal(third.status, 429);
-  assert.equal(third.json.error.code, 'engines_saturated');
-  assert.ok(Number(third.headers.get('retry-after')) >= 1);
-  assert.deepEqual([(await first).status, (await second).status], [200, 200]);
-  assert.equal(engine.seen.length, 2);
+  const third = ask('third');
+  await until(() => gw.state().pools[0]!.queue.depth === 2);
+  const fourth = await postJson(`${gw.url}/v1/chat/completions`, chat);
+  assert.equal(fourth.status, 429);
+  assert.equal(fourth.json.error.code, 'engines_saturated');
+  assert.ok(Number(fourth.headers.get('retry-after')) >= 1);
+  assert.deepEqual([(await first).status, (await second).status, (await third).status], [200, 200, 200]);
+  const order = engine.seen.map((s) => (s.body.messages as { content: string }[])[0]!.content);
+  assert.deepEqual(order, ['first', 'second', 'third']);
 });

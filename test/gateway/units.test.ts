@@ -1,49 +1,12 @@
 // Small pieces on their own: the admission queue, upstream error normalisation, request ids, logs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
-import { AdmissionQueue } from '../../src/gateway/admission-queue.ts';
-import type { ApiError } from '../../src/http/api-error.ts';
 import { normaliseUpstreamError } from '../../src/http/upstream-error.ts';
 import { requestIdOf } from '../../src/gateway/request-id.ts';
 import { createLogger } from '../../src/gateway/logger.ts';
 import { startGateway } from '../../src/gateway/server.ts';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
 import { configFor, poolOf, postJson } from './fixtures/helpers.ts';
-
-test('admission queue: lower priority value first, FIFO within a priority, bounded, times out with 429', async () => {
-  const depths: number[] = [];
-  const q = new AdmissionQueue(3, 200, (d) => depths.push(d));
-  const order: string[] = [];
-  const far = performance.now() + 10_000;
-  const a = q.wait(5, far, 10_000).then(() => order.push('a'));
-  const b = q.wait(0, far, 10_000).then(() => order.push('b'));
-  const c = q.wait(0, far, 10_000).then(() => order.push('c'));
-  await assert.rejects(q.wait(0, far, 10_000), (e: ApiError) => e.status === 429 && e.headers['retry-after'] !== undefined);
-  q.wakeOne();
-  q.wakeOne();
-  q.wakeOne();
-  await Promise.all([a, b, c]);
-  assert.deepEqual(order, ['b', 'c', 'a']);
-  assert.equal(q.depth, 0);
-  // A waiter that re-checks in vain and waits again with its ticket keeps its place ahead of later ones.
-  const early = q.ticket();
-  const later = q.wait(0, far, 10_000).then(() => order.push('later'));
-  const again = q.wait(0, far, 10_000, undefined, early).then(() => order.push('early'));
-  q.wakeOne();
-  q.wakeOne();
-  await Promise.all([later, again]);
-  assert.deepEqual(order.slice(3), ['early', 'later']);
-  assert.equal(Math.max(...depths), 3);
-  // A poll tick wakes the waiter to re-check; past the deadline it is a 429.
-  await q.wait(0, performance.now() + 1000, 5);
-  await assert.rejects(q.wait(0, performance.now() + 20, 5_000), (e: ApiError) => e.status === 429 && /stayed saturated/.test(e.message));
-  const ac = new AbortController();
-  const gone = q.wait(0, far, 10_000, ac.signal);
-  ac.abort();
-  await assert.rejects(gone, (e: ApiError) => e.status === 499);
-  assert.equal(q.depth, 0);
-});
 
 test('upstream errors: OpenAI, vLLM, FastAPI, plain-text and empty bodies all become the OpenAI shape', () => {
   const cases: [number, string, object][] = [

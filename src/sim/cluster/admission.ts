@@ -1,8 +1,8 @@
 // The gateway's admission queue (src/gateway/admission-queue.ts) on the virtual clock. While every
 // endpoint is saturated a request waits here, first come first served, at most `size` of them and
 // each at most `timeoutSeconds`; a full queue or a wait past the timeout sheds it (the client's
-// 429). The cluster retries the oldest waiters when metrics are scraped and when a request
-// completes, as the live gateway's waiters poll and are woken.
+// 429). The cluster offers room to the oldest waiters when metrics are scraped (all, until one
+// finds none) and when a request completes (one), as the live queue does at its poll and on a finish.
 
 export interface AdmissionLimits {
   /** Waiting requests at most; 0 sheds at once whenever every endpoint is saturated. */

@@ -149,7 +149,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
   const scrapeEvery = o.scrapeIntervalSeconds ?? 0.05;
   const scrape = (t: number) => {
     for (const r of replicas) r.scrape(t);
-    retryWaiting(t); // the live waiters poll; fresh metrics may admit them
+    retryWaiting(t); // the live queue polls; fresh metrics may admit the line
     if (settled < total) queue.at(t + scrapeEvery, scrape);
   };
   queue.at(firstArrival, scrape);
