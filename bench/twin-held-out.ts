@@ -10,7 +10,9 @@
 // so it is not an independent check of the other two.
 // Options: --quick (every 4th row), --match TEXT (rows whose engine,model,gpu,dtype contains TEXT),
 // --rows (print every row, not just the groups), --sync (a synchronous scheduler instead of the
-// engines' default async/overlap scheduling, for comparison).
+// engines' default async/overlap scheduling, for comparison), --generator-limits (each row with the
+// limits aiconfigurator's generator writes for a benchmark deployment instead of the engines'
+// defaults: max sequences = the batch size, step token budget = batch size + ISL + 1500).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
@@ -19,7 +21,7 @@ import { ENGINE_LIMITS, estimateAtConcurrency } from '../src/physics/serving-mod
 import { runSingleSim } from '../src/sim/single.ts';
 import { median, percentText } from '../src/bench/stats.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' }, sync: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' }, sync: { type: 'boolean' }, 'generator-limits': { type: 'boolean' } } });
 
 interface SiliconRow {
   engine: 'vllm' | 'trtllm';
@@ -57,9 +59,14 @@ const deploymentOf = (r: SiliconRow) =>
 const maxNumSeqsOf = (r: SiliconRow, dep: Deployment) =>
   r.engine === 'vllm' && dep.hardware.memoryBytes >= 70 * 2 ** 30 ? 1024 : ENGINE_LIMITS[r.engine].maxNumSeqs;
 
+// aiconfigurator's generator (src/aiconfigurator/generator/rule_plugin/benchmark/{vllm,trtllm}.rule):
+// max_batch_size (vLLM --max-num-seqs) = the batch size, max_num_tokens (--max-num-batched-tokens)
+// = batch size + ISL + 1500. The data does not say which settings each run had.
+const generatorLimits = (r: SiliconRow) => ({ maxNumSeqs: r.concurrency, maxNumBatchedTokens: r.concurrency + r.isl + 1500 });
+
 function simulate(r: SiliconRow, dep: Deployment) {
-  const limits = ENGINE_LIMITS[r.engine];
-  const maxNumSeqs = maxNumSeqsOf(r, dep);
+  const limits = values['generator-limits'] ? { ...ENGINE_LIMITS[r.engine], ...generatorLimits(r) } : ENGINE_LIMITS[r.engine];
+  const maxNumSeqs = values['generator-limits'] ? limits.maxNumSeqs : maxNumSeqsOf(r, dep);
   // Three measured rounds after a first one at the cold start (all prompts at once).
   return runSingleSim({
     stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, blockSize: dep.kv.blockSize,
@@ -113,7 +120,7 @@ for (const r of rows) {
     e.ttftSigned.push(ttftErr);
     e.tpotSigned.push(tpotErr);
   }
-  const est = estimateAtConcurrency(dep, { isl: r.isl, osl: r.osl, concurrency: r.concurrency }, { limits: { maxNumSeqs: maxNumSeqsOf(r, dep) } });
+  const est = estimateAtConcurrency(dep, { isl: r.isl, osl: r.osl, concurrency: r.concurrency }, { limits: values['generator-limits'] ? generatorLimits(r) : { maxNumSeqs: maxNumSeqsOf(r, dep) } });
   closedForm.ttft.push(Math.abs((est.ttftSec * 1e3) / r.ttftMs - 1));
   closedForm.tpot.push(Math.abs((est.tpotSec * 1e3) / r.tpotMs - 1));
   if (values.rows) {
