@@ -6,6 +6,8 @@
 //   memory  = when the blocks in use plus the prompts not yet admitted overflow the KV cache, the
 //             time until decodes free enough blocks;
 //   planned = on a busy engine, the step already planned when the request arrives (async scheduling).
+// Every step is priced with the endpoint's running decodes, each attending over the KV the engine
+// holds per running request (scraped), which counts the tokens generated so far.
 // The in-flight count says how much prefill was promised but not how much is done: a 100k-token
 // prompt stays "pending" until its first token. So the predictor also keeps a virtual backlog per
 // endpoint (seconds of prefill it sent there, drained as virtual time passes) and trusts the
@@ -51,12 +53,16 @@ export class TtftPredictor {
     const queuedPrefill = Math.max(0, e.inflight.pendingPrefillTokens ?? e.inflight.promptTokens);
     const sequences = Math.max(e.inflight.requests, (m.running ?? 0) + (m.waiting ?? 0));
     const avgContext = e.inflight.requests > 0 ? e.inflight.promptTokens / e.inflight.requests : 0;
+    // What a running sequence attends over: its prompt and what it has generated so far. The KV the
+    // engine holds per running request says that directly; the prompts sent there stand in without it.
+    const capacity = m.numGpuBlocks ?? e.metrics.numGpuBlocks;
+    const decodeContext = capacity && m.kvUsage !== undefined && (m.running ?? 0) > 0 ? (m.kvUsage * capacity * (m.blockSize ?? x.blockSize)) / m.running! : avgContext;
     const uncached = Math.max(1, x.promptTokens - x.cachedTokens);
     const decodes = Math.min(sequences, 512);
     const chunk = Math.max(512, STEP_TOKEN_BUDGET - decodes);
 
     // Seconds per prefill token when steps are full, and the cost of this request's own prefill.
-    const chunkStep = this.step(chunk, avgContext, decodes, avgContext);
+    const chunkStep = this.step(chunk, avgContext, decodes, decodeContext);
     let queueSeconds = (queuedPrefill / chunk) * chunkStep;
     const b = this.backlog.peek(e.id);
     if (b) queueSeconds = Math.min(queueSeconds, Math.max(0, b.seconds - Math.max(0, now - b.at)));
@@ -64,7 +70,7 @@ export class TtftPredictor {
     // adds the chunk's own causal attention).
     let ownSeconds = 0;
     for (let done = 0; done < uncached; done += chunk) {
-      ownSeconds += this.step(Math.min(chunk, uncached - done), x.cachedTokens + done, decodes, avgContext);
+      ownSeconds += this.step(Math.min(chunk, uncached - done), x.cachedTokens + done, decodes, decodeContext);
     }
 
     // KV pressure: the blocks admitting this request needs now, against the endpoint's capacity.
@@ -72,7 +78,6 @@ export class TtftPredictor {
     // (scraped) plus the prompts sent there and not yet prefilled plus its own prompt do not fit.
     // The router's promised blocks count every running request's whole output as well, about twice
     // what steady-state decodes hold, and stand in only when there is no fresh usage metric.
-    const capacity = m.numGpuBlocks ?? e.metrics.numGpuBlocks;
     let kvPressure = 0;
     if (capacity && m.kvUsage !== undefined) kvPressure = Math.min(1, Math.max(0, m.kvUsage)) + Math.ceil((queuedPrefill + x.promptTokens) / x.blockSize) / capacity;
     else if (capacity) kvPressure = (e.inflight.predictedBlocks + Math.ceil((x.promptTokens + x.maxTokens) / x.blockSize)) / capacity;
@@ -80,7 +85,7 @@ export class TtftPredictor {
     // (async scheduling: a request reaching it waits that step out; an idle one starts at once) and
     // the memory wait: blocks free as running requests finish, roughly (overflow share) x one
     // request's decode time.
-    const decodeStep = sequences > 0 || kvPressure > 1 ? this.step(0, 0, decodes, avgContext) : 0;
+    const decodeStep = sequences > 0 || kvPressure > 1 ? this.step(0, 0, decodes, decodeContext) : 0;
     const plannedStepSeconds = sequences > 0 ? decodeStep : 0;
     const memorySeconds = kvPressure > 1 ? (kvPressure - 1) * x.maxTokens * decodeStep : 0;
     return { seconds: plannedStepSeconds + queueSeconds + ownSeconds + memorySeconds, ownPrefillSeconds: ownSeconds, plannedStepSeconds, kvPressure };

@@ -50,8 +50,25 @@ test('predictor: a busy engine first runs the step it already planned (async sch
   const p = new TtftPredictor(stepTime);
   const x = { promptTokens: 1000, cachedTokens: 0, maxTokens: 100, blockSize: 16 };
   const busy = p.predict(ep('a', 0, 32), x, 0);
-  const decodeStep = stepTime.stepSeconds({ prefill: [], decode: Array.from({ length: 32 }, () => ({ contextLength: 1 })) }); // no prompt tokens in flight: context 1
+  // 32 running sequences holding 20 % of 26,000 blocks of 16 tokens: 2,600 tokens of context each.
+  const decodeStep = stepTime.stepSeconds({ prefill: [], decode: Array.from({ length: 32 }, () => ({ contextLength: 2600 })) });
   assert.ok(Math.abs(busy.seconds - busy.ownPrefillSeconds - decodeStep) < 1e-12, `${busy.seconds - busy.ownPrefillSeconds} vs ${decodeStep}`);
+});
+
+test('predictor: running decodes are priced over the KV they hold (prompt and output so far), not over their prompts', () => {
+  const p = new TtftPredictor(stepTime);
+  const x = { promptTokens: 1000, cachedTokens: 0, maxTokens: 100, blockSize: 16 };
+  // The same 64 requests with 500-token prompts, early in their outputs and late in long ones.
+  const at = (kvUsage: number) =>
+    p.predict(endpoint('a', { metrics: { blockSize: 16, numGpuBlocks: 26_000, waiting: 0, running: 64, kvUsage, scrapedAt: 0 }, inflight: { requests: 64, promptTokens: 64 * 500, predictedBlocks: 0, pendingPrefillTokens: 0 } }), x, 0);
+  const early = at(0.08); // 520 tokens each
+  const late = at(0.5); // 3,250 tokens each
+  assert.ok(late.plannedStepSeconds > early.plannedStepSeconds * 1.2, `${late.plannedStepSeconds} vs ${early.plannedStepSeconds}`);
+  assert.ok(late.ownPrefillSeconds > early.ownPrefillSeconds);
+  // Without a scraped KV usage the prompts stand in.
+  const unscraped = p.predict(endpoint('a', { metrics: { blockSize: 16, numGpuBlocks: 26_000, scrapedAt: 0 }, inflight: { requests: 64, promptTokens: 64 * 500, predictedBlocks: 0, pendingPrefillTokens: 0 } }), x, 0);
+  const promptStep = stepTime.stepSeconds({ prefill: [], decode: Array.from({ length: 64 }, () => ({ contextLength: 500 })) });
+  assert.ok(Math.abs(unscraped.plannedStepSeconds - promptStep) < 1e-12);
 });
 
 test('predictor: the virtual backlog does not drain while the step already planned runs', () => {
