@@ -1,4 +1,5 @@
 // Latency statistics shared by the simulator, the gateway and the routing benchmarks.
+import { seededRandom } from '../util/seeded-random.ts';
 
 export interface LatencySummary {
   mean: number;
@@ -39,6 +40,54 @@ export function median(values: ArrayLike<number>): number {
 /** A fraction as a percentage with one decimal ("12.3%"); `signed` adds "+" to non-negative values. */
 export function percentText(x: number, signed = false): string {
   return `${signed && x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+}
+
+export interface LeadInterval {
+  /** 1 - percentile(ours) / percentile(theirs) over the pairs: 0.1 = ours is 10 % lower. */
+  lead: number;
+  /** The central `level` interval of that lead over resamples of the pairs. */
+  lo: number;
+  hi: number;
+  pairs: number;
+}
+
+/**
+ * How sure a percentile lead is: `ours[i]` and `theirs[i]` are the same request under two policies
+ * (NaN where it has no value in either, e.g. shed); the pairs are resampled with replacement
+ * (paired bootstrap, seeded) and the lead recomputed on each resample. It measures how much the
+ * percentile depends on which requests the trace happens to hold, not how another arrival seed
+ * would go.
+ */
+export function percentileLead(ours: ArrayLike<number>, theirs: ArrayLike<number>, opts: { p?: number; resamples?: number; level?: number; seed?: number } = {}): LeadInterval {
+  const { p = 90, resamples = 1000, level = 0.95, seed = 1 } = opts;
+  if (ours.length !== theirs.length) throw new RangeError(`paired samples differ in length: ${ours.length} and ${theirs.length}`);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < ours.length; i++) {
+    if (Number.isFinite(ours[i]) && Number.isFinite(theirs[i])) {
+      a.push(ours[i]!);
+      b.push(theirs[i]!);
+    }
+  }
+  const n = a.length;
+  const leadOf = (x: Float64Array, y: Float64Array) => 1 - percentile(x.sort(), p) / percentile(y.sort(), p);
+  const lead = leadOf(Float64Array.from(a), Float64Array.from(b));
+  if (n === 0) return { lead, lo: Number.NaN, hi: Number.NaN, pairs: 0 };
+  const random = seededRandom(seed);
+  const leads = new Float64Array(resamples);
+  const x = new Float64Array(n);
+  const y = new Float64Array(n);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < n; i++) {
+      const j = Math.floor(random() * n);
+      x[i] = a[j]!;
+      y[i] = b[j]!;
+    }
+    leads[r] = leadOf(x, y);
+  }
+  leads.sort();
+  const tail = ((1 - level) / 2) * 100;
+  return { lead, lo: percentile(leads, tail), hi: percentile(leads, 100 - tail), pairs: n };
 }
 
 /** Scales every field of a summary (e.g. seconds to milliseconds). */

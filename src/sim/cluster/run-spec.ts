@@ -35,12 +35,16 @@ export interface PolicyOutcome {
   policy: string;
   report: PolicyReport;
   details: PolicyDetails;
+  /** Each trace request's TTFT in seconds, in trace order (NaN: shed or failed), for paired comparisons. */
+  ttftByRequest: Float64Array;
 }
 
 export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: number, total: number) => void): PolicyOutcome {
   const started = performance.now();
   const trace = readTrace(spec.trace, { jitterSlotSeconds: spec.jitterSlotSeconds, poissonRate: spec.poissonRate, seed: spec.seed, maxRequests: spec.maxRequests });
   const deployment = resolveDeployment({ model: spec.model, gpu: spec.gpu, tp: spec.tp });
+  const indexOf = new Map(trace.requests.map((r, i) => [r.id, i]));
+  const ttftByRequest = new Float64Array(trace.requests.length).fill(Number.NaN);
   const result = runCluster({
     requests: trace.requests,
     deployment,
@@ -54,7 +58,8 @@ export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: 
     ...(spec.admission ? { admission: spec.admission } : {}),
     ...(spec.noAsyncScheduling ? { engine: { asyncScheduling: false } } : {}),
     onProgress,
+    onRequestDone: (r) => (ttftByRequest[indexOf.get(r.id)!] = r.ttft),
   });
   const ceiling = ceilingHitRate(trace.requests, deployment.kv.blockSize);
-  return { policy, report: toReport(result, ceiling), details: toDetails(result, (performance.now() - started) / 1000) };
+  return { policy, report: toReport(result, ceiling), details: toDetails(result, (performance.now() - started) / 1000), ttftByRequest };
 }

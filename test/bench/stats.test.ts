@@ -1,0 +1,44 @@
+// The paired bootstrap of a percentile lead: exact where the pairs leave no doubt, wide where a
+// small sample cannot tell, and blind to requests one side does not have.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { percentile, percentileLead } from '../../src/bench/stats.ts';
+import { seededRandom } from '../../src/util/seeded-random.ts';
+
+const sample = (n: number, seed: number) => {
+  const random = seededRandom(seed);
+  return Float64Array.from({ length: n }, () => -Math.log(1 - random())); // exponential, mean 1
+};
+
+test('percentileLead: every request 20 % faster is a 20 % lead with no doubt', () => {
+  const theirs = sample(500, 1);
+  const ours = theirs.map((x) => 0.8 * x);
+  const r = percentileLead(ours, theirs);
+  assert.ok(Math.abs(r.lead - 0.2) < 1e-12 && Math.abs(r.lo - 0.2) < 1e-12 && Math.abs(r.hi - 0.2) < 1e-12, JSON.stringify(r));
+  assert.equal(r.pairs, 500);
+});
+
+test('percentileLead: the interval holds the point estimate and narrows with more requests', () => {
+  const width = (n: number) => {
+    const ours = sample(n, 2);
+    const theirs = sample(n, 3).map((x) => 1.1 * x);
+    const r = percentileLead(ours, theirs, { seed: 7, resamples: 300 });
+    assert.ok(r.lo <= r.lead && r.lead <= r.hi, JSON.stringify(r));
+    const direct = 1 - percentile(Float64Array.from(ours).sort(), 90) / percentile(Float64Array.from(theirs).sort(), 90);
+    assert.ok(Math.abs(r.lead - direct) < 1e-12);
+    return r.hi - r.lo;
+  };
+  const small = width(300);
+  const large = width(12_000);
+  assert.ok(large < small / 3, `300 requests: ${small}, 12,000: ${large}`);
+  assert.ok(small > 0.1, `300 unrelated requests cannot pin a p90 within 10 points: ${small}`);
+});
+
+test('percentileLead: unpaired requests (shed on one side) are left out; lengths must match', () => {
+  const ours = Float64Array.from([1, 2, Number.NaN, 4]);
+  const theirs = Float64Array.from([2, 4, 6, Number.NaN]);
+  const r = percentileLead(ours, theirs, { resamples: 10 });
+  assert.equal(r.pairs, 2);
+  assert.ok(Math.abs(r.lead - 0.5) < 1e-12);
+  assert.throws(() => percentileLead([1], [1, 2]), /differ in length/);
+});
