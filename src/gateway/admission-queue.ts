@@ -9,7 +9,6 @@ import { ApiError as GatewayError } from '../http/api-error.ts';
 
 interface Waiter<T> {
   priority: number;
-  seq: number;
   /** What the waiter gets when it is admitted; undefined = still no room. May throw (the waiter fails). */
   admit: () => T | undefined;
   resolve: (value: T) => void;
@@ -26,8 +25,7 @@ export interface AdmissionQueueOptions {
 }
 
 export class AdmissionQueue<T> {
-  private readonly waiters: Waiter<T>[] = []; // sorted: best first
-  private seq = 0;
+  private readonly waiters: Waiter<T>[] = []; // sorted: best first, then in arrival order
   private readonly opts: AdmissionQueueOptions;
   private poll: NodeJS.Timeout | undefined;
   /** Admissions still wanted in the current round; one per macrotask (see `step`). */
@@ -60,7 +58,6 @@ export class AdmissionQueue<T> {
       };
       const waiter: Waiter<T> = {
         priority,
-        seq: this.seq++,
         admit,
         resolve: (v) => (settle(), resolve(v)),
         fail: (err) => (settle(), reject(err)),
