@@ -6,6 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AdmissionQueue } from '../../src/gateway/admission-queue.ts';
 import { ApiError } from '../../src/http/api-error.ts';
 
+/** After the queue's pending step (queued with setImmediate before this) and what it resolved. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
 const queue = (o: { maxSize?: number; timeoutMs?: number; pollMs?: number; onDepth?: (d: number) => void } = {}) =>
   new AdmissionQueue<string>({ maxSize: o.maxSize ?? 8, timeoutMs: o.timeoutMs ?? 10_000, pollMs: o.pollMs ?? 10_000, onDepth: o.onDepth });
 
@@ -47,11 +50,12 @@ test('admission queue: strict hand-off, a refusal at the head ends the round; ea
   const served: string[] = [];
   const waits = ['a', 'b', 'c'].map((name) => q.enqueue(0, r.admit(name)).then((v) => void served.push(v)));
   q.wake();
-  await sleep(5);
+  await turn();
   assert.deepEqual(r.asked, ['a'], 'only the head is asked, and it had no room');
   r.set(5);
   q.wake(); // one request finished: one waiter
-  await sleep(5);
+  await turn();
+  await turn();
   assert.deepEqual(served, ['a']);
   assert.equal(q.depth, 2);
   q.drain(new ApiError(503, 'shutting down'));
