@@ -5,10 +5,16 @@
 // src/sim/cluster/admission.ts). Rounds run when a request finishes (one waiter: one slot freed)
 // and every `pollMs` while anyone waits (fresh metrics may have room for several). Full queue or
 // a wait past the timeout -> 429 with retry-after; a client that leaves -> 499.
+import { performance } from 'node:perf_hooks';
 import { ApiError as GatewayError } from '../http/api-error.ts';
+
+/** How a request left the queue: admitted, or shed (full, timed out, client gone, routing failed, queue drained). */
+export type QueueExit = 'admitted' | 'full' | 'timeout' | 'client_closed' | 'failed' | 'drained';
 
 interface Waiter<T> {
   priority: number;
+  /** performance.now() when it joined the line. */
+  since: number;
   /** What the waiter gets when it is admitted; undefined = still no room. May throw (the waiter fails). */
   admit: () => T | undefined;
   resolve: (value: T) => void;
@@ -22,6 +28,8 @@ export interface AdmissionQueueOptions {
   /** How often the head is offered room when nothing finished (scrapes refresh at 50 ms). */
   pollMs: number;
   onDepth?: (depth: number) => void;
+  /** Every request that asked to wait, once, with how it left and after how long (seconds). */
+  onExit?: (exit: QueueExit, waitedSeconds: number) => void;
 }
 
 export class AdmissionQueue<T> {
@@ -48,20 +56,22 @@ export class AdmissionQueue<T> {
   enqueue(priority: number, admit: () => T | undefined, signal?: AbortSignal): Promise<T> {
     const retryAfter = String(Math.max(1, Math.ceil(this.opts.timeoutMs / 1000 / 4)));
     if (this.waiters.length >= this.opts.maxSize) {
+      this.opts.onExit?.('full', 0);
       return Promise.reject(saturated(`all endpoints are saturated and the queue is full (${this.opts.maxSize})`, retryAfter));
     }
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => this.leave(waiter, new GatewayError(499, 'client closed request'));
+      const onAbort = () => this.leave(waiter, 'client_closed', new GatewayError(499, 'client closed request'));
       const settle = () => {
         clearTimeout(waiter.timer);
         signal?.removeEventListener('abort', onAbort);
       };
       const waiter: Waiter<T> = {
         priority,
+        since: performance.now(),
         admit,
         resolve: (v) => (settle(), resolve(v)),
         fail: (err) => (settle(), reject(err)),
-        timer: setTimeout(() => this.leave(waiter, saturated(`all endpoints stayed saturated for ${this.opts.timeoutMs} ms`, retryAfter)), this.opts.timeoutMs),
+        timer: setTimeout(() => this.leave(waiter, 'timeout', saturated(`all endpoints stayed saturated for ${this.opts.timeoutMs} ms`, retryAfter)), this.opts.timeoutMs),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       let i = this.waiters.length;
@@ -78,7 +88,10 @@ export class AdmissionQueue<T> {
 
   /** Fails every waiter (pool removed by a reload, or shutdown). */
   drain(err: GatewayError): void {
-    for (const w of this.waiters.splice(0)) w.fail(err);
+    for (const w of this.waiters.splice(0)) {
+      this.exited(w, 'drained');
+      w.fail(err);
+    }
     this.changed();
   }
 
@@ -103,7 +116,7 @@ export class AdmissionQueue<T> {
     try {
       value = head.admit();
     } catch (err) {
-      this.leave(head, err instanceof GatewayError ? err : new GatewayError(500, 'internal error'));
+      this.leave(head, 'failed', err instanceof GatewayError ? err : new GatewayError(500, 'internal error'));
       this.round(0); // the next waiter still gets its try
       return;
     }
@@ -113,17 +126,23 @@ export class AdmissionQueue<T> {
     }
     this.waiters.shift();
     this.changed();
+    this.exited(head, 'admitted');
     head.resolve(value);
     this.wanted--;
     this.round(0); // the rest of the round, if any is wanted, after the continuation
   };
 
-  private leave(w: Waiter<T>, err: GatewayError): void {
+  private leave(w: Waiter<T>, exit: QueueExit, err: GatewayError): void {
     const i = this.waiters.indexOf(w);
     if (i === -1) return;
     this.waiters.splice(i, 1);
     this.changed();
+    this.exited(w, exit);
     w.fail(err);
+  }
+
+  private exited(w: Waiter<T>, exit: QueueExit): void {
+    this.opts.onExit?.(exit, (performance.now() - w.since) / 1000);
   }
 
   /** Depth gauge, and the poll timer that runs while anyone waits. */

@@ -1,6 +1,6 @@
 // Gateway Prometheus metrics (prom-client). One registry per gateway instance, so several
 // gateways in one process (tests, benches) never share counters.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotCounter, HotHistogram, type CounterSeries, type HistogramSeries } from './hot-metrics.ts';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -21,6 +21,8 @@ export class GatewayMetrics {
   readonly streamErrors = new Counter({ name: 'inferstack_gateway_stream_errors_total', help: 'Streams ended with an error event after the first byte', labelNames: ['model'], registers: [this.registry] });
   readonly inflight: Gauge = new Gauge({ name: 'inferstack_gateway_inflight_requests', help: 'Requests being served', registers: [this.registry], collect: (): void => this.inflight.set(this.inflightRequests) });
   readonly queueDepth = new Gauge({ name: 'inferstack_gateway_queue_depth', help: 'Requests waiting for a non-saturated endpoint', labelNames: ['pool'], registers: [this.registry] });
+  readonly queueTime = new Histogram({ name: 'inferstack_gateway_queue_time_seconds', help: 'Time admitted requests waited in the admission queue', labelNames: ['pool'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly queueExits = new Counter({ name: 'inferstack_gateway_queue_exits_total', help: 'Requests that had to queue, by how they left: admitted, full, timeout, client_closed, failed, drained', labelNames: ['pool', 'exit'], registers: [this.registry] });
   readonly ejections = new Counter({ name: 'inferstack_gateway_endpoint_ejections_total', help: 'Endpoints ejected by the circuit breaker', labelNames: ['endpoint'], registers: [this.registry] });
   readonly healthy = new Gauge({ name: 'inferstack_gateway_endpoint_healthy', help: '1 when the endpoint is admitted for routing', labelNames: ['endpoint'], registers: [this.registry] });
   readonly clientAborts = new Counter({ name: 'inferstack_gateway_client_disconnects_total', help: 'Requests whose client went away before the end', labelNames: ['model'], registers: [this.registry] });

@@ -54,7 +54,17 @@ export class ModelPool {
     }
     this.view = { endpoints: endpoints.map((e) => e.view) };
     const depth = metrics.queueDepth.labels(config.name);
-    this.queue = new AdmissionQueue<Routed>({ maxSize: limits.queueSize, timeoutMs: limits.queueTimeoutMs, pollMs: QUEUE_POLL_MS, onDepth: (d) => depth.set(d) });
+    const queueTime = metrics.queueTime.labels(config.name);
+    this.queue = new AdmissionQueue<Routed>({
+      maxSize: limits.queueSize,
+      timeoutMs: limits.queueTimeoutMs,
+      pollMs: QUEUE_POLL_MS,
+      onDepth: (d) => depth.set(d),
+      onExit: (exit, waited) => {
+        metrics.queueExits.labels(config.name, exit).inc();
+        if (exit === 'admitted') queueTime.observe(waited);
+      },
+    });
     // config.endpoints[i] is endpoints[i] (state.ts builds one runtime per YAML endpoint, in order).
     const kvSources = config.endpoints.flatMap((e, i) => (e.kvEvents && endpoints[i] ? [{ endpointId: endpoints[i].id, config: e.kvEvents }] : []));
     this.kvFeed = new PoolKvFeed(kvSources, metrics, logger);

@@ -3,14 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdmissionQueue } from '../../src/gateway/admission-queue.ts';
+import { AdmissionQueue, type QueueExit } from '../../src/gateway/admission-queue.ts';
 import { ApiError } from '../../src/http/api-error.ts';
 
 /** After the queue's pending step (queued with setImmediate before this) and what it resolved. */
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-const queue = (o: { maxSize?: number; timeoutMs?: number; pollMs?: number; onDepth?: (d: number) => void } = {}) =>
-  new AdmissionQueue<string>({ maxSize: o.maxSize ?? 8, timeoutMs: o.timeoutMs ?? 10_000, pollMs: o.pollMs ?? 10_000, onDepth: o.onDepth });
+const queue = (o: { maxSize?: number; timeoutMs?: number; pollMs?: number; onDepth?: (d: number) => void; onExit?: (exit: QueueExit, waited: number) => void } = {}) =>
+  new AdmissionQueue<string>({ maxSize: o.maxSize ?? 8, timeoutMs: o.timeoutMs ?? 10_000, pollMs: o.pollMs ?? 10_000, onDepth: o.onDepth, onExit: o.onExit });
 
 /** Room for `n` more; each waiter's admit takes one and says who it was. */
 function room(n = 0) {
@@ -93,8 +93,9 @@ test('admission queue: one admission per macrotask, so a sent request is counted
   await sent[2];
 });
 
-test('admission queue: an admit that throws fails its waiter only; timeouts are 429, clients that leave 499', async () => {
-  const q = queue({ timeoutMs: 30, pollMs: 5 });
+test('admission queue: an admit that throws fails its waiter only; timeouts are 429, clients that leave 499; each exit reported once', async () => {
+  const exits: Array<[QueueExit, number]> = [];
+  const q = queue({ timeoutMs: 30, pollMs: 5, maxSize: 2, onExit: (exit, waited) => exits.push([exit, waited]) });
   const r = room(1);
   const broken = q.enqueue(0, () => {
     throw new ApiError(503, 'no healthy endpoint');
@@ -108,4 +109,11 @@ test('admission queue: an admit that throws fails its waiter only; timeouts are 
   ac.abort();
   await assert.rejects(gone, (e: ApiError) => e.status === 499);
   assert.equal(q.depth, 0);
+  const held = [q.enqueue(0, r.admit('x')), q.enqueue(0, r.admit('y'))];
+  await assert.rejects(q.enqueue(0, r.admit('z')), (e: ApiError) => e.status === 429);
+  q.drain(new ApiError(503, 'shutting down'));
+  await Promise.allSettled(held);
+  assert.deepEqual(exits.map(([exit]) => exit), ['failed', 'admitted', 'timeout', 'client_closed', 'full', 'drained', 'drained']);
+  const timedOut = exits[2]![1];
+  assert.ok(timedOut >= 0.025 && timedOut < 1, `the timed-out request waited ${timedOut} s`);
 });

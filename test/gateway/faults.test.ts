@@ -202,4 +202,10 @@ test('saturation: requests queue (bounded) and are served in arrival order, then
   assert.deepEqual([(await first).status, (await second).status, (await third).status], [200, 200, 200]);
   const order = engine.seen.map((s) => (s.body.messages as { content: string }[])[0]!.content);
   assert.deepEqual(order, ['first', 'second', 'third']);
+  const pool = gw.state().pools[0]!.name;
+  assert.equal(await metric(gw.url, new RegExp(`inferstack_gateway_queue_exits_total\\{pool="${pool}",exit="admitted"\\} (\\d+)`)), 2);
+  assert.equal(await metric(gw.url, new RegExp(`inferstack_gateway_queue_exits_total\\{pool="${pool}",exit="full"\\} (\\d+)`)), 1);
+  assert.equal(await metric(gw.url, new RegExp(`inferstack_gateway_queue_time_seconds_count\\{pool="${pool}"\\} (\\d+)`)), 2);
+  // The second waited for the first's whole stream (10 chunks 40 ms apart).
+  assert.ok((await metric(gw.url, new RegExp(`inferstack_gateway_queue_time_seconds_sum\\{pool="${pool}"\\} ([\\d.e-]+)`))) > 0.2);
 });
