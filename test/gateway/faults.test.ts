@@ -209,3 +209,22 @@ test('saturation: requests queue (bounded) and are served in arrival order, then
   // The second waited for the first's whole stream (10 chunks 40 ms apart).
   assert.ok((await metric(gw.url, new RegExp(`inferstack_gateway_queue_time_seconds_sum\\{pool="${pool}"\\} ([\\d.e-]+)`))) > 0.2);
 });
+
+test('saturation under a burst: a bounded queue sheds the excess with 429, serves the rest, and ends empty', async (t) => {
+  const engine = await startFakeEngine({ tokens: 3, chunkDelayMs: 2 });
+  const gw = await gatewayFor([], { endpoints: [{ url: engine.url, engine: 'vllm', maxConcurrency: 4 }] }, { limits: { queueSize: 40, queueTimeoutMs: 10_000 } });
+  t.after(async () => { await gw.close(); await engine.close(); });
+  const burst = await Promise.all(Array.from({ length: 150 }, (_, i) => postJson(`${gw.url}/v1/chat/completions`, { ...chat, messages: [{ role: 'user', content: `burst ${i}` }], stream: i % 2 === 0 })));
+  const served = burst.filter((r) => r.status === 200).length;
+  const shed = burst.filter((r) => r.status === 429).length;
+  assert.equal(served + shed, 150, `only 200 and 429: ${[...new Set(burst.map((r) => r.status))]}`);
+  assert.ok(shed > 0 && served >= 44, `served ${served}, shed ${shed}`); // at least the 4 in flight and the 40 queued
+  const pool = gw.state().pools[0]!;
+  await until(() => pool.queue.depth === 0 && pool.endpoints[0]!.view.inflight.requests === 0);
+  const exits = async (exit: string) => metric(gw.url, new RegExp(`inferstack_gateway_queue_exits_total\\{pool="${pool.name}",exit="${exit}"\\} (\\d+)`));
+  assert.equal(await exits('full'), shed);
+  const admitted = await exits('admitted');
+  assert.ok(admitted >= 40 && admitted <= served, `admitted from the queue ${admitted}, served ${served}`);
+  assert.deepEqual([await exits('timeout'), await exits('failed')], [0, 0]);
+  assert.equal(engine.seen.length, served);
+});
