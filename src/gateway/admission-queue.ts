@@ -1,10 +1,12 @@
 // The bounded priority queue a request waits in while every endpoint of its pool is saturated.
-// Lower `priority` goes first (vLLM's convention), FIFO within a priority. Strict hand-off: only
-// the waiter at the head is offered room, so nobody overtakes an older waiter of its priority,
-// and a refusal at the head ends the round (head-of-line, as the simulator's queue,
-// src/sim/cluster/admission.ts). Rounds run when a request finishes (one waiter: one slot freed)
-// and every `pollMs` while anyone waits (fresh metrics may have room for several). Full queue or
-// a wait past the timeout -> 429 with retry-after; a client that leaves -> 499.
+// Lower `priority` goes first (vLLM's convention), FIFO within a priority. Strict hand-off: room
+// is offered in line order, so nobody overtakes an older waiter of its lane, and a waiter that
+// finds none holds back the rest of its lane for the round (head-of-line per lane, as the
+// simulator's queue, src/sim/cluster/admission.ts). A lane is what a request can run on (the pool
+// uses the model name: an adapter served by busy endpoints does not hold back the base model).
+// Rounds run when a request finishes (one admission: one slot freed) and every `pollMs` while
+// anyone waits (fresh metrics may have room for several). Full queue or a wait past the timeout ->
+// 429 with retry-after; a client that leaves -> 499.
 import { performance } from 'node:perf_hooks';
 import { ApiError as GatewayError } from '../http/api-error.ts';
 
@@ -13,6 +15,7 @@ export type QueueExit = 'admitted' | 'full' | 'timeout' | 'client_closed' | 'fai
 
 interface Waiter<T> {
   priority: number;
+  lane: string;
   /** performance.now() when it joined the line. */
   since: number;
   /** What the waiter gets when it is admitted; undefined = still no room. May throw (the waiter fails). */
@@ -39,6 +42,8 @@ export class AdmissionQueue<T> {
   /** Admissions still wanted in the current round; one per macrotask (see `step`). */
   private wanted = 0;
   private stepping = false;
+  /** Lanes whose first waiter found no room this round: the rest of each waits for the next round. */
+  private readonly refused = new Set<string>();
 
   constructor(opts: AdmissionQueueOptions) {
     this.opts = opts;
@@ -53,7 +58,7 @@ export class AdmissionQueue<T> {
   }
 
   /** Waits in line until `admit` gives a value. Rejects with 429 when full or timed out, 499 on `signal`. */
-  enqueue(priority: number, admit: () => T | undefined, signal?: AbortSignal): Promise<T> {
+  enqueue(priority: number, admit: () => T | undefined, signal?: AbortSignal, lane = ''): Promise<T> {
     const retryAfter = String(Math.max(1, Math.ceil(this.opts.timeoutMs / 1000 / 4)));
     if (this.waiters.length >= this.opts.maxSize) {
       this.opts.onExit?.('full', 0);
@@ -67,6 +72,7 @@ export class AdmissionQueue<T> {
       };
       const waiter: Waiter<T> = {
         priority,
+        lane,
         since: performance.now(),
         admit,
         resolve: (v) => (settle(), resolve(v)),
@@ -99,6 +105,7 @@ export class AdmissionQueue<T> {
   private round(admissions: number): void {
     if (this.waiters.length === 0) return;
     this.wanted += admissions;
+    if (admissions > 0) this.refused.clear(); // new room: every lane may try again
     if (this.wanted > 0 && !this.stepping) {
       this.stepping = true;
       setImmediate(this.step);
@@ -107,29 +114,40 @@ export class AdmissionQueue<T> {
 
   // One admission per macrotask: the admitted request's continuation sends it (and counts it in
   // flight) before the next waiter's `admit` looks at the endpoints, so a round cannot put more on
-  // an endpoint than its saturation check allows.
+  // an endpoint than its saturation check allows. Refusals change nothing, so one step may see several.
   private readonly step = (): void => {
     this.stepping = false;
-    const head = this.waiters[0];
-    if (!head || this.wanted <= 0) return;
-    let value: T | undefined;
-    try {
-      value = head.admit();
-    } catch (err) {
-      this.leave(head, 'failed', err instanceof GatewayError ? err : new GatewayError(500, 'internal error'));
-      this.round(0); // the next waiter still gets its try
-      return;
+    for (let i = 0; i < this.waiters.length && this.wanted > 0; ) {
+      const w = this.waiters[i]!;
+      if (this.refused.has(w.lane)) {
+        i++;
+        continue;
+      }
+      let value: T | undefined;
+      try {
+        value = w.admit();
+      } catch (err) {
+        this.leave(w, 'failed', err instanceof GatewayError ? err : new GatewayError(500, 'internal error'));
+        continue; // the next waiter, now at i, still gets its try
+      }
+      if (value === undefined) {
+        this.refused.add(w.lane); // head-of-line: nobody behind it in its lane is offered room this round
+        i++;
+        continue;
+      }
+      this.waiters.splice(i, 1);
+      this.changed();
+      this.exited(w, 'admitted');
+      w.resolve(value);
+      if (--this.wanted > 0 && this.waiters.length > 0) {
+        this.stepping = true;
+        setImmediate(this.step); // the rest of the round, after the continuation
+        return;
+      }
+      break;
     }
-    if (value === undefined) {
-      this.wanted = 0; // head-of-line: nobody behind it is offered room this round
-      return;
-    }
-    this.waiters.shift();
-    this.changed();
-    this.exited(head, 'admitted');
-    head.resolve(value);
-    this.wanted--;
-    this.round(0); // the rest of the round, if any is wanted, after the continuation
+    this.wanted = 0;
+    this.refused.clear();
   };
 
   private leave(w: Waiter<T>, exit: QueueExit, err: GatewayError): void {

@@ -112,7 +112,8 @@ export class ModelPool {
    */
   route(request: SchedulingRequest, clientGone: () => AbortSignal): Routed | Promise<Routed> {
     const routed = this.queue.depth === 0 ? this.tryRoute(request) : undefined;
-    return routed ?? this.queue.enqueue(request.priority ?? 0, () => this.tryRoute(request), clientGone());
+    // One lane per model name: an adapter whose endpoints are busy does not hold back the others.
+    return routed ?? this.queue.enqueue(request.priority ?? 0, () => this.tryRoute(request), clientGone(), request.model);
   }
 
   /** One scheduling decision; undefined when every candidate is saturated. */

@@ -63,6 +63,31 @@ test('admission queue: strict hand-off, a refusal at the head ends the round; ea
   assert.deepEqual(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as ApiError).status : 'served')), ['served', 503, 503]);
 });
 
+test('admission queue: a waiter that finds no room holds back only its own lane', async () => {
+  const q = queue();
+  const busy = room(); // lane "adapter": its endpoints stay saturated
+  const free = room();
+  const served: string[] = [];
+  const blocked = q.enqueue(0, busy.admit('adapter 1'), undefined, 'adapter');
+  void q.enqueue(0, busy.admit('adapter 2'), undefined, 'adapter').catch(() => {});
+  const base = ['base 1', 'base 2'].map((name) => q.enqueue(0, free.admit(name), undefined, 'base').then((v) => void served.push(v)));
+  free.set(1);
+  q.wake(); // one slot: the head's lane has no room, so the first base waiter takes it
+  await turn();
+  await turn();
+  assert.deepEqual(served, ['base 1']);
+  assert.deepEqual(busy.asked, ['adapter 1'], 'the second adapter waiter is not asked after the first was refused');
+  free.set(1);
+  q.wake();
+  await Promise.all(base);
+  assert.deepEqual(served, ['base 1', 'base 2']);
+  assert.equal(q.depth, 2, 'both adapter waiters still wait, in order');
+  busy.set(1);
+  q.wake();
+  assert.equal(await blocked, 'adapter 1');
+  q.drain(new ApiError(503, 'shutting down'));
+});
+
 test('admission queue: the poll offers room to the whole line in order', async () => {
   const q = queue({ pollMs: 5 });
   const r = room();
