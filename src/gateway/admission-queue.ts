@@ -87,7 +87,7 @@ export class AdmissionQueue<T> {
     });
   }
 
-  /** A request on the pool finished: the head waiter is offered the slot it freed. */
+  /** A request on the pool finished: the slot it freed is offered in line order (one admission). */
   wake(): void {
     this.round(1);
   }

@@ -24,7 +24,7 @@ export interface Routed {
   cached?: CacheEstimate;
 }
 
-/** How often the queue's head re-checks saturation when nothing finished (scrapes refresh at 50 ms). */
+/** How often the queue offers room to its line when nothing finished (scrapes refresh at 50 ms). */
 const QUEUE_POLL_MS = 50;
 
 export class ModelPool {
