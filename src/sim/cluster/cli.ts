@@ -11,7 +11,7 @@ import { policyNames } from '../../scheduler/index.ts';
 import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { AdmissionLimits } from './admission.ts';
 import { runPolicies } from './compare.ts';
-import { formatTable, type PolicyReport } from './report.ts';
+import { formatP90Comparison, formatTable, type PolicyReport } from './report.ts';
 import type { TraceSimSpec } from './run-spec.ts';
 
 const USAGE = `usage: inferstack sim --trace FILE --replicas N --model MODEL --gpu GPU [options]
@@ -27,7 +27,8 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
   --pd P:D               prefill/decode disaggregation, replicas split in this ratio
   --rate-scale X         multiply the trace's request rate by X (default 1)
   --policy NAME          one policy (default inferstack)
-  --compare A,B,...|all  several policies side by side
+  --compare A,B,...|all  several policies side by side; the table ends with each one's p90 TTFT
+                         against the lowest, with a 95 % interval over the trace's requests
   --seed N               seed for arrival jitter and tie-breaks (default 1)
   --jitter SECONDS       Mooncake: spread arrivals inside each timestamp slot (default 3; 0 = bursts)
   --poisson-rate R       length-only traces: arrival rate before --rate-scale (default 5/s)
@@ -122,6 +123,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
   const mode = pd ? `, P/D ${pd.prefill}:${pd.decode}` : '';
   process.stdout.write(`simulated: ${spec.trace} on ${replicas} x ${spec.model} / ${spec.gpu}${spec.tp ? ` TP${spec.tp}` : ''}${mode}, rate x${spec.rateScale}\n`);
   process.stdout.write(formatTable(outcomes));
+  process.stdout.write(formatP90Comparison(outcomes));
 }
 
 function parseSaturation(v: string): SaturationThresholds {

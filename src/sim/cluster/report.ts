@@ -1,6 +1,6 @@
 // Turns a cluster run into the per-policy report: latency summaries in ms, output throughput,
 // prefix hit rate next to the trace's infinite-cache ceiling, shed requests and load spread.
-import { scaleSummary, type LatencySummary } from '../../bench/stats.ts';
+import { percentileLead, scaleSummary, type LatencySummary } from '../../bench/stats.ts';
 import type { ClusterResult } from './cluster.ts';
 
 /** The --json shape, exactly the keys the issue names. */
@@ -76,4 +76,24 @@ export function formatTable(rows: Array<{ policy: string; report: PolicyReport; 
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cols: string[]) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [fmt(header), ...lines.map(fmt)].join('\n') + '\n';
+}
+
+/**
+ * Each policy's p90 TTFT against the lowest, with the 95 % interval over resamples of the trace's
+ * requests (the same requests under both policies), so a difference the trace cannot resolve reads
+ * as such. Empty for fewer than two policies.
+ */
+export function formatP90Comparison(rows: Array<{ policy: string; report: PolicyReport; ttftByRequest: ArrayLike<number> }>): string {
+  const ranked = rows.filter((r) => Number.isFinite(r.report.ttft_ms.p90));
+  if (ranked.length < 2) return '';
+  const best = ranked.reduce((a, b) => (b.report.ttft_ms.p90 < a.report.ttft_ms.p90 ? b : a));
+  const lines = ranked
+    .filter((r) => r !== best)
+    .map((r) => {
+      // percentileLead says how much lower the best is (1 - best/other); other/best - 1 = lead / (1 - lead).
+      const l = percentileLead(best.ttftByRequest, r.ttftByRequest);
+      const higher = (lead: number) => pct(lead / (1 - lead));
+      return `  ${r.policy}: ${higher(l.lead)} higher (95 % interval ${higher(l.lo)} to ${higher(l.hi)})`;
+    });
+  return [`p90 TTFT against the lowest (${best.policy}, ${f0(best.report.ttft_ms.p90)} ms), over resamples of the trace's requests:`, ...lines].join('\n') + '\n';
 }

@@ -29,6 +29,20 @@ test('the table names the run as simulated', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^simulated: .* P\/D 1:2/);
   assert.match(r.stdout, /llm-d/);
+  assert.doesNotMatch(r.stdout, /against the lowest/, 'one policy: nothing to compare');
+});
+
+test('--compare as a table: every other policy\'s p90 against the lowest, with its interval', () => {
+  const r = cli(...base, '--compare', 'round-robin,least-load,inferstack', '--rate-scale', '20');
+  assert.equal(r.status, 0, r.stderr);
+  const head = /p90 TTFT against the lowest \((\S+), (\d+) ms\)/.exec(r.stdout);
+  assert.ok(head, r.stdout);
+  const others = [...r.stdout.matchAll(/^ {2}(\S+): (-?[\d.]+)% higher \(95 % interval (-?[\d.]+)% to (-?[\d.]+)%\)$/gm)];
+  assert.deepEqual(others.map((m) => m[1]).sort(), ['inferstack', 'least-load', 'round-robin'].filter((p) => p !== head[1]).sort());
+  for (const [, , higher, lo, hi] of others) {
+    assert.ok(Number(higher) >= 0, 'the lowest is the lowest');
+    assert.ok(Number(lo) <= Number(higher) && Number(higher) <= Number(hi), `${lo} <= ${higher} <= ${hi}`);
+  }
 });
 
 test('--queue-size 0 sheds at once when saturated; the default queue and --no-shed do not shed this overload', () => {
