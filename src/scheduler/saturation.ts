@@ -14,7 +14,7 @@ export interface SaturationThresholds {
  * llm-d's detector defaults to KV 0.8. Behind a gateway that queues saturated requests (ours does),
  * that gate holds requests while the engines still have a fifth of their KV free, and a policy that
  * balances well hits it on every endpoint at once: on the held-out traces in the simulator it cost
- * every policy capacity (docs/routing.md). An engine that truly has no room shows it in its waiting
+ * every policy capacity (docs/routing-history.md, session 7). An engine that truly has no room shows it in its waiting
  * queue, so by default only a full cache counts; `kvUsage` in the pool's config sets llm-d's 0.8.
  */
 export const DEFAULT_SATURATION: SaturationThresholds = { queueDepth: 5, kvUsage: 1 };
