@@ -19,7 +19,7 @@ import { readTrace } from '../src/bench/traces/index.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { policyNames } from '../src/scheduler/index.ts';
 import { runPolicies } from '../src/sim/cluster/compare.ts';
-import { formatTable } from '../src/sim/cluster/report.ts';
+import { formatTable, formatTtftPredictions } from '../src/sim/cluster/report.ts';
 import type { PolicyOutcome, TraceSimSpec } from '../src/sim/cluster/run-spec.ts';
 import { ttftFloor } from '../src/sim/cluster/ttft-floor.ts';
 import { hashBlocks } from '../src/twin/core/block-hash.ts';
@@ -162,10 +162,11 @@ for (const c of cases) {
     const outcomes = await runPolicies(base(c, scale), policyNames(), jobs);
     console.log(`\n### ${c.name}, ${label} load (${load(c, scale)}), 8 x llama-3.1-8b / h100, simulated\n`);
     console.log(formatTable(outcomes));
+    process.stdout.write(formatTtftPredictions(outcomes));
     const { bestTtft, lead } = verdict(outcomes, 'inferstack vs best peer');
     // 10 % below the best peer is only possible while the best peer is at least 1/0.9 of the floor.
     console.log(`best peer's p90 is ${(p90(bestTtft) / floor.lruP90).toFixed(2)}x the cluster-LRU floor (${floor.lruP90.toFixed(0)} ms); a 10 % lead needs at least 1.11x`);
-    all[`${c.file}@${scale}`] = { ...Object.fromEntries(outcomes.map((o) => [o.policy, { ...o.report, spread: o.details.spread }])), p90_lead: { vs: bestTtft.policy, ...lead } };
+    all[`${c.file}@${scale}`] = { ...Object.fromEntries(outcomes.map((o) => [o.policy, { ...o.report, spread: o.details.spread, ...(o.details.ttftPrediction ? { ttft_prediction: o.details.ttftPrediction } : {}) }])), p90_lead: { vs: bestTtft.policy, ...lead } };
   }
   for (const seed of extraSeeds) verdict(await runPolicies(base(c, high, seed), policyNames(), jobs), `seed ${seed}, high load: inferstack vs best peer`);
 }

@@ -72,5 +72,6 @@ export function createScheduler(policyName = 'inferstack', options: SchedulerOpt
     saturation: options.saturation === undefined ? DEFAULT_SATURATION : options.saturation,
     extraHooks: policy.hooks ?? [],
     cachedTokens: policy.cachedTokens?.bind(policy),
+    predictedTtftSeconds: policy.predictedTtftSeconds?.bind(policy),
   });
 }

@@ -16,6 +16,8 @@ export interface PipelineConfig {
   extraHooks?: LearningHooks[];
   /** The policy's cached-prompt estimate, reported on the decision for in-flight accounting. */
   cachedTokens?: (ctx: SchedulingContext, endpoint: EndpointView) => number;
+  /** The policy's TTFT prediction, reported on aggregated decisions so it can be checked. */
+  predictedTtftSeconds?: (ctx: SchedulingContext, endpoint: EndpointView) => number | undefined;
 }
 
 export const runProfile: RunProfile = (profile, ctx, candidates) => {
@@ -61,6 +63,7 @@ export function createPipeline(config: PipelineConfig): Scheduler {
         const filled = decision.prefill?.[0] ?? decision.endpoints[0]!;
         decision.predictedCachedTokens = config.cachedTokens(ctx, filled);
       }
+      if (config.predictedTtftSeconds && !decision.prefill) decision.predictedTtftSeconds = config.predictedTtftSeconds(ctx, decision.endpoints[0]!);
       for (const h of hooks) h.onScheduled?.(ctx, decision);
       return decision;
     },

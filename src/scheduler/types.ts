@@ -65,6 +65,9 @@ export interface SchedulingDecision {
   reject?: 'no-healthy' | 'saturated';
   /** The policy's estimate of prompt tokens already cached on endpoints[0] (for in-flight accounting). */
   predictedCachedTokens?: number;
+  /** The policy's predicted seconds from this decision to the first token on endpoints[0], when it
+   *  predicts one (inferstack) and the request is not disaggregated; reported against the real TTFT. */
+  predictedTtftSeconds?: number;
 }
 
 export interface Scheduler {

@@ -120,6 +120,11 @@ test('inferstack prefers the endpoint holding the prefix when loads are equal', 
   const d = s.schedule(request('r', { promptTokenIds: tokens, promptTokens: tokens.length, maxTokens: 100 }), { endpoints: [ep('a', 0), ep('b', 0), ep('c', 0)] }, 0);
   assert.equal(d.endpoints[0]!.id, 'b');
   assert.equal(d.predictedCachedTokens, 8192 - 16 * 0, 'reports what it assumed cached');
+  // ... and the TTFT it predicted there, the same number the predictor gives for that endpoint.
+  const expected = new TtftPredictor(stepTime).predict(ep('b', 0), { promptTokens: 8192, cachedTokens: 8192, maxTokens: 100, blockSize: 16 }, 0).seconds;
+  assert.equal(d.predictedTtftSeconds, expected);
+  // Policies that do not predict report nothing.
+  assert.equal(createScheduler('dynamo', { preciseIndex: index }).schedule(request('r', { promptTokenIds: tokens, promptTokens: tokens.length }), { endpoints: [ep('a', 0)] }, 0).predictedTtftSeconds, undefined);
 });
 
 test('inferstack leaves the cached endpoint when its queue costs more than the hit saves', () => {
@@ -157,6 +162,9 @@ test('inferstack under P/D: decode by memory load, prefill by predicted TTFT', (
   const d = s.schedule(request('r', { promptTokenIds: tokens, promptTokens: tokens.length, maxTokens: 100 }), view, 0);
   assert.equal(d.endpoints[0]!.id, 'd2');
   assert.equal(d.prefill?.[0]?.id, 'p2');
+  // The prediction is the prefill leg's; the client's first token also waits for the transfer and
+  // the decode side, so a disaggregated decision reports none.
+  assert.equal(d.predictedTtftSeconds, undefined);
 });
 
 test('inferstack warms a cold endpoint: a prefix every other endpoint holds earns no stickiness', () => {

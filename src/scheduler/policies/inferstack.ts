@@ -39,8 +39,9 @@ export function inferstackPolicy(deps: InferstackDeps = {}): Policy {
   const matcher = hybridMatcher(preciseMatcher(deps.preciseIndex ?? new PreciseIndex()), approx);
 
   const predictor = new TtftPredictor(deps.stepTime);
+  const ttft = predictedTtftScorer(matcher, predictor);
   const scorers = [
-    { scorer: predictedTtftScorer(matcher, predictor), weight: 1 },
+    { scorer: ttft, weight: 1 },
     // A session's own earlier turns are usually cached already; this only breaks near-ties.
     { scorer: sessionAffinityScorer(), weight: 0.05 },
   ];
@@ -51,5 +52,6 @@ export function inferstackPolicy(deps: InferstackDeps = {}): Policy {
   return {
     profile: (role) => ({ name: role, filters: baseFilters(role), scorers: role === 'decode' ? decodeScorers : scorers, picker }),
     cachedTokens: (ctx: SchedulingContext, ep: EndpointView) => matcher.cachedTokens(ctx, ep),
+    predictedTtftSeconds: (ctx: SchedulingContext, ep: EndpointView) => ttft.predicted(ctx, ep.id),
   };
 }

@@ -20,6 +20,8 @@ export interface Policy {
   profile(role: ProfileRole): SchedulingProfile;
   /** Prompt tokens this policy believes are cached on an endpoint (P/D threshold); 0 if it has no index. */
   cachedTokens?(ctx: SchedulingContext, endpoint: EndpointView): number;
+  /** Seconds to the first token this policy predicts for the request on `endpoint`, if it predicts. */
+  predictedTtftSeconds?(ctx: SchedulingContext, endpoint: EndpointView): number | undefined;
   /** Learning plugins outside the profiles (e.g. an index fed by decisions). */
   hooks?: LearningHooks[];
 }

@@ -11,7 +11,7 @@ import { policyNames } from '../../scheduler/index.ts';
 import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { AdmissionLimits } from './admission.ts';
 import { runPolicies } from './compare.ts';
-import { formatP90Comparison, formatTable, type PolicyReport } from './report.ts';
+import { formatP90Comparison, formatTable, formatTtftPredictions, type PolicyReport } from './report.ts';
 import type { TraceSimSpec } from './run-spec.ts';
 
 const USAGE = `usage: inferstack sim --trace FILE --replicas N --model MODEL --gpu GPU [options]
@@ -28,7 +28,9 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
   --rate-scale X         multiply the trace's request rate by X (default 1)
   --policy NAME          one policy (default inferstack)
   --compare A,B,...|all  several policies side by side; the table ends with each one's p90 TTFT
-                         against the lowest, with a 95 % interval over the trace's requests
+                         against the lowest, with a 95 % interval over the trace's requests;
+                         inferstack's line after it compares the TTFT it predicted at each
+                         decision with the simulated one
   --seed N               seed for arrival jitter and tie-breaks (default 1)
   --jitter SECONDS       Mooncake: spread arrivals inside each timestamp slot (default 3; 0 = bursts)
   --poisson-rate R       length-only traces: arrival rate before --rate-scale (default 5/s)
@@ -124,6 +126,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
   process.stdout.write(`simulated: ${spec.trace} on ${replicas} x ${spec.model} / ${spec.gpu}${spec.tp ? ` TP${spec.tp}` : ''}${mode}, rate x${spec.rateScale}\n`);
   process.stdout.write(formatTable(outcomes));
   process.stdout.write(formatP90Comparison(outcomes));
+  process.stdout.write(formatTtftPredictions(outcomes));
 }
 
 function parseSaturation(v: string): SaturationThresholds {

@@ -53,6 +53,8 @@ export interface ClusterResult {
   ttft: SampleBuffer; // seconds, per completed request (bounded sample)
   e2e: SampleBuffer;
   itl: SampleBuffer; // seconds, every inter-token gap (bounded sample)
+  /** Per request the policy predicted for: simulated TTFT from the decision minus the prediction, seconds. */
+  ttftPredictionError: SampleBuffer;
   outputTokens: number;
   /** Prompt tokens of completed requests, and of those the cache supplied at first admission. */
   promptTokens: number;
@@ -121,6 +123,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     ttft: new SampleBuffer(),
     e2e: new SampleBuffer(),
     itl: new SampleBuffer(),
+    ttftPredictionError: new SampleBuffer(),
     outputTokens: 0,
     promptTokens: 0,
     cachedPromptTokens: 0,
@@ -216,6 +219,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
         if (firstTokenAt < 0) {
           firstTokenAt = tt;
           result.ttft.push(tt - arrivedAt);
+          if (decision.predictedTtftSeconds !== undefined) result.ttftPredictionError.push(tt - t - decision.predictedTtftSeconds);
           if (!prefill) decode.inflight.pendingPrefillTokens! -= uncached;
         } else result.itl.push(tt - lastTokenAt);
         lastTokenAt = tt;

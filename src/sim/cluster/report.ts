@@ -1,6 +1,6 @@
 // Turns a cluster run into the per-policy report: latency summaries in ms, output throughput,
 // prefix hit rate next to the trace's infinite-cache ceiling, shed requests and load spread.
-import { percentileLead, scaleSummary, type LatencySummary } from '../../bench/stats.ts';
+import { median, percentile, percentileLead, scaleSummary, type LatencySummary } from '../../bench/stats.ts';
 import type { ClusterResult } from './cluster.ts';
 
 /** The --json shape, exactly the keys the issue names. */
@@ -25,6 +25,15 @@ export interface PolicyDetails {
   spread: number;
   requestsPerReplica: number[];
   wallSeconds: number;
+  /** How the policy's TTFT predictions (inferstack's) compare with the simulated TTFTs; absent for policies that do not predict. */
+  ttftPrediction?: TtftPredictionCheck;
+}
+
+export interface TtftPredictionCheck {
+  requests: number;
+  medianAbsErrorMs: number;
+  /** Simulated minus predicted, ms (+ = slower than predicted). */
+  signedErrorMs: { p10: number; p50: number; p90: number };
 }
 
 export function toReport(r: ClusterResult, ceiling: number): PolicyReport {
@@ -54,7 +63,26 @@ export function toDetails(r: ClusterResult, wallSeconds: number): PolicyDetails 
     spread,
     requestsPerReplica: r.requestsPerReplica,
     wallSeconds,
+    ...(r.ttftPredictionError.count > 0 ? { ttftPrediction: predictionCheck(r.ttftPredictionError.values()) } : {}),
   };
+}
+
+function predictionCheck(errors: Float64Array): TtftPredictionCheck {
+  const sorted = Float64Array.from(errors).sort();
+  const ms = (p: number) => 1000 * percentile(sorted, p);
+  return { requests: sorted.length, medianAbsErrorMs: 1000 * median(sorted.map(Math.abs)), signedErrorMs: { p10: ms(10), p50: ms(50), p90: ms(90) } };
+}
+
+/** One line per policy that predicts TTFT: how far its predictions were from what the twins did. */
+export function formatTtftPredictions(rows: Array<{ policy: string; details: PolicyDetails }>): string {
+  return rows
+    .filter((r) => r.details.ttftPrediction)
+    .map(({ policy, details }) => {
+      const c = details.ttftPrediction!;
+      const e = c.signedErrorMs;
+      return `${policy}'s TTFT prediction (at each decision, against the simulated TTFT from it), ${c.requests} requests: median |error| ${f0(c.medianAbsErrorMs)} ms; simulated - predicted p10/p50/p90 ${[e.p10, e.p50, e.p90].map(f0).join('/')} ms\n`;
+    })
+    .join('');
 }
 
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');

@@ -43,6 +43,10 @@ test('--compare as a table: every other policy\'s p90 against the lowest, with i
     assert.ok(Number(higher) >= 0, 'the lowest is the lowest');
     assert.ok(Number(lo) <= Number(higher) && Number(higher) <= Number(hi), `${lo} <= ${higher} <= ${hi}`);
   }
+  // Only inferstack predicts TTFT, and its predictions are checked on every request it routed.
+  const checks = [...r.stdout.matchAll(/^(\S+)'s TTFT prediction .*, (\d+) requests: median \|error\| (\d+) ms/gm)];
+  assert.deepEqual(checks.map((m) => m[1]), ['inferstack']);
+  assert.ok(Number(checks[0]![2]) > 0);
 });
 
 test('--queue-size 0 sheds at once when saturated; the default queue and --no-shed do not shed this overload', () => {

@@ -2,7 +2,7 @@
 // it saves (cached tokens are not recomputed), and queueing through the work already promised to
 // each endpoint, so a hot endpoint stops attracting requests once its queue costs more than the
 // cache saves. Score = best cost / own cost, so it stays in (0, 1] and keeps the ratio.
-import type { LearningHooks, Scorer } from '../../plugin.ts';
+import type { LearningHooks, SchedulingContext, Scorer } from '../../plugin.ts';
 import { DEFAULT_ENGINE_BLOCK_SIZE, type PrefixMatcher } from '../../prefix-match.ts';
 import type { TtftPredictor } from '../../ttft-predictor.ts';
 
@@ -16,14 +16,27 @@ import type { TtftPredictor } from '../../ttft-predictor.ts';
  */
 export const FOLLOWER_WEIGHT = 7;
 
-export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredictor): Scorer & LearningHooks {
+interface Predicted {
+  /** Predicted TTFT there. */
+  seconds: number;
+  /** Of which this request's own prefill, and the step already planned (for the predictor's backlog). */
+  prefill: number;
+  planned: number;
+}
+
+export interface PredictedTtftScorer extends Scorer, LearningHooks {
+  /** What this call's scoring predicted for `endpointId` (undefined before scoring or for another endpoint set). */
+  predicted(ctx: SchedulingContext, endpointId: string): number | undefined;
+}
+
+export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredictor): PredictedTtftScorer {
   const memoKey = {};
   return {
     name: 'predicted-ttft',
     score: (ctx, eps) => {
       const { matched } = matcher.match(ctx, eps);
       const r = ctx.request;
-      const own = new Map<string, { prefill: number; planned: number }>();
+      const own = new Map<string, Predicted>();
       ctx.memo.set(memoKey, own);
       const cached = eps.map((e, i) => Math.min(r.promptTokens, Math.floor(matched[i]! * (e.metrics.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE))));
       // A prefix most endpoints already hold (a shared system prompt) is cheap to add to one more:
@@ -32,7 +45,7 @@ export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredi
       const seconds = eps.map((e, i) => {
         const bs = e.metrics.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE;
         const p = predictor.predict(e, { promptTokens: r.promptTokens, cachedTokens: cached[i]!, maxTokens: r.maxTokens ?? 256, blockSize: bs }, ctx.now);
-        own.set(e.id, { prefill: p.ownPrefillSeconds, planned: p.plannedStepSeconds });
+        own.set(e.id, { seconds: p.seconds, prefill: p.ownPrefillSeconds, planned: p.plannedStepSeconds });
         const uncached = r.promptTokens - cached[i]!;
         const scarce = uncached > 0 ? (r.promptTokens - Math.max(cached[i]!, common)) / uncached : 0;
         return p.seconds + FOLLOWER_WEIGHT * p.ownPrefillSeconds * scarce;
@@ -40,10 +53,11 @@ export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredi
       const best = Math.min(...seconds);
       return seconds.map((s) => (s > 0 ? best / s : 1));
     },
+    predicted: (ctx, endpointId) => (ctx.memo.get(memoKey) as Map<string, Predicted> | undefined)?.get(endpointId)?.seconds,
     onScheduled: (ctx, decision) => {
       matcher.record(ctx, decision);
       const filled = decision.prefill?.[0] ?? decision.endpoints[0];
-      const own = (ctx.memo.get(memoKey) as Map<string, { prefill: number; planned: number }> | undefined)?.get(filled?.id ?? '');
+      const own = (ctx.memo.get(memoKey) as Map<string, Predicted> | undefined)?.get(filled?.id ?? '');
       if (filled && own !== undefined) predictor.commit(filled.id, ctx.now, own.prefill, own.planned);
     },
   };
