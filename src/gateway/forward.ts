@@ -4,7 +4,7 @@ import type { EndpointRuntime } from '../engines/endpoint.ts';
 import type { SchedulingRequest } from '../scheduler/types.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { ModelPool } from './model-pool.ts';
-import type { CacheEstimate } from './pending-prefill.ts';
+import type { PickEstimate } from './pending-prefill.ts';
 import { ClientRelay, type RelayResult } from './relay.ts';
 
 export interface ForwardArgs {
@@ -19,7 +19,7 @@ export interface ForwardArgs {
   startedAt: number;
   metrics: GatewayMetrics;
   /** The scheduler's cached-prompt estimate for its pick (pending-prefill accounting). */
-  cached?: CacheEstimate | undefined;
+  cached?: PickEstimate | undefined;
   /** The decode leg of a disaggregated request: the prompt's KV is transferred, not prefilled. */
   kvTransferred?: boolean;
 }

@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { HotCounter, HotHistogram, type CounterSeries, type HistogramSeries } from './hot-metrics.ts';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Measured over predicted: 1 is exact, 2 twice as slow as predicted. */
+const RATIO_BUCKETS = [0.25, 0.5, 0.67, 0.8, 0.9, 1.1, 1.25, 1.5, 2, 4];
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -12,6 +14,7 @@ export class GatewayMetrics {
   readonly ttft = new HotHistogram(this.registry, 'inferstack_gateway_time_to_first_token_seconds', 'Gateway receive to first streamed chunk sent', ['model'], LATENCY_BUCKETS);
   readonly itl = new HotHistogram(this.registry, 'inferstack_gateway_inter_token_latency_seconds', 'Time between streamed chunks relayed', ['model'], LATENCY_BUCKETS);
   readonly e2e = new HotHistogram(this.registry, 'inferstack_gateway_e2e_request_latency_seconds', 'Gateway receive to response end', ['model'], LATENCY_BUCKETS);
+  readonly ttftPrediction = new HotHistogram(this.registry, 'inferstack_gateway_ttft_prediction_ratio', "An engine's time to its first streamed bytes over the TTFT the scheduler predicted at its decision (inferstack with a pool's hardware)", ['pool'], RATIO_BUCKETS);
   readonly routed = new HotCounter(this.registry, 'inferstack_gateway_routing_decisions_total', 'Requests routed, by pool, endpoint and role', ['pool', 'endpoint', 'role']);
   /** Requests being served; a plain number, read into the gauge when /metrics is scraped. */
   inflightRequests = 0;

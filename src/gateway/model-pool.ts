@@ -13,7 +13,7 @@ import { compose, toEndpoint, type GatewayDispatch } from './interceptors/types.
 import { PoolKvFeed } from './kv-feed.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { initPendingPrefill, type CacheEstimate } from './pending-prefill.ts';
+import { initPendingPrefill, type PickEstimate } from './pending-prefill.ts';
 
 export interface Routed {
   /** Decode (or only) endpoints, best first; the rest are fallbacks. */
@@ -21,7 +21,7 @@ export interface Routed {
   /** Set when the scheduler chose to disaggregate. */
   prefill?: EndpointRuntime[];
   /** The scheduler's cached-prompt estimate, on the endpoint that fills the KV (prefill pick if any). */
-  cached?: CacheEstimate;
+  cached?: PickEstimate;
 }
 
 /** How often the queue offers room to its line when nothing finished (scrapes refresh at 50 ms). */
@@ -129,6 +129,7 @@ export class ModelPool {
     if (decision.predictedCachedTokens !== undefined) {
       const filled = decision.prefill?.[0] ?? decision.endpoints[0]!;
       routed.cached = { endpointId: filled.id, tokens: decision.predictedCachedTokens };
+      if (decision.predictedTtftSeconds !== undefined) routed.cached.ttftSeconds = decision.predictedTtftSeconds;
     }
     return routed;
   }

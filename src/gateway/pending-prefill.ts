@@ -7,10 +7,12 @@
 // disaggregated request adds none (its KV arrives by transfer).
 import type { EndpointView } from '../scheduler/types.ts';
 
-/** The scheduler's estimate of the prompt tokens already cached on one endpoint (its pick). */
-export interface CacheEstimate {
+/** The scheduler's estimates for its pick: the prompt tokens already cached there, and the TTFT it predicted. */
+export interface PickEstimate {
   endpointId: string;
   tokens: number;
+  /** Seconds from the decision to the first token, when the policy predicts in seconds (inferstack with a step-time model). */
+  ttftSeconds?: number;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface CacheEstimate {
  * endpoint the estimate is about, the whole prompt on any other (a failover target nobody
  * estimated), nothing when the KV is transferred in.
  */
-export function uncachedTokens(endpointId: string, promptTokens: number, cached: CacheEstimate | undefined, kvTransferred = false): number {
+export function uncachedTokens(endpointId: string, promptTokens: number, cached: PickEstimate | undefined, kvTransferred = false): number {
   if (kvTransferred) return 0;
   const hit = cached && cached.endpointId === endpointId ? cached.tokens : 0;
   return Math.max(0, promptTokens - hit);

@@ -48,6 +48,11 @@ export class TtftPredictor {
     this.model = model;
   }
 
+  /** False for the token-count fallback, whose "seconds" only rank endpoints. */
+  get predictsSeconds(): boolean {
+    return this.model !== undefined;
+  }
+
   predict(e: EndpointView, x: TtftInputs, now: number): TtftPrediction {
     const m = freshMetrics(e, now);
     const queuedPrefill = Math.max(0, e.inflight.pendingPrefillTokens ?? e.inflight.promptTokens);

@@ -123,7 +123,8 @@ test('inferstack prefers the endpoint holding the prefix when loads are equal', 
   // ... and the TTFT it predicted there, the same number the predictor gives for that endpoint.
   const expected = new TtftPredictor(stepTime).predict(ep('b', 0), { promptTokens: 8192, cachedTokens: 8192, maxTokens: 100, blockSize: 16 }, 0).seconds;
   assert.equal(d.predictedTtftSeconds, expected);
-  // Policies that do not predict report nothing.
+  // Without a step-time model the ranking units are not seconds, and policies that do not predict report nothing.
+  assert.equal(createScheduler('inferstack', { preciseIndex: index }).schedule(request('r', { promptTokenIds: tokens, promptTokens: tokens.length }), { endpoints: [ep('a', 0)] }, 0).predictedTtftSeconds, undefined);
   assert.equal(createScheduler('dynamo', { preciseIndex: index }).schedule(request('r', { promptTokenIds: tokens, promptTokens: tokens.length }), { endpoints: [ep('a', 0)] }, 0).predictedTtftSeconds, undefined);
 });
 

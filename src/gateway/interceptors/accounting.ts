@@ -53,6 +53,9 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
   private readonly pendingPrefill: PendingPrefill;
   private status = 0;
   private done = false;
+  /** The TTFT the scheduler predicted on this endpoint, and when the attempt was sent; cleared once checked. */
+  private predictedTtft: number | undefined;
+  private readonly sentAt = performance.now();
 
   constructor(hooks: AccountingHooks, opts: GatewayDispatchOptions, handler: Dispatcher.DispatchHandler) {
     this.hooks = hooks;
@@ -67,6 +70,7 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
     this.predictedBlocks = Math.ceil((scheduling.promptTokens + (scheduling.maxTokens ?? 0)) / blockSize);
     endpoint.begin(scheduling.promptTokens, this.predictedBlocks);
     this.pendingPrefill = new PendingPrefill(endpoint.view, uncachedTokens(endpoint.id, scheduling.promptTokens, opts.cached, opts.kvTransferred));
+    if (opts.cached?.endpointId === endpoint.id && !opts.kvTransferred) this.predictedTtft = opts.cached.ttftSeconds;
   }
 
   // ok: true/false feeds the breaker; undefined (abandoned by the gateway) says nothing.
@@ -87,6 +91,8 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
 
   onResponseStart(c: Dispatcher.DispatchController, code: number, headers: IncomingHttpHeaders, message: string): void {
     this.status = code;
+    // Only a stream's first bytes are its first token; a JSON answer's come at the end.
+    if (code !== 200 || !String(headers['content-type'] ?? '').startsWith('text/event-stream')) this.predictedTtft = undefined;
     this.handler.onResponseStart?.(c, code, headers, message);
   }
 
@@ -94,6 +100,10 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
     // The engine's first bytes come with the first token (vLLM streams nothing before it; a JSON
     // answer comes at the end): the prompt is prefilled.
     this.pendingPrefill.settle();
+    if (this.predictedTtft !== undefined) {
+      this.hooks.metrics.ttftPrediction.seriesFor(this.hooks.poolName).observe((performance.now() - this.sentAt) / 1000 / this.predictedTtft);
+      this.predictedTtft = undefined;
+    }
     this.handler.onResponseData?.(c, chunk);
   }
 

@@ -5,7 +5,7 @@
 import type { Dispatcher } from 'undici';
 import type { EndpointRuntime } from '../../engines/endpoint.ts';
 import type { SchedulingRequest } from '../../scheduler/types.ts';
-import type { CacheEstimate } from '../pending-prefill.ts';
+import type { PickEstimate } from '../pending-prefill.ts';
 
 export interface GatewayDispatchOptions extends Omit<Dispatcher.DispatchOptions, 'origin'> {
   endpoint: EndpointRuntime;
@@ -14,7 +14,7 @@ export interface GatewayDispatchOptions extends Omit<Dispatcher.DispatchOptions,
   /** What the scheduler was asked, for accounting and its onComplete. */
   scheduling: SchedulingRequest;
   /** The scheduler's cached-prompt estimate for its pick (pending-prefill accounting). */
-  cached?: CacheEstimate | undefined;
+  cached?: PickEstimate | undefined;
   /** The prompt's KV arrives by transfer (decode leg of a disaggregated request): nothing to prefill. */
   kvTransferred?: boolean;
   /** Filled in by the interceptors for the caller: where the request ended up, and how many tries. */

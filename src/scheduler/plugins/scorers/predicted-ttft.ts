@@ -25,7 +25,7 @@ interface Predicted {
 }
 
 export interface PredictedTtftScorer extends Scorer, LearningHooks {
-  /** What this call's scoring predicted for `endpointId` (undefined before scoring or for another endpoint set). */
+  /** What this call's scoring predicted for `endpointId`, in seconds; undefined without a step-time model. */
   predicted(ctx: SchedulingContext, endpointId: string): number | undefined;
 }
 
@@ -53,7 +53,7 @@ export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredi
       const best = Math.min(...seconds);
       return seconds.map((s) => (s > 0 ? best / s : 1));
     },
-    predicted: (ctx, endpointId) => (ctx.memo.get(memoKey) as Map<string, Predicted> | undefined)?.get(endpointId)?.seconds,
+    predicted: (ctx, endpointId) => (predictor.predictsSeconds ? (ctx.memo.get(memoKey) as Map<string, Predicted> | undefined)?.get(endpointId)?.seconds : undefined),
     onScheduled: (ctx, decision) => {
       matcher.record(ctx, decision);
       const filled = decision.prefill?.[0] ?? decision.endpoints[0];
