@@ -18,7 +18,7 @@ export interface ForwardArgs {
   requestId: string;
   startedAt: number;
   metrics: GatewayMetrics;
-  /** The scheduler's cached-prompt estimate for its pick (pending-prefill accounting). */
+  /** The scheduler's estimates for its pick (pending-prefill accounting, the TTFT prediction check). */
   cached?: PickEstimate | undefined;
   /** The decode leg of a disaggregated request: the prompt's KV is transferred, not prefilled. */
   kvTransferred?: boolean;

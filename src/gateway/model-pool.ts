@@ -20,7 +20,7 @@ export interface Routed {
   endpoints: EndpointRuntime[];
   /** Set when the scheduler chose to disaggregate. */
   prefill?: EndpointRuntime[];
-  /** The scheduler's cached-prompt estimate, on the endpoint that fills the KV (prefill pick if any). */
+  /** The scheduler's estimates (cached prompt, predicted TTFT) for the endpoint that fills the KV (prefill pick if any). */
   cached?: PickEstimate;
 }
 

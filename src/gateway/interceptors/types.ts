@@ -13,7 +13,7 @@ export interface GatewayDispatchOptions extends Omit<Dispatcher.DispatchOptions,
   fallbacks: EndpointRuntime[];
   /** What the scheduler was asked, for accounting and its onComplete. */
   scheduling: SchedulingRequest;
-  /** The scheduler's cached-prompt estimate for its pick (pending-prefill accounting). */
+  /** The scheduler's estimates for its pick (pending-prefill accounting, the TTFT prediction check). */
   cached?: PickEstimate | undefined;
   /** The prompt's KV arrives by transfer (decode leg of a disaggregated request): nothing to prefill. */
   kvTransferred?: boolean;
