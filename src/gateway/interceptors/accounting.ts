@@ -70,7 +70,8 @@ class AccountedAttempt implements Dispatcher.DispatchHandler {
     this.predictedBlocks = Math.ceil((scheduling.promptTokens + (scheduling.maxTokens ?? 0)) / blockSize);
     endpoint.begin(scheduling.promptTokens, this.predictedBlocks);
     this.pendingPrefill = new PendingPrefill(endpoint.view, uncachedTokens(endpoint.id, scheduling.promptTokens, opts.cached, opts.kvTransferred));
-    if (opts.cached?.endpointId === endpoint.id && !opts.kvTransferred) this.predictedTtft = opts.cached.ttftSeconds;
+    // Only for the endpoint predicted for (not a failover target); a disaggregated decision predicts none.
+    if (opts.cached?.endpointId === endpoint.id) this.predictedTtft = opts.cached.ttftSeconds;
   }
 
   // ok: true/false feeds the breaker; undefined (abandoned by the gateway) says nothing.

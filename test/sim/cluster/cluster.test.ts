@@ -41,7 +41,8 @@ test('every request completes or is shed, and a run is deterministic', () => {
 test("inferstack's TTFT predictions are checked against the simulated TTFTs; alone on an idle replica they are exact", () => {
   const r = run('inferstack');
   assert.equal(r.ttftPredictionError.count, r.completed, 'one check per request');
-  assert.equal(run('round-robin').ttftPredictionError.count, 0, 'round-robin predicts nothing');
+  const roundRobin = run('round-robin');
+  assert.equal(roundRobin.ttftPredictionError.count, 0, 'round-robin predicts nothing');
   // Requests 2 s apart on 4 replicas each find an idle engine: the prediction is its own prefill,
   // priced chunk by chunk with the step-time model the twin then runs it with.
   const spaced = trace.requests.slice(0, 12).map((q, i) => ({ ...q, arrival: 2 * i }));
@@ -49,10 +50,10 @@ test("inferstack's TTFT predictions are checked against the simulated TTFTs; alo
   const errors = [...alone.ttftPredictionError.values()];
   assert.equal(errors.length, 12);
   for (const e of errors) assert.ok(Math.abs(e) < 1e-3, `simulated - predicted ${(e * 1000).toFixed(1)} ms`);
-  const details = toDetails(alone, 0).ttftPrediction!;
-  assert.equal(details.requests, 12);
-  assert.ok(details.medianAbsErrorMs < 1);
-  assert.match(formatTtftPredictions([{ policy: 'inferstack', details: toDetails(alone, 0) }, { policy: 'round-robin', details: toDetails(run('round-robin'), 0) }]), /^inferstack's TTFT prediction .*12 requests: median \|error\| \d+ ms; simulated - predicted p10\/p50\/p90 -?\d+\/-?\d+\/-?\d+ ms\n$/);
+  const details = toDetails(alone, 0);
+  assert.equal(details.ttftPrediction!.requests, 12);
+  assert.ok(details.ttftPrediction!.medianAbsErrorMs < 1);
+  assert.match(formatTtftPredictions([{ policy: 'inferstack', details }, { policy: 'round-robin', details: toDetails(roundRobin, 0) }]), /^inferstack's TTFT prediction .*12 requests: median \|error\| \d+ ms; simulated - predicted p10\/p50\/p90 -?\d+\/-?\d+\/-?\d+ ms\n$/);
 });
 
 test('prefix-aware policies beat round-robin on hit rate for multi-turn conversations', () => {

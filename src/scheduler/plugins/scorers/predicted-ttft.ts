@@ -31,6 +31,7 @@ export interface PredictedTtftScorer extends Scorer, LearningHooks {
 
 export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredictor): PredictedTtftScorer {
   const memoKey = {};
+  const memo = (ctx: SchedulingContext) => ctx.memo.get(memoKey) as Map<string, Predicted> | undefined;
   return {
     name: 'predicted-ttft',
     score: (ctx, eps) => {
@@ -53,11 +54,11 @@ export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredi
       const best = Math.min(...seconds);
       return seconds.map((s) => (s > 0 ? best / s : 1));
     },
-    predicted: (ctx, endpointId) => (predictor.predictsSeconds ? (ctx.memo.get(memoKey) as Map<string, Predicted> | undefined)?.get(endpointId)?.seconds : undefined),
+    predicted: (ctx, endpointId) => (predictor.predictsSeconds ? memo(ctx)?.get(endpointId)?.seconds : undefined),
     onScheduled: (ctx, decision) => {
       matcher.record(ctx, decision);
       const filled = decision.prefill?.[0] ?? decision.endpoints[0];
-      const own = (ctx.memo.get(memoKey) as Map<string, Predicted> | undefined)?.get(filled?.id ?? '');
+      const own = memo(ctx)?.get(filled?.id ?? '');
       if (filled && own !== undefined) predictor.commit(filled.id, ctx.now, own.prefill, own.planned);
     },
   };
