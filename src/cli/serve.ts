@@ -30,6 +30,8 @@ const HELP = `usage: inferstack serve [options]
   --policy NAME          routing policy for --upstream and the default engines (default ${DEFAULT_POLICY})
   --hardware SPEC        what the upstreams run, for the inferstack policy's TTFT model:
                          model=ID,gpu=ID[,tp=N][,dtype=D][,kv-dtype=D][,engine=vllm|trtllm]
+  --tokenizer engine|PATH  how the gateway tokenizes prompts for the upstreams (precise prefix keys,
+                         counted prompt lengths): their own /tokenize, or the model's tokenizer.json
   --host HOST            listen address (default 127.0.0.1)
   --port PORT            listen port (default 8080; 0 picks a free one)
   --api-key KEY          require this bearer key (repeatable)
@@ -62,6 +64,7 @@ export async function main(argv: string[]): Promise<void> {
       'engine-type': { type: 'string', multiple: true },
       policy: { type: 'string' },
       hardware: { type: 'string' },
+      tokenizer: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       'api-key': { type: 'string', multiple: true },
@@ -89,6 +92,8 @@ export async function main(argv: string[]): Promise<void> {
   if (values['tls-pq'] !== undefined && !(PQ_MODES as readonly string[]).includes(values['tls-pq'])) throw new CliError(`--tls-pq must be one of ${PQ_MODES.join(', ')}, got '${values['tls-pq']}'`);
   if (values.hardware !== undefined && !values.upstream) throw new CliError('--hardware goes with --upstream (a config file sets `hardware` per pool)');
   const hardware = values.hardware === undefined ? undefined : hardwareFlag(values.hardware);
+  if (values.tokenizer !== undefined && !values.upstream) throw new CliError('--tokenizer goes with --upstream (a config file sets `tokenizer` per pool)');
+  const tokenizer = values.tokenizer === undefined ? undefined : values.tokenizer === 'engine' ? { source: 'engine' } : { source: 'file', path: values.tokenizer };
   const port = numberFlag('port', values.port, { integer: true, min: 0, max: 65535 });
   const policy = values.policy ?? DEFAULT_POLICY;
   if (!policyNames().includes(policy)) throw new CliError(`--policy must be one of ${policyNames().join(', ')}, got '${policy}'`);
@@ -138,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
     } catch (err) {
       throw new CliError((err as Error).message);
     }
-    config = fromPools(hardware ? pools.map((p) => ({ ...p, hardware })) : pools);
+    config = fromPools(pools.map((p) => ({ ...p, ...(hardware ? { hardware } : {}), ...(tokenizer ? { tokenizer } : {}) })));
   } else if (values.model) {
     let models;
     try {

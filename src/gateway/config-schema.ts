@@ -72,6 +72,16 @@ const hardware = {
   },
 } as const;
 
+// Where the gateway gets a prompt's token ids (prompt-tokenizer.ts): the model's tokenizer.json and
+// chat template (`file`), or the engines' /tokenize (`engine`). config.ts checks which keys go with
+// which source.
+const tokenizer = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['source'],
+  properties: { source: { enum: ['file', 'engine'] }, path, config: path, chatTemplate: path, timeoutMs: positiveInt },
+} as const;
+
 const pool = {
   type: 'object',
   additionalProperties: false,
@@ -94,6 +104,7 @@ const pool = {
       ],
     },
     hardware,
+    tokenizer,
     disaggregation: {
       type: 'object',
       additionalProperties: false,

@@ -1,4 +1,5 @@
 // inferstack.yaml: loading, validation (errors name the bad key) and the defaults filled in.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -9,7 +10,9 @@ import type { LocalModelConfig } from '../engines/local/registry.ts';
 import { engineConnectOptions, type EngineTlsConfig } from '../trust/tls.ts';
 import { policyNames } from '../scheduler/index.ts';
 import type { StepTimeModel } from '../physics/types.ts';
+import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import { configSchema } from './config-schema.ts';
+import { TOKENIZE_ENGINES } from './prompt-tokenizer.ts';
 import { PoolHardwareError, stepTimeOf, type PoolHardware } from './pool-hardware.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -62,7 +65,22 @@ export interface PoolConfig {
   stepTime?: StepTimeModel;
   /** The local endpoint's own options, given to the endpoint serve adds. */
   localEndpoint?: LocalEndpointOptions;
+  /** Where prompts are tokenized for routing (YAML `tokenizer`); without it, the built-in tokenizer and a length estimate. */
+  tokenizer?: PoolTokenizerConfig;
 }
+
+export type PoolTokenizerConfig =
+  | {
+      source: 'file';
+      /** The model's tokenizer.json; tokenizer_config.json beside it (or `config`) gives the chat template. */
+      path: string;
+      config?: string;
+      /** A Jinja chat template file, overriding the config's (vLLM's --chat-template). */
+      chatTemplate?: string;
+      /** Loaded at config time, so a bad file is a config error. */
+      loaded?: Tokenizer;
+    }
+  | { source: 'engine'; timeoutMs?: number };
 
 export type LocalEndpointOptions = Pick<EndpointYaml, 'role' | 'maxConcurrency' | 'timeouts'>;
 
@@ -162,7 +180,10 @@ export function validateConfig(doc: unknown, source = 'config'): GatewayConfig {
       models.set(name, pool.name);
     }
   }
-  const pools = raw.pools.map((pool, i) => withStepTime(resolveEndpoints(pool, `${source}: pools[${i}]`), `${source}: pools[${i}]`));
+  const pools = raw.pools.map((pool, i) => {
+    const where = `${source}: pools[${i}]`;
+    return withTokenizer(withStepTime(resolveEndpoints(pool, where), where), where);
+  });
   return {
     listeners: (raw.listeners ?? [{} as Partial<ListenerConfig>]).map((l) => ({ host: l.host ?? '127.0.0.1', port: l.port ?? 8080, ...(l.tls ? { tls: l.tls } : {}) })),
     apiKeys: raw.apiKeys ?? [],
@@ -218,6 +239,35 @@ function withStepTime(pool: PoolConfig, where: string): PoolConfig {
   } catch (err) {
     if (!(err instanceof PoolHardwareError)) throw err;
     throw new ConfigError(`${where}.hardware${err.key ? `.${err.key}` : ''}: ${err.message}`);
+  }
+}
+
+/** Loads a `file` tokenizer now (errors name the key); an `engine` one needs engines that serve /tokenize. */
+function withTokenizer(pool: PoolConfig, where: string): PoolConfig {
+  // As the YAML gives it: any of the keys, with either source.
+  const t = pool.tokenizer as { source: 'file' | 'engine'; path?: string; config?: string; chatTemplate?: string; timeoutMs?: number } | undefined;
+  if (!t) return pool;
+  const at = `${where}.tokenizer`;
+  if (t.source === 'engine') {
+    for (const key of ['path', 'config', 'chatTemplate'] as const) if (t[key] !== undefined) throw new ConfigError(`${at}.${key}: only for source file`);
+    if (!pool.endpoints.some((e) => TOKENIZE_ENGINES.includes(e.engine))) throw new ConfigError(`${at}.source: engine needs an endpoint that serves /tokenize (engine ${TOKENIZE_ENGINES.join(' or ')})`);
+    return pool;
+  }
+  if (t.timeoutMs !== undefined) throw new ConfigError(`${at}.timeoutMs: only for source engine`);
+  if (t.path === undefined) throw new ConfigError(`${at}.path: required key is missing (the model's tokenizer.json)`);
+  let chatTemplate: string | undefined;
+  if (t.chatTemplate !== undefined) {
+    try {
+      chatTemplate = readFileSync(t.chatTemplate, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${at}.chatTemplate: cannot read ${t.chatTemplate}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  try {
+    const loaded = createTokenizer({ tokenizerJsonPath: t.path, ...(t.config ? { tokenizerConfigPath: t.config } : {}), ...(chatTemplate !== undefined ? { chatTemplate } : {}) });
+    return { ...pool, tokenizer: { source: 'file', path: t.path, ...(t.config ? { config: t.config } : {}), ...(t.chatTemplate ? { chatTemplate: t.chatTemplate } : {}), loaded } };
+  } catch (err) {
+    throw new ConfigError(`${at}: ${(err as Error).message}`);
   }
 }
 

@@ -49,7 +49,9 @@ export async function handleInference(kind: RouteKind, req: IncomingMessage, res
     if (!pool) throw new GatewayError(404, `model '${parsed.model}' does not exist`, { param: 'model', code: 'model_not_found' });
     model = parsed.model;
     const session = req.headers['x-session-token'];
+    const tokenized = pool.tokenizer ? await pool.tokenizer.tokenize(kind, parsed.model, body) : undefined;
     const scheduling = schedulingRequest(requestId, parsed, {
+      tokenized,
       sessionToken: typeof session === 'string' ? session : undefined,
       cacheSalt: typeof body.cache_salt === 'string' ? body.cache_salt : undefined,
       lora: pool.adapters.has(parsed.model) ? parsed.model : undefined,

@@ -14,6 +14,16 @@ import { PoolKvFeed } from './kv-feed.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { initPendingPrefill, type PickEstimate } from './pending-prefill.ts';
+import { DEFAULT_TOKENIZE_TIMEOUT_MS, PromptTokenizer, TOKENIZE_ENGINES } from './prompt-tokenizer.ts';
+
+function promptTokenizer(config: PoolConfig, endpoints: EndpointRuntime[], metrics: GatewayMetrics, logger: Logger): PromptTokenizer {
+  const t = config.tokenizer!;
+  const source =
+    t.source === 'file'
+      ? { file: t.loaded! }
+      : { engines: endpoints.filter((e) => TOKENIZE_ENGINES.includes(e.config.engineType)), timeoutMs: t.timeoutMs ?? DEFAULT_TOKENIZE_TIMEOUT_MS };
+  return new PromptTokenizer({ poolName: config.name, source, logger, onOutcome: (outcome) => metrics.tokenizations.seriesFor(config.name, outcome).inc() });
+}
 
 export interface Routed {
   /** Decode (or only) endpoints, best first; the rest are fallbacks. */
@@ -39,6 +49,8 @@ export class ModelPool {
   readonly send: GatewayDispatch;
   /** Engines' KV events feeding the precise index the scheduler reads (none configured: unused). */
   readonly kvFeed: PoolKvFeed;
+  /** The pool's prompt tokenizer (YAML `tokenizer`); without one, the built-in tokenizer and an estimate. */
+  readonly tokenizer: PromptTokenizer | undefined;
   private readonly view: ClusterView;
   private readonly byId = new Map<string, EndpointRuntime>();
 
@@ -68,6 +80,7 @@ export class ModelPool {
     // config.endpoints[i] is endpoints[i] (state.ts builds one runtime per YAML endpoint, in order).
     const kvSources = config.endpoints.flatMap((e, i) => (e.kvEvents && endpoints[i] ? [{ endpointId: endpoints[i].id, config: e.kvEvents }] : []));
     this.kvFeed = new PoolKvFeed(kvSources, metrics, logger);
+    this.tokenizer = config.tokenizer && promptTokenizer(config, endpoints, metrics, logger);
     this.scheduler = createScheduler(config.policy ?? DEFAULT_POLICY, {
       ...(this.kvFeed.enabled ? { preciseIndex: this.kvFeed.index } : {}),
       // Without a step-time model inferstack ranks by the same formula in prompt tokens (ttft-predictor.ts).

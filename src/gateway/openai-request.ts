@@ -6,6 +6,7 @@ import { badRequest } from '../http/api-error.ts';
 import { DEFAULT_ENGINE_BLOCK_SIZE } from '../scheduler/prefix-match.ts';
 import type { SchedulingRequest } from '../scheduler/types.ts';
 import { hashBlocks } from '../twin/core/block-hash.ts';
+import type { TokenizedPrompt } from '../kv/tokenization-cache.ts';
 
 export type RouteKind = 'chat' | 'completions' | 'embeddings';
 
@@ -24,8 +25,8 @@ function optionalPositiveInt(body: Record<string, unknown>, key: string): number
   return v;
 }
 
-// The same built-in tokenizer and ChatML rendering the twin uses, so the router's token ids and
-// prompt text match what the engine will see (prefix scorers depend on it).
+// The same built-in tokenizer and ChatML rendering the twin uses by default, so without a pool
+// tokenizer (prompt-tokenizer.ts) the router's token ids and prompt text match what such a twin sees.
 const tokenizer = createTokenizer();
 
 function promptOf(kind: RouteKind, body: Record<string, unknown>): string {
@@ -81,34 +82,40 @@ class GatewaySchedulingRequest implements SchedulingRequest {
   lora?: string;
   /** Block size of the pool's engines, for the block keys (the matcher re-hashes if an endpoint differs). */
   private readonly blockSize: number;
+  /** The pool tokenizer's ids, with their cached block keys; absent without one (or when it failed). */
+  private readonly tokenized: TokenizedPrompt | undefined;
   private ids: number[] | undefined;
   private keys: { blockSize: number; keys: readonly bigint[] } | undefined;
 
-  constructor(id: string, parsed: ParsedRequest, blockSize: number) {
+  constructor(id: string, parsed: ParsedRequest, blockSize: number, tokenized: TokenizedPrompt | undefined) {
     this.id = id;
     this.model = parsed.model;
     this.promptText = parsed.promptText;
-    this.promptTokens = estimateTokens(parsed.promptText);
+    this.tokenized = tokenized;
+    this.promptTokens = tokenized ? Math.max(1, tokenized.ids.length) : estimateTokens(parsed.promptText);
     this.priority = parsed.priority;
     this.blockSize = blockSize;
   }
 
   get promptTokenIds(): number[] {
-    return (this.ids ??= tokenizer.encode(this.promptText, { addSpecialTokens: false }));
+    return (this.ids ??= this.tokenized?.ids ?? tokenizer.encode(this.promptText, { addSpecialTokens: false }));
   }
 
   /** Chained keys of the prompt's full blocks under its cache_salt (the twin's and the index's hashing). */
   get promptBlockKeys(): { blockSize: number; keys: readonly bigint[] } {
-    return (this.keys ??= { blockSize: this.blockSize, keys: hashBlocks(this.promptTokenIds, this.blockSize, this.cacheSalt) });
+    return (this.keys ??= {
+      blockSize: this.blockSize,
+      keys: this.tokenized ? this.tokenized.blockKeys(this.blockSize, this.cacheSalt) : hashBlocks(this.promptTokenIds, this.blockSize, this.cacheSalt),
+    });
   }
 }
 
 export function schedulingRequest(
   id: string,
   parsed: ParsedRequest,
-  extras: { sessionToken?: string | undefined; cacheSalt?: string | undefined; lora?: string | undefined; blockSize?: number | undefined },
+  extras: { sessionToken?: string | undefined; cacheSalt?: string | undefined; lora?: string | undefined; blockSize?: number | undefined; tokenized?: TokenizedPrompt | undefined },
 ): SchedulingRequest {
-  const r = new GatewaySchedulingRequest(id, parsed, extras.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE);
+  const r = new GatewaySchedulingRequest(id, parsed, extras.blockSize ?? DEFAULT_ENGINE_BLOCK_SIZE, extras.tokenized);
   if (parsed.maxTokens !== undefined) r.maxTokens = parsed.maxTokens;
   if (extras.sessionToken) r.sessionToken = extras.sessionToken;
   if (extras.cacheSalt) r.cacheSalt = extras.cacheSalt;

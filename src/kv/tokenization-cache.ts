@@ -7,6 +7,7 @@ import { hashBlocks } from '../twin/core/block-hash.ts';
 import { LruMap } from './lru.ts';
 
 const { h64 } = await xxhash();
+const keyOf = (model: string, text: string): bigint => h64(`${model}\u0000${text}`);
 
 export interface TokenizationCacheOptions {
   maxEntries?: number; // default 10,000
@@ -19,7 +20,8 @@ export interface TokenizedPrompt {
   blockKeys(blockSize: number, cacheSalt?: string): bigint[];
 }
 
-function tokenized(ids: number[]): TokenizedPrompt {
+/** A tokenization with lazily cached block keys (cached by TokenizationCache, or standalone). */
+export function tokenizedPrompt(ids: number[]): TokenizedPrompt {
   const keys = new Map<string, bigint[]>();
   return {
     ids,
@@ -55,17 +57,26 @@ export class TokenizationCache {
 
   /** The cached tokenization of `text` for `model`, with lazily cached block keys. */
   lookup(model: string, text: string, encode: (text: string) => number[]): TokenizedPrompt {
-    const key = h64(`${model}\u0000${text}`);
-    const hit = this.lru.get(key);
-    if (hit) {
-      this.hits++;
-      return hit;
-    }
-    this.misses++;
-    const p = tokenized(encode(text));
-    if (p.ids.length > this.maxTokens) return p; // too big to cache at all
+    return this.find(model, text) ?? this.store(model, text, encode(text));
+  }
+
+  /** The cached tokenization, if any (counted as a hit or a miss); for callers that encode asynchronously. */
+  find(model: string, text: string): TokenizedPrompt | undefined {
+    const hit = this.lru.get(keyOf(model, text));
+    if (hit) this.hits++;
+    else this.misses++;
+    return hit;
+  }
+
+  /** Caches `ids` as the tokenization of `text` for `model` (unless too big to cache at all). */
+  store(model: string, text: string, ids: number[]): TokenizedPrompt {
+    const p = tokenizedPrompt(ids);
+    if (ids.length > this.maxTokens) return p;
+    const key = keyOf(model, text);
+    const old = this.lru.peek(key);
+    if (old) this.tokens -= old.ids.length; // a concurrent miss stored it first
     this.lru.set(key, p);
-    this.tokens += p.ids.length;
+    this.tokens += ids.length;
     while (this.tokens > this.maxTokens && this.lru.size > 1) {
       const eldest = this.lru.keys().next().value as bigint;
       const v = this.lru.peek(eldest)!;

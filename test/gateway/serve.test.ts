@@ -52,6 +52,7 @@ test('command-line mistakes: one line on stderr, exit 2', async () => {
     [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-8b,gpu=h1000'], /--hardware gpu: .*h1000/],
     [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-8b,gpu=h100,tp=0'], /--hardware: tp must be an integer/],
     [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-8b,gpu=h100,colour=red'], /--hardware: unknown key 'colour'/],
+    [['--tokenizer', 'engine'], /--tokenizer goes with --upstream/],
     [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-405b,gpu=h100'], /--hardware: llama-3.1-405b \(bf16\) does not fit on 1 x h100/],
   ];
   const results = await Promise.all(cases.map(([args]) => run([cli, 'serve', ...args])));

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenizer } from '../../src/tokenizer/index.ts';
 import { hashBlocks } from '../../src/twin/core/block-hash.ts';
+import { writeTinyTokenizer } from '../helpers/tiny-tokenizer.ts';
 
 const english =
   'Large language models are neural networks trained on vast amounts of text to predict the next token in a sequence. ' +
@@ -64,33 +65,6 @@ test('built-in filler tokens decode to words', () => {
   assert.match(tok.decode(tok.fillerTokenIds), /^( [a-z]+)+$/);
   assert.throws(() => tok.decode([-1]), /outside the vocabulary/);
 });
-
-// A tiny word-level tokenizer.json, written by the test (no model hub).
-function writeTinyTokenizer(dir: string): string {
-  const words = ['<s>', '</s>', '<unk>', 'hello', 'world', 'the', 'of', 'and', 'user', 'assistant', 'system', ':', 'hi', 'be', 'brief'];
-  const vocab = Object.fromEntries(words.map((w, i) => [w, i]));
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  const json = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [special(0, '<s>'), special(1, '</s>'), special(2, '<unk>')],
-    normalizer: null,
-    pre_tokenizer: { type: 'Whitespace' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
-      special_tokens: { '<s>': { id: '<s>', ids: [0], tokens: ['<s>'] } },
-    },
-    decoder: null,
-    model: { type: 'WordLevel', vocab, unk_token: '<unk>' },
-  };
-  const path = join(dir, 'tokenizer.json');
-  writeFileSync(path, JSON.stringify(json));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: { content: '</s>' } }));
-  return path;
-}
 
 const template =
   "{{ bos_token }}{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} {% endfor %}{% if add_generation_prompt %}assistant :{% endif %}";

@@ -1,0 +1,127 @@
+// A pool's prompt tokenizer (YAML `tokenizer`): the prompt's token ids as the pool's engines will
+// compute them, so that precise prefix keys match the block keys in the engines' KV events and
+// the prompt's length is counted instead of estimated at 4 characters per token. Two sources:
+//  - file:   the model's tokenizer.json and chat template, loaded at config time;
+//  - engine: vLLM's POST /tokenize on one of the pool's healthy engines (exact by construction:
+//            the engine renders its own template).
+// Tokenizations are cached (bounded) by the request's prompt, so a repeated prompt costs a hash.
+// A failure never fails the request: it is routed as if no tokenizer were configured (ids from
+// the built-in tokenizer, length estimated), and counted.
+import type { EndpointRuntime } from '../engines/endpoint.ts';
+import { TokenizationCache, tokenizedPrompt, type TokenizedPrompt } from '../kv/tokenization-cache.ts';
+import type { ChatMessage, Tokenizer } from '../tokenizer/index.ts';
+import type { Logger } from './logger.ts';
+import type { RouteKind } from './openai-request.ts';
+
+/** Engine types that serve vLLM's /tokenize (the twin is vLLM-compatible). */
+export const TOKENIZE_ENGINES: readonly string[] = ['vllm', 'twin'];
+export const DEFAULT_TOKENIZE_TIMEOUT_MS = 500;
+
+export type TokenizeOutcome = 'cache_hit' | 'tokenized' | 'failed' | 'skipped';
+
+/** What decides a prompt's tokens: the prompt (or messages) and the template's inputs. */
+interface PromptSpec {
+  /** Cache key within the model. */
+  key: string;
+  /** vLLM /tokenize body, without `model`. */
+  tokenizeBody: Record<string, unknown>;
+}
+
+/**
+ * The part of an OpenAI request body that decides its prompt tokens, or undefined when the prompt
+ * is not one string or one token list (a batch of prompts is estimated, as without a tokenizer).
+ */
+function promptSpec(kind: RouteKind, body: Record<string, unknown>): PromptSpec | undefined {
+  if (kind === 'chat') {
+    const template = {
+      add_generation_prompt: body.add_generation_prompt ?? true,
+      ...(body.tools !== undefined ? { tools: body.tools } : {}),
+      ...(body.chat_template_kwargs !== undefined ? { chat_template_kwargs: body.chat_template_kwargs } : {}),
+    };
+    const tokenizeBody = { messages: body.messages, ...template, add_special_tokens: false };
+    return { key: `chat\u0000${JSON.stringify(tokenizeBody)}`, tokenizeBody };
+  }
+  const prompt = kind === 'completions' ? body.prompt : body.input;
+  if (typeof prompt === 'string') return { key: `text\u0000${prompt}`, tokenizeBody: { prompt, add_special_tokens: true } };
+  return undefined;
+}
+
+/** A prompt given as token ids (vLLM accepts them for completions): nothing to tokenize. */
+function givenIds(kind: RouteKind, body: Record<string, unknown>): number[] | undefined {
+  const prompt = kind === 'completions' ? body.prompt : kind === 'embeddings' ? body.input : undefined;
+  if (Array.isArray(prompt) && prompt.length > 0 && prompt.every((t) => Number.isSafeInteger(t) && t >= 0)) return prompt as number[];
+  return undefined;
+}
+
+export interface PromptTokenizerOptions {
+  poolName: string;
+  /** A loaded tokenizer.json + template (source file), or the pool's engines (source engine). */
+  source: { file: Tokenizer } | { engines: readonly EndpointRuntime[]; timeoutMs: number };
+  logger: Logger;
+  onOutcome?: (outcome: TokenizeOutcome) => void;
+  cache?: TokenizationCache;
+}
+
+export class PromptTokenizer {
+  readonly sourceName: 'file' | 'engine';
+  private readonly o: PromptTokenizerOptions;
+  private readonly cache: TokenizationCache;
+  private next = 0;
+  private failing = false;
+
+  constructor(o: PromptTokenizerOptions) {
+    this.o = o;
+    this.sourceName = 'file' in o.source ? 'file' : 'engine';
+    this.cache = o.cache ?? new TokenizationCache();
+  }
+
+  /**
+   * The prompt's tokens for the body of a `kind` request to `model` (already validated by
+   * parseOpenAIRequest), or undefined when they cannot be known (the caller estimates).
+   */
+  async tokenize(kind: RouteKind, model: string, body: Record<string, unknown>): Promise<TokenizedPrompt | undefined> {
+    const ids = givenIds(kind, body);
+    if (ids) return this.done('skipped', tokenizedPrompt(ids));
+    const spec = promptSpec(kind, body);
+    if (!spec) return this.done('skipped', undefined);
+    const hit = this.cache.find(model, spec.key);
+    if (hit) return this.done('cache_hit', hit);
+    try {
+      const tokens = 'file' in this.o.source ? encodeLocally(this.o.source.file, kind, spec) : await this.askEngine(model, spec);
+      if (this.failing) this.o.logger.log('info', 'prompt tokenization recovered', { pool: this.o.poolName, source: this.sourceName });
+      this.failing = false;
+      return this.done('tokenized', this.cache.store(model, spec.key, tokens));
+    } catch (err) {
+      if (!this.failing) this.o.logger.log('warn', 'prompt tokenization failed; routing on estimates until it recovers', { pool: this.o.poolName, source: this.sourceName, error: (err as Error).message });
+      this.failing = true;
+      return this.done('failed', undefined);
+    }
+  }
+
+  private done(outcome: TokenizeOutcome, p: TokenizedPrompt | undefined): TokenizedPrompt | undefined {
+    this.o.onOutcome?.(outcome);
+    return p;
+  }
+
+  /** vLLM's /tokenize on the next healthy engine that serves it. */
+  private async askEngine(model: string, spec: PromptSpec): Promise<number[]> {
+    const { engines, timeoutMs } = this.o.source as { engines: readonly EndpointRuntime[]; timeoutMs: number };
+    const healthy = engines.filter((e) => e.view.healthy);
+    if (healthy.length === 0) throw new Error('no healthy engine to tokenize with');
+    const engine = healthy[this.next++ % healthy.length]!;
+    const r = await engine.upstream.postJson('/tokenize', { model, ...spec.tokenizeBody }, {}, AbortSignal.timeout(timeoutMs));
+    if (r.status !== 200) throw new Error(`${engine.id}/tokenize answered ${r.status}`);
+    const tokens = (JSON.parse(r.body.toString('utf8')) as { tokens?: unknown }).tokens;
+    if (!Array.isArray(tokens) || !tokens.every((t) => Number.isSafeInteger(t) && t >= 0)) throw new Error(`${engine.id}/tokenize answered without a token list`);
+    return tokens as number[];
+  }
+}
+
+/** The file source: render the chat with the model's template, as vLLM does, then encode. */
+function encodeLocally(tokenizer: Tokenizer, kind: RouteKind, spec: PromptSpec): number[] {
+  const b = spec.tokenizeBody;
+  if (kind !== 'chat') return tokenizer.encode(b.prompt as string, { addSpecialTokens: true });
+  const templateContext = { ...(b.tools !== undefined ? { tools: b.tools } : {}), ...((b.chat_template_kwargs as Record<string, unknown> | undefined) ?? {}) };
+  const text = tokenizer.renderChat(b.messages as ChatMessage[], { addGenerationPrompt: b.add_generation_prompt !== false, templateContext });
+  return tokenizer.encode(text, { addSpecialTokens: false });
+}
