@@ -2,7 +2,7 @@
 // them, and the bounded admission queue requests wait in while every endpoint is saturated.
 import { performance } from 'node:perf_hooks';
 import { EndpointRuntime } from '../engines/endpoint.ts';
-import { createScheduler, DEFAULT_PD_THRESHOLD } from '../scheduler/index.ts';
+import { createScheduler, DEFAULT_PD_THRESHOLD, EVENT_FED_POLICIES } from '../scheduler/index.ts';
 import type { ClusterView, Scheduler, SchedulingRequest } from '../scheduler/types.ts';
 import { AdmissionQueue } from './admission-queue.ts';
 import { DEFAULT_POLICY, type Limits, type PoolConfig } from './config.ts';
@@ -80,8 +80,12 @@ export class ModelPool {
     // config.endpoints[i] is endpoints[i] (state.ts builds one runtime per YAML endpoint, in order).
     const kvSources = config.endpoints.flatMap((e, i) => (e.kvEvents && endpoints[i] ? [{ endpointId: endpoints[i].id, config: e.kvEvents }] : []));
     this.kvFeed = new PoolKvFeed(kvSources, metrics, logger);
+    const policy = config.policy ?? DEFAULT_POLICY;
+    if (!this.kvFeed.enabled && EVENT_FED_POLICIES.includes(policy)) {
+      logger.log('warn', 'the policy reads KV events and no endpoint of the pool publishes them (kvEvents): it sees only its own decisions, for 2 s each', { pool: config.name, policy });
+    }
     this.tokenizer = config.tokenizer && promptTokenizer(config, endpoints, metrics, logger);
-    this.scheduler = createScheduler(config.policy ?? DEFAULT_POLICY, {
+    this.scheduler = createScheduler(policy, {
       ...(this.kvFeed.enabled ? { preciseIndex: this.kvFeed.index } : {}),
       // Without a step-time model inferstack ranks by the same formula in prompt tokens (ttft-predictor.ts).
       ...(config.stepTime ? { stepTime: config.stepTime } : {}),

@@ -48,6 +48,9 @@ const policies: Record<string, (deps: PolicyDeps, options: SchedulerOptions) => 
   inferstack: (_d, o) => inferstackPolicy(o),
 };
 
+/** Policies whose prefix knowledge comes only from the engines' KV events (the others learn from their own decisions without them). */
+export const EVENT_FED_POLICIES: readonly string[] = ['llm-d-precise', 'dynamo'];
+
 export function policyNames(): string[] {
   return Object.keys(policies);
 }

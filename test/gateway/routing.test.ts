@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
-import { gatewayFor, postJson } from './fixtures/helpers.ts';
+import { configFor, gatewayFor, poolOf, postJson } from './fixtures/helpers.ts';
+import { createLogger } from '../../src/gateway/logger.ts';
+import { startGateway } from '../../src/gateway/server.ts';
 
 const chat = { model: 'fake-model', messages: [{ role: 'user', content: 'hello' }] };
 
@@ -51,4 +53,37 @@ test('the scheduler sees the rendered prompt, token estimate, session token, cac
   assert.ok(r.promptTokenIds!.length > 0, 'token ids are there for policies that read them');
   assert.ok(Math.abs(r.promptTokenIds!.length - r.promptTokens) <= r.promptTokens, 'the estimate is the right size');
   assert.deepEqual([r.sessionToken, r.cacheSalt, r.priority, r.maxTokens], ['sess-9', 'tenant-1', -2, 9]);
+});
+
+test('inferstack without KV events keeps prefix affinity past the speculative TTL: it learns from its own decisions', async (t) => {
+  const engines = await Promise.all([0, 1, 2, 3].map(() => startFakeEngine({ tokens: 1 })));
+  const gw = await gatewayFor(engines.map((e) => e.url), { policy: 'inferstack' });
+  t.after(async () => { await gw.close(); await Promise.all(engines.map((e) => e.close())); });
+  const pool = gw.state().pools[0]!;
+  const picks: string[] = [];
+  const original = pool.scheduler.schedule.bind(pool.scheduler);
+  (pool.scheduler as { schedule: typeof original }).schedule = (req, view, now) => {
+    const d = original(req, view, now);
+    picks.push(d.endpoints[0]!.id);
+    return d;
+  };
+  const prompts = Array.from({ length: 12 }, (_, i) => `Document ${i}: ${'a long shared context that stays the same. '.repeat(40)}`);
+  const ask = async (content: string) => assert.equal((await postJson(`${gw.url}/v1/chat/completions`, { model: 'fake-model', messages: [{ role: 'user', content }] })).status, 200);
+  for (const p of prompts) await ask(p);
+  const first = picks.splice(0);
+  await sleep(2_200); // past the precise index's 2 s speculative entries, which no event confirms here
+  for (const p of prompts) await ask(p);
+  assert.deepEqual(picks, first, 'every repeated prompt goes back to the endpoint that has it');
+  assert.ok(new Set(first).size >= 3, `distinct prompts spread: ${new Set(first).size} endpoints`);
+});
+
+test('a policy that reads KV events, in a pool without any, is named in a warning at start', async (t) => {
+  const engine = await startFakeEngine();
+  const lines: string[] = [];
+  const start = (policy: string) => startGateway({ config: configFor([poolOf([engine.url], { policy })]), logger: createLogger('info', (l) => lines.push(l)) });
+  const gws = [await start('dynamo'), await start('inferstack')];
+  t.after(async () => { await Promise.all(gws.map((g) => g.close())); await engine.close(); });
+  const warnings = lines.filter((l) => l.includes('reads KV events'));
+  assert.equal(warnings.length, 1, lines.join('\n'));
+  assert.match(warnings[0]!, /"policy":"dynamo"/);
 });

@@ -2,9 +2,10 @@
 // predicted by the physics step-time model from the endpoint's promised prefill work, this
 // request's uncached prompt there (the cache hit is worth exactly the prefill it saves) and KV
 // pressure. Prefix knowledge comes from the engines' KV events (precise index, speculative entries
-// between decision and event) when the router has token ids, else from its own decisions.
+// between decision and event) when there are events and the router has token ids, else from its
+// own decisions.
 import { ApproximateIndex } from '../../kv/approximate-index.ts';
-import { PreciseIndex } from '../../kv/precise-index.ts';
+import type { PreciseIndex } from '../../kv/precise-index.ts';
 import type { StepTimeModel } from '../../physics/types.ts';
 import type { SchedulingContext } from '../plugin.ts';
 import { maxScorePicker } from '../plugins/pickers/max-score.ts';
@@ -36,7 +37,9 @@ function hybridMatcher(precise: PrefixMatcher, approx: PrefixMatcher): PrefixMat
 export function inferstackPolicy(deps: InferstackDeps = {}): Policy {
   const capacities = new Map<string, number>();
   const approx = approximateMatcher(deps.approximateIndex ?? new ApproximateIndex({ capacityFor: (id) => capacities.get(id) }), capacities);
-  const matcher = hybridMatcher(preciseMatcher(deps.preciseIndex ?? new PreciseIndex()), approx);
+  // Precise only where engines' KV events feed the index: one holding nothing but its own speculative
+  // entries would forget every prompt once they expire (2 s), where the approximate index keeps it.
+  const matcher = deps.preciseIndex ? hybridMatcher(preciseMatcher(deps.preciseIndex), approx) : approx;
 
   const predictor = new TtftPredictor(deps.stepTime);
   const ttft = predictedTtftScorer(matcher, predictor);
