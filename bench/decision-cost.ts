@@ -3,6 +3,7 @@
 // hashing are reported on their own lines (the gateway caches both per prompt, see
 // src/kv/tokenization-cache.ts). Indexes are warmed with realistic content first. Timings are
 // wall-clock on whatever else the machine is running: read p50 as the cost, p99 as the noise bound.
+// A pool tokenizer asking the engine (/tokenize on a twin in this process) is timed last.
 //   node bench/decision-cost.ts [--decisions N]
 import { parseArgs } from 'node:util';
 import { summarize } from '../src/bench/stats.ts';
@@ -120,3 +121,28 @@ console.log(`precise decision (llm-d-precise, keys cached with the tokenization)
 console.log(`precise decision (llm-d-precise, hashing the ${PROMPT_TOKENS / BS} blocks itself): ${fmt(measure('llm-d-precise', preciseReq, { preciseIndex: index }))}`);
 const stepTime = resolveDeployment({ model: 'llama-3.1-8b', gpu: 'h100' }).stepTime;
 console.log(`inferstack decision (precise + TTFT prediction, keys cached): ${fmt(measure('inferstack', preciseReqKeyed, { preciseIndex: index, stepTime }))}`);
+
+// A pool tokenizer with `source: engine` (src/gateway/prompt-tokenizer.ts): vLLM's /tokenize on a
+// twin in this process (instant timing, the built-in tokenizer), so the cost is the engine's own
+// tokenization plus one loopback HTTP round trip and the JSON of the ids; then through the cache.
+const { startTwinServer } = await import('../src/twin/server/index.ts');
+const { EndpointRuntime } = await import('../src/engines/endpoint.ts');
+const { PromptTokenizer } = await import('../src/gateway/prompt-tokenizer.ts');
+const { silentLogger } = await import('../src/gateway/logger.ts');
+const twin = await startTwinServer({ model: 'llama-3.1-8b', gpu: 'h100', timing: 'instant', log: () => {} });
+const engine = new EndpointRuntime({ url: twin.url, engineType: 'twin', models: [twin.modelName] });
+const poolTokenizer = new PromptTokenizer({ poolName: 'bench', source: { engines: [engine], timeoutMs: 10_000 }, logger: silentLogger() });
+const askEngine = async (p: string) => {
+  const t0 = performance.now();
+  const r = await poolTokenizer.tokenize('completions', twin.modelName, { prompt: p });
+  if (!r) throw new Error('the twin did not tokenize');
+  return performance.now() - t0;
+};
+for (let i = 0; i < 10; i++) await askEngine(text(5_000 + i, 128_000)); // warm up the connection and the JIT
+const engineCold: number[] = [];
+const engineCached: number[] = [];
+for (const p of prompts) engineCold.push(await askEngine(p));
+for (const p of prompts) engineCached.push(await askEngine(p));
+console.log(`pool tokenizer, source engine (/tokenize round trip, ${prompts[0]!.length} chars): cold ${fmt(engineCold)}; cached ${fmt(engineCached)}`);
+await engine.close();
+await twin.close();
