@@ -101,11 +101,11 @@ class GatewaySchedulingRequest implements SchedulingRequest {
     return (this.ids ??= this.tokenized?.ids ?? tokenizer.encode(this.promptText, { addSpecialTokens: false }));
   }
 
-  /** Chained keys of the prompt's full blocks under its cache_salt (the twin's and the index's hashing). */
+  /** Chained keys of the prompt's full blocks under its cache_salt and LoRA adapter (the twin's and the index's hashing). */
   get promptBlockKeys(): { blockSize: number; keys: readonly bigint[] } {
     return (this.keys ??= {
       blockSize: this.blockSize,
-      keys: this.tokenized ? this.tokenized.blockKeys(this.blockSize, this.cacheSalt) : hashBlocks(this.promptTokenIds, this.blockSize, this.cacheSalt),
+      keys: this.tokenized ? this.tokenized.blockKeys(this.blockSize, this.cacheSalt, this.lora) : hashBlocks(this.promptTokenIds, this.blockSize, this.cacheSalt, this.lora),
     });
   }
 }

@@ -12,7 +12,7 @@
 // Speculative entries are whole decisions (the request's key array): chained keys make "same key
 // at block i" imply "same blocks 0..i", so a common prefix is found by binary search.
 import { asTokenWords, chainBlockHash, rootHash } from '../twin/core/block-hash.ts';
-import type { KvEvent } from './events/types.ts';
+import type { BlockStoredEvent, KvEvent } from './events/types.ts';
 import type { PrefixIndex } from './prefix-index.ts';
 import { U64Table } from './u64-table.ts';
 
@@ -118,7 +118,7 @@ export class PreciseIndex implements PrefixIndex {
     // A parent we never saw (events lost before we subscribed) is used as-is: that is exactly right
     // for engines that hash like we do (the twin) and merely unmatched for others.
     let parent: bigint;
-    if (event.parentBlockHash === null) parent = rootHash(saltOf(event.extraKeys));
+    if (event.parentBlockHash === null) parent = rootOf(event);
     else parent = st.engineToKey.get(event.parentBlockHash) ?? event.parentBlockHash;
     const bs = event.blockSize;
     // Bounded. With a mapping kept, the oldest mappings are dropped below; with trusted hashes there
@@ -415,10 +415,19 @@ function commonPrefix(a: readonly bigint[], b: readonly bigint[], known = 0): nu
   return lo;
 }
 
-/** vLLM puts cache_salt among the first block's extra keys; take the first string found there. */
-function saltOf(extraKeys: unknown[] | null | undefined): string | undefined {
-  const first = extraKeys?.[0];
-  if (typeof first === 'string') return first;
-  if (Array.isArray(first)) return first.find((x): x is string => typeof x === 'string');
-  return undefined;
+/**
+ * Our root key for an event's first block, from the namespace vLLM hashed it under: its extra keys
+ * are the LoRA adapter's (name, or an old release's int id), then multimodal keys, then cache_salt
+ * (first block only, so last). Whatever we cannot tell apart (an adapter known only by its id,
+ * multimodal keys without a salt) keys blocks no request matches: a missed hit, never a hit across
+ * adapters or salts.
+ */
+function rootOf(event: BlockStoredEvent): bigint {
+  const first = event.extraKeys?.[0];
+  const keys: unknown[] = Array.isArray(first) ? first : typeof first === 'string' ? [first] : [];
+  // An adapter known only by its int id gets a name no request carries.
+  const adapter = event.loraName ?? ((event.loraId ?? 0) > 0 ? `\u0000lora-id ${event.loraId}` : undefined);
+  const rest = adapter !== undefined ? keys.slice(1) : keys;
+  const last = rest.at(-1);
+  return rootHash(last === undefined ? undefined : typeof last === 'string' ? last : '\u0000unmatched', adapter);
 }

@@ -17,7 +17,7 @@ export interface TokenizationCacheOptions {
 /** A cached tokenization, with its chained block keys computed at most once per (block size, salt). */
 export interface TokenizedPrompt {
   ids: number[];
-  blockKeys(blockSize: number, cacheSalt?: string): bigint[];
+  blockKeys(blockSize: number, cacheSalt?: string, lora?: string): bigint[];
 }
 
 /** A tokenization with lazily cached block keys (cached by TokenizationCache, or standalone). */
@@ -25,12 +25,12 @@ export function tokenizedPrompt(ids: number[]): TokenizedPrompt {
   const keys = new Map<string, bigint[]>();
   return {
     ids,
-    blockKeys(blockSize, cacheSalt) {
-      const k = `${blockSize}\u0000${cacheSalt ?? ''}`;
+    blockKeys(blockSize, cacheSalt, lora) {
+      const k = `${blockSize}\u0000${cacheSalt ?? ''}\u0000${lora ?? '\u0001'}`;
       let v = keys.get(k);
       if (!v) {
         if (keys.size >= 4) keys.clear(); // a prompt is seen at one or two block sizes in practice
-        keys.set(k, (v = hashBlocks(ids, blockSize, cacheSalt)));
+        keys.set(k, (v = hashBlocks(ids, blockSize, cacheSalt, lora)));
       }
       return v;
     },

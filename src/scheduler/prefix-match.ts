@@ -101,7 +101,7 @@ export function preciseMatcher(index: PreciseIndex): PrefixMatcher {
       const r = ctx.request;
       // Keys the caller computed with the tokenization (and cached with it) save the hashing.
       if (r.promptBlockKeys && r.promptBlockKeys.blockSize === bs) keys = r.promptBlockKeys.keys as bigint[];
-      else keys = r.promptTokenIds ? hashBlocks(r.promptTokenIds, bs, r.cacheSalt) : [];
+      else keys = r.promptTokenIds ? hashBlocks(r.promptTokenIds, bs, r.cacheSalt, r.lora) : [];
       byBs.set(bs, keys);
     }
     return keys;

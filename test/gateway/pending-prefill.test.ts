@@ -188,3 +188,16 @@ test('promptBlockKeys: the prompt\'s salted block keys at the pool\'s block size
   assert.notDeepEqual(keys.keys, hashBlocks(r.promptTokenIds!, 16), 'the salt is in the keys');
   assert.equal(r.promptBlockKeys, keys, 'the same object on every read: hashed once');
 });
+
+test('promptBlockKeys: a LoRA adapter\'s request is keyed under the adapter (vLLM keeps its blocks apart from the base model\'s)', async (t) => {
+  const engine = await startFakeEngine({ models: ['fake-model', 'sql-lora'] });
+  const gw = await gatewayFor([engine.url], { policy: 'llm-d-precise', adapters: ['sql-lora'] });
+  t.after(async () => { await gw.close(); await engine.close(); });
+  const seen = spy(gw);
+  for (const model of ['sql-lora', 'fake-model']) assert.equal((await postJson(`${gw.url}/v1/chat/completions`, { ...chat, model, stream: false, cache_salt: 'tenant-1' })).status, 200);
+  const [adapter, base] = seen.requests as [SchedulingRequest, SchedulingRequest];
+  assert.equal(adapter.lora, 'sql-lora');
+  assert.deepEqual(adapter.promptTokenIds, base.promptTokenIds, 'the same prompt');
+  assert.deepEqual(adapter.promptBlockKeys!.keys, hashBlocks(adapter.promptTokenIds!, 16, 'tenant-1', 'sql-lora'));
+  assert.notDeepEqual(adapter.promptBlockKeys!.keys, base.promptBlockKeys!.keys);
+});

@@ -69,6 +69,29 @@ test('salted requests never match unsalted blocks', () => {
   assert.deepEqual(ix.matchedBlocks(hashBlocks(t, BS, 'tenant-1'), ['a'], 0), [0]);
 });
 
+test('vLLM extra keys: [LoRA adapter] + multimodal keys + [cache_salt]; each adapter and salt is its own namespace', () => {
+  // Three engine hash sets for the same tokens, under (adapter, salt) as vLLM's events name them.
+  const ix = new PreciseIndex();
+  const ns = (adapter: string | undefined, salt: string | undefined) => [...(adapter ? [adapter] : []), ...(salt ? [salt] : [])];
+  const store = (ep: string, adapter: string | undefined, salt: string | undefined) =>
+    ix.applyEvent(ep, { ...stored([201n, 202n, 203n], null, t), ...(adapter ? { loraName: adapter, loraId: 1 } : {}), extraKeys: [ns(adapter, salt), null, null] });
+  store('lora', 'sql-lora', undefined);
+  store('lora-salted', 'sql-lora', 'tenant-1');
+  store('salted', undefined, 'tenant-1');
+  const eps = ['lora', 'lora-salted', 'salted'];
+  assert.deepEqual(ix.matchedBlocks(hashBlocks(t, BS, undefined, 'sql-lora'), eps, 0), [3, 0, 0], 'the adapter alone');
+  assert.deepEqual(ix.matchedBlocks(hashBlocks(t, BS, 'tenant-1', 'sql-lora'), eps, 0), [0, 3, 0], 'the adapter under the salt');
+  assert.deepEqual(ix.matchedBlocks(hashBlocks(t, BS, 'tenant-1'), eps, 0), [0, 0, 3], 'the salt without an adapter');
+  assert.deepEqual(ix.matchedBlocks(keys, eps, 0), [0, 0, 0], 'the base model shares nothing with them');
+  assert.deepEqual(ix.matchedBlocks(hashBlocks(t, BS, undefined, 'other-lora'), eps, 0), [0, 0, 0], 'nor does another adapter');
+  // An old release names the adapter only by its int id (first extra key): no request can match it,
+  // in particular not the base model's; a multimodal key (not a string) likewise.
+  const old = new PreciseIndex();
+  old.applyEvent('a', { ...stored([301n, 302n, 303n], null, t), loraId: 7, extraKeys: [[7], null, null] });
+  old.applyEvent('b', { ...stored([401n, 402n, 403n], null, t), extraKeys: [[['mm-hash', 0]], null, null] });
+  assert.deepEqual(old.matchedBlocks(keys, ['a', 'b'], 0), [0, 0]);
+});
+
 test('engineHashesAreKeys: engines hashing like us (the twin) skip the re-hash and still match', () => {
   const ix = new PreciseIndex({ engineHashesAreKeys: true });
   ix.applyEvent('a', stored(keys, null, t));

@@ -9,6 +9,7 @@ const { h64, h64Raw } = await xxhash();
 /** Seeds keep our keys apart from other xxh64 uses of the same bytes. */
 const BLOCK_SEED = 0x696e66657273746bn; // "inferstk"
 const SALT_SEED = 0x73616c74n; // "salt"
+const LORA_SEED = 0x6c6f7261n; // "lora"
 
 // The hashed bytes: LE64(parent) then the block's ids as u32 LE. Token ids are written through a
 // Uint32Array view, which is little-endian on every platform Node ships for; a big-endian host
@@ -18,8 +19,13 @@ let scratch = new Uint8Array(8 + 4 * 16);
 let words = new Uint32Array(scratch.buffer);
 let view = new DataView(scratch.buffer);
 
-/** The parent key of a request's first block: 0 without a salt, a hash of the salt with one. */
-export function rootHash(salt?: string): bigint {
+/**
+ * The parent key of a request's first block: 0 without a salt, a hash of the salt with one. Under
+ * a LoRA adapter, a hash of (adapter, salt) with its own seed: an adapter's KV differs from the
+ * base model's for the same tokens, so vLLM keys its blocks apart (the adapter is in their extra keys).
+ */
+export function rootHash(salt?: string, lora?: string): bigint {
+  if (lora !== undefined) return h64(`${lora}\u0000${salt ?? ''}`, LORA_SEED);
   return salt ? h64(salt, SALT_SEED) : 0n;
 }
 
@@ -56,11 +62,11 @@ export function asTokenWords(tokenIds: ArrayLike<number>): Uint32Array {
 }
 
 /** Keys of every full block of `tokenIds` (a trailing partial block has none), each chained on the previous. */
-export function hashBlocks(tokenIds: ArrayLike<number>, blockSize: number, salt?: string): bigint[] {
+export function hashBlocks(tokenIds: ArrayLike<number>, blockSize: number, salt?: string, lora?: string): bigint[] {
   if (!Number.isInteger(blockSize) || blockSize <= 0) throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
   const ids = asTokenWords(tokenIds);
   const keys: bigint[] = [];
-  let parent = rootHash(salt);
+  let parent = rootHash(salt, lora);
   for (let start = 0; start + blockSize <= ids.length; start += blockSize) {
     parent = chainBlockHash(parent, ids, start, blockSize);
     keys.push(parent);
