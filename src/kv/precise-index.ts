@@ -51,20 +51,28 @@ interface EndpointState {
   engineToKey: Map<bigint, bigint>;
   /** Recent decisions, oldest first; bounded. */
   speculative: Speculation[];
+  /** The KV cache group indexed (groupIndexed), once a BlockStored named it; whether it is full attention. */
+  group?: number;
+  groupIsFull?: boolean;
 }
+
+/** Kinds of KV cache group whose blocks bound a prefix hit (a missing kind: an engine with one group). */
+const FULL_ATTENTION_KINDS: ReadonlySet<string> = new Set(['full_attention', 'mla_attention', 'sink_full_attention']);
 
 export interface PreciseIndexStats {
   storedBlocks: number;
   removedBlocks: number;
   unknownRemovals: number;
   clears: number;
+  /** Events of a KV cache group other than the one indexed (hybrid models), left out. */
+  otherGroupEvents: number;
 }
 
 type Holders = number | Uint32Array; // single holder: slot * 4 + tier bits; shared: [gpu words..., cpu words...]
 
 export class PreciseIndex implements PrefixIndex {
   readonly kind = 'precise';
-  readonly stats: PreciseIndexStats = { storedBlocks: 0, removedBlocks: 0, unknownRemovals: 0, clears: 0 };
+  readonly stats: PreciseIndexStats = { storedBlocks: 0, removedBlocks: 0, unknownRemovals: 0, clears: 0, otherGroupEvents: 0 };
   /** key -> a single holder (slot * 4 + tier bits) or SHARED | index into `sharedSets`. */
   private readonly holders = new U64Table(1 << 16);
   private readonly sharedSets: (Uint32Array | undefined)[] = [];
@@ -93,6 +101,10 @@ export class PreciseIndex implements PrefixIndex {
     if (event.type === 'AllBlocksCleared') {
       this.stats.clears++;
       this.clearEndpoint(st);
+      return;
+    }
+    if (!this.groupIndexed(st, event)) {
+      this.stats.otherGroupEvents++;
       return;
     }
     const tier = event.medium == null || event.medium === 'GPU' ? GPU : CPU;
@@ -246,6 +258,26 @@ export class PreciseIndex implements PrefixIndex {
     let n = 0;
     for (const st of this.endpoints.values()) n += st.blocks;
     return n;
+  }
+
+  /**
+   * Hybrid models (full attention beside sliding-window, chunked-local or Mamba layers) keep a KV
+   * cache group per kind and publish each group's blocks under the same hashes. A prefix hit is
+   * bounded by the full-attention group, and another group's evictions (a sliding window frees
+   * blocks early) must not erase its blocks, so one group per endpoint is indexed: the first named
+   * by a BlockStored, replaced (once, the endpoint's entries dropped) by a full-attention one if
+   * the first was not.
+   */
+  private groupIndexed(st: EndpointState, event: Exclude<KvEvent, { type: 'AllBlocksCleared' }>): boolean {
+    const group = event.groupIdx ?? 0;
+    if (st.group === group) return true;
+    if (event.type === 'BlockRemoved') return st.group === undefined; // an unknown removal, counted as such
+    const full = event.kvCacheSpecKind == null || FULL_ATTENTION_KINDS.has(event.kvCacheSpecKind);
+    if (st.group !== undefined && (st.groupIsFull || !full)) return false;
+    if (st.group !== undefined) this.clearEndpoint(st);
+    st.group = group;
+    st.groupIsFull = full;
+    return true;
   }
 
   private state(endpointId: string): EndpointState | undefined {

@@ -92,6 +92,24 @@ test('vLLM extra keys: [LoRA adapter] + multimodal keys + [cache_salt]; each ada
   assert.deepEqual(old.matchedBlocks(keys, ['a', 'b'], 0), [0, 0]);
 });
 
+test('hybrid models: one KV cache group indexed, full attention when the engine has it; other groups\' evictions do not erase it', () => {
+  const ix = new PreciseIndex();
+  const group = (groupIdx: number, kvCacheSpecKind: string) => ({ ...stored([101n, 102n, 103n], null, t), groupIdx, kvCacheSpecKind });
+  // gpt-oss-like: a sliding-window group (published first here) and a full-attention group, same hashes.
+  ix.applyEvent('a', group(1, 'sliding_window'));
+  ix.applyEvent('a', group(0, 'full_attention'));
+  ix.applyEvent('a', { type: 'BlockRemoved', blockHashes: [102n, 103n], groupIdx: 1 }); // the window slid on
+  assert.deepEqual(ix.matchedBlocks(keys, ['a'], 0), [3], 'the full-attention group still holds all three');
+  ix.applyEvent('a', { type: 'BlockRemoved', blockHashes: [103n], groupIdx: 0 });
+  assert.deepEqual(ix.matchedBlocks(keys, ['a'], 0), [2], 'its own eviction counts');
+  ix.applyEvent('a', group(1, 'sliding_window')); // another group's store neither adds nor counts as stored
+  assert.deepEqual(ix.matchedBlocks(keys, ['a'], 0), [2]);
+  assert.equal(ix.stats.otherGroupEvents, 2);
+  // A model with only sliding-window layers has one group, and it is indexed.
+  ix.applyEvent('b', group(0, 'sliding_window'));
+  assert.deepEqual(ix.matchedBlocks(keys, ['a', 'b'], 0), [2, 3]);
+});
+
 test('engineHashesAreKeys: engines hashing like us (the twin) skip the re-hash and still match', () => {
   const ix = new PreciseIndex({ engineHashesAreKeys: true });
   ix.applyEvent('a', stored(keys, null, t));
