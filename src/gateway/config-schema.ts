@@ -73,13 +73,13 @@ const hardware = {
 } as const;
 
 // Where the gateway gets a prompt's token ids (prompt-tokenizer.ts): the model's tokenizer.json and
-// chat template (`file`), or the engines' /tokenize (`engine`). config.ts checks which keys go with
-// which source.
+// chat template (`file`), the engines' /tokenize (`engine`), or the built-in tokenizer (`builtin`).
+// config.ts checks which keys go with which source, and picks the default.
 const tokenizer = {
   type: 'object',
   additionalProperties: false,
   required: ['source'],
-  properties: { source: { enum: ['file', 'engine'] }, path, config: path, chatTemplate: path, timeoutMs: positiveInt },
+  properties: { source: { enum: ['file', 'engine', 'builtin'] }, path, config: path, chatTemplate: path, timeoutMs: positiveInt },
 } as const;
 
 const pool = {

@@ -80,7 +80,9 @@ export type PoolTokenizerConfig =
       /** Loaded at config time, so a bad file is a config error. */
       loaded?: Tokenizer;
     }
-  | { source: 'engine'; timeoutMs?: number };
+  | { source: 'engine'; timeoutMs?: number; /** Chosen by the loader (vLLM engines with kvEvents), not the YAML. */ byDefault?: boolean }
+  /** The built-in tokenizer and a length estimate, as without the key (which, for vLLM engines with kvEvents, means `engine`). */
+  | { source: 'builtin' };
 
 export type LocalEndpointOptions = Pick<EndpointYaml, 'role' | 'maxConcurrency' | 'timeouts'>;
 
@@ -242,14 +244,25 @@ function withStepTime(pool: PoolConfig, where: string): PoolConfig {
   }
 }
 
-/** Loads a `file` tokenizer now (errors name the key); an `engine` one needs engines that serve /tokenize. */
+/**
+ * Loads a `file` tokenizer now (errors name the key); an `engine` one needs engines that serve
+ * /tokenize. Without the key, a pool whose vLLM engines publish KV events asks them (their events
+ * key blocks by the model's token ids, which the built-in tokenizer never reproduces); `builtin`
+ * says no.
+ */
 function withTokenizer(pool: PoolConfig, where: string): PoolConfig {
-  // As the YAML gives it: any of the keys, with either source.
-  const t = pool.tokenizer as { source: 'file' | 'engine'; path?: string; config?: string; chatTemplate?: string; timeoutMs?: number } | undefined;
-  if (!t) return pool;
+  // As the YAML gives it: any of the keys, with any source.
+  const t = pool.tokenizer as { source: 'file' | 'engine' | 'builtin'; path?: string; config?: string; chatTemplate?: string; timeoutMs?: number } | undefined;
+  if (!t) return pool.endpoints.some((e) => e.kvEvents && e.engine === 'vllm') ? { ...pool, tokenizer: { source: 'engine', byDefault: true } } : pool;
   const at = `${where}.tokenizer`;
-  if (t.source === 'engine') {
+  if (t.source !== 'file') {
     for (const key of ['path', 'config', 'chatTemplate'] as const) if (t[key] !== undefined) throw new ConfigError(`${at}.${key}: only for source file`);
+  }
+  if (t.source === 'builtin') {
+    if (t.timeoutMs !== undefined) throw new ConfigError(`${at}.timeoutMs: only for source engine`);
+    return pool;
+  }
+  if (t.source === 'engine') {
     if (!pool.endpoints.some((e) => TOKENIZE_ENGINES.includes(e.engine))) throw new ConfigError(`${at}.source: engine needs an endpoint that serves /tokenize (engine ${TOKENIZE_ENGINES.join(' or ')})`);
     return pool;
   }

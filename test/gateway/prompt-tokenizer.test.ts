@@ -153,6 +153,15 @@ test('pool tokenizer: config errors name the key', () => {
     assert.throws(pool({ source: 'engine' }, 'sglang'), /tokenizer\.source: engine needs an endpoint that serves \/tokenize/);
     assert.throws(pool({ source: 'hub' }), /tokenizer\.source: must be one of file, engine/);
     assert.throws(pool({ source: 'file', path, colour: 1 }), /tokenizer\.colour: unknown key/);
+    assert.throws(pool({ source: 'builtin', path }), /tokenizer\.path: only for source file/);
+    // The default: vLLM engines that publish KV events are asked (their events key blocks by the
+    // model's own ids); engines without events, or twins, keep the built-in tokenizer; `builtin` opts out.
+    const defaulted = (engine: string, tokenizer?: unknown, kvEvents: unknown = { endpoint: 'tcp://127.0.0.1:5557' }) =>
+      configFor([{ name: 'p', models: ['m'], ...(tokenizer ? { tokenizer } : {}), endpoints: [{ url: 'http://127.0.0.1:1', engine, ...(kvEvents ? { kvEvents } : {}) }] } as unknown as PoolConfig]).pools[0]!.tokenizer;
+    assert.deepEqual(defaulted('vllm'), { source: 'engine', byDefault: true });
+    assert.equal(defaulted('vllm', undefined, null), undefined);
+    assert.equal(defaulted('twin'), undefined);
+    assert.deepEqual(defaulted('vllm', { source: 'builtin' }), { source: 'builtin' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
