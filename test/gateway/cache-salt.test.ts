@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
-import type { SchedulingDecision, SchedulingRequest } from '../../src/scheduler/types.ts';
 import { hashBlocks } from '../../src/twin/core/block-hash.ts';
-import { gatewayFor, metricSum, postJson, spawnTwin, stopProcess } from './fixtures/helpers.ts';
+import { gatewayFor, metricSum, postJson, recordDecisions, spawnTwin, stopProcess } from './fixtures/helpers.ts';
 
 const MODEL = 'llama-3.1-8b';
 
@@ -44,13 +43,7 @@ test('cache_salt live: same salt hits the precise index and lands on the same tw
     });
   }
 
-  const seen: { request: SchedulingRequest; decision: SchedulingDecision }[] = [];
-  const schedule = pool.scheduler.schedule.bind(pool.scheduler);
-  (pool.scheduler as { schedule: typeof schedule }).schedule = (request, view, now) => {
-    const decision = schedule(request, view, now);
-    seen.push({ request, decision });
-    return decision;
-  };
+  const seen = recordDecisions(pool);
   const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   const messages = [{ role: 'user' as const, content: `A long shared document. ${'Salted prefixes must stay apart. '.repeat(40)}` }];
   const ask = async (salt: string) => {

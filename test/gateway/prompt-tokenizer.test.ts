@@ -14,14 +14,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import type { PoolConfig } from '../../src/gateway/config.ts';
-import type { SchedulingDecision, SchedulingRequest } from '../../src/scheduler/types.ts';
 import { hashBlocks } from '../../src/twin/core/block-hash.ts';
 import { createTokenizer } from '../../src/tokenizer/index.ts';
 import { writeTinyTokenizer } from '../helpers/tiny-tokenizer.ts';
 import { PromptTokenizer } from '../../src/gateway/prompt-tokenizer.ts';
 import { silentLogger } from '../../src/gateway/logger.ts';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
-import { configFor, gatewayFor, metricSum, postJson, spawnTwin, stopProcess } from './fixtures/helpers.ts';
+import { configFor, gatewayFor, metricSum, postJson, recordDecisions, spawnTwin, stopProcess } from './fixtures/helpers.ts';
 
 const MODEL = 'llama-3.1-8b';
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima', 'mike', 'november', 'oscar', 'papa'];
@@ -68,13 +67,7 @@ test('pool tokenizer live: the gateway keys prompts with the twins\' own tokeniz
           return (await metricSum(gw.url, 'inferstack_gateway_kv_events_total', { endpoint: ids[i]! })) > 0;
         });
       }
-      const seen: { request: SchedulingRequest; decision: SchedulingDecision }[] = [];
-      const schedule = pool.scheduler.schedule.bind(pool.scheduler);
-      (pool.scheduler as { schedule: typeof schedule }).schedule = (request, view, now) => {
-        const decision = schedule(request, view, now);
-        seen.push({ request, decision });
-        return decision;
-      };
+      const seen = recordDecisions(pool);
       const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
       const messages = [{ role: 'user' as const, content: document(seed) }];
       const ask = async () => {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
-import { configFor, gatewayFor, poolOf, postJson } from './fixtures/helpers.ts';
+import { configFor, gatewayFor, poolOf, postJson, recordDecisions } from './fixtures/helpers.ts';
 import { createLogger } from '../../src/gateway/logger.ts';
 import { startGateway } from '../../src/gateway/server.ts';
 
@@ -39,14 +39,9 @@ test('the scheduler sees the rendered prompt, token estimate, session token, cac
   const gw = await gatewayFor([engine.url]);
   t.after(async () => { await gw.close(); await engine.close(); });
   const pool = gw.state().pools[0]!;
-  const seen: import('../../src/scheduler/types.ts').SchedulingRequest[] = [];
-  const original = pool.scheduler.schedule.bind(pool.scheduler);
-  (pool.scheduler as { schedule: typeof original }).schedule = (req, view, now) => {
-    seen.push(req);
-    return original(req, view, now);
-  };
+  const seen = recordDecisions(pool);
   await postJson(`${gw.url}/v1/chat/completions`, { ...chat, cache_salt: 'tenant-1', priority: -2, max_tokens: 9 }, { 'x-session-token': 'sess-9', 'x-request-id': 'r-1' });
-  const r = seen[0]!;
+  const r = seen[0]!.request;
   assert.equal(r.id, 'r-1');
   assert.equal(r.promptText, '<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n');
   assert.equal(r.promptTokens, Math.ceil(r.promptText!.length / 4), 'estimated without tokenizing');
@@ -60,20 +55,15 @@ test('inferstack without KV events keeps prefix affinity past the speculative TT
   const gw = await gatewayFor(engines.map((e) => e.url), { policy: 'inferstack' });
   t.after(async () => { await gw.close(); await Promise.all(engines.map((e) => e.close())); });
   const pool = gw.state().pools[0]!;
-  const picks: string[] = [];
-  const original = pool.scheduler.schedule.bind(pool.scheduler);
-  (pool.scheduler as { schedule: typeof original }).schedule = (req, view, now) => {
-    const d = original(req, view, now);
-    picks.push(d.endpoints[0]!.id);
-    return d;
-  };
+  const seen = recordDecisions(pool);
+  const picks = () => seen.splice(0).map((s) => s.decision.endpoints[0]!.id);
   const prompts = Array.from({ length: 12 }, (_, i) => `Document ${i}: ${'a long shared context that stays the same. '.repeat(40)}`);
   const ask = async (content: string) => assert.equal((await postJson(`${gw.url}/v1/chat/completions`, { model: 'fake-model', messages: [{ role: 'user', content }] })).status, 200);
   for (const p of prompts) await ask(p);
-  const first = picks.splice(0);
+  const first = picks();
   await sleep(2_200); // past the precise index's 2 s speculative entries, which no event confirms here
   for (const p of prompts) await ask(p);
-  assert.deepEqual(picks, first, 'every repeated prompt goes back to the endpoint that has it');
+  assert.deepEqual(picks(), first, 'every repeated prompt goes back to the endpoint that has it');
   assert.ok(new Set(first).size >= 3, `distinct prompts spread: ${new Set(first).size} endpoints`);
 });
 
