@@ -211,7 +211,9 @@ test('saturation: requests queue (bounded) and are served in arrival order, then
 });
 
 test('saturation under a burst: a bounded queue sheds the excess with 429, serves the rest, and ends empty', async (t) => {
-  const engine = await startFakeEngine({ tokens: 3, chunkDelayMs: 2 });
+  // Each answer takes about 60 ms, so 4 in flight serve about 66 requests a second: the burst must
+  // overflow the queue even when a cold client opens its connections slowly (2 ms answers did not).
+  const engine = await startFakeEngine({ tokens: 3, chunkDelayMs: 20 });
   const gw = await gatewayFor([], { endpoints: [{ url: engine.url, engine: 'vllm', maxConcurrency: 4 }] }, { limits: { queueSize: 40, queueTimeoutMs: 10_000 } });
   t.after(async () => { await gw.close(); await engine.close(); });
   const burst = await Promise.all(Array.from({ length: 150 }, (_, i) => postJson(`${gw.url}/v1/chat/completions`, { ...chat, messages: [{ role: 'user', content: `burst ${i}` }], stream: i % 2 === 0 })));
