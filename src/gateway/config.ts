@@ -81,7 +81,7 @@ export type PoolTokenizerConfig =
       loaded?: Tokenizer;
     }
   | { source: 'engine'; timeoutMs?: number; /** Chosen by the loader (vLLM engines with kvEvents), not the YAML. */ byDefault?: boolean }
-  /** The built-in tokenizer and a length estimate, as without the key (which, for vLLM engines with kvEvents, means `engine`). */
+  /** The built-in tokenizer, ids counted (twins without --tokenizer use it). */
   | { source: 'builtin' };
 
 export type LocalEndpointOptions = Pick<EndpointYaml, 'role' | 'maxConcurrency' | 'timeouts'>;
@@ -247,8 +247,8 @@ function withStepTime(pool: PoolConfig, where: string): PoolConfig {
 /**
  * Loads a `file` tokenizer now (errors name the key); an `engine` one needs engines that serve
  * /tokenize. Without the key, a pool whose vLLM engines publish KV events asks them (their events
- * key blocks by the model's token ids, which the built-in tokenizer never reproduces); `builtin`
- * says no.
+ * key blocks by the model's token ids, which the built-in tokenizer never reproduces); other pools
+ * estimate lengths and tokenize with the built-in tokenizer only for policies that read ids.
  */
 function withTokenizer(pool: PoolConfig, where: string): PoolConfig {
   // As the YAML gives it: any of the keys, with any source.

@@ -37,6 +37,8 @@ export async function startEmbeddedTwins(options: { count?: number; timing?: 'mo
       name: 'simulated',
       models: [model],
       policy: options.policy,
+      // The twins' own (built-in) tokenizer: precise keys match their events and prompt lengths are counted.
+      tokenizer: { source: 'builtin' },
       endpoints: twins.map((t) => ({
         url: t.url,
         engine: 'twin' as const,

@@ -15,14 +15,18 @@ import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { initPendingPrefill, type PickEstimate } from './pending-prefill.ts';
 import { DEFAULT_TOKENIZE_TIMEOUT_MS, PromptTokenizer, TOKENIZE_ENGINES } from './prompt-tokenizer.ts';
+import { createTokenizer } from '../tokenizer/index.ts';
 
 function promptTokenizer(config: PoolConfig, endpoints: EndpointRuntime[], metrics: GatewayMetrics, logger: Logger): PromptTokenizer {
-  const t = config.tokenizer as Exclude<PoolConfig['tokenizer'], { source: 'builtin' } | undefined>;
+  const t = config.tokenizer!;
   const source =
-    t.source === 'file'
-      ? { file: t.loaded! }
-      : { engines: endpoints.filter((e) => TOKENIZE_ENGINES.includes(e.config.engineType)), timeoutMs: t.timeoutMs ?? DEFAULT_TOKENIZE_TIMEOUT_MS };
-  const how = t.source === 'file' ? `the model's tokenizer.json (${t.path})` : `the engines' /tokenize${t.byDefault ? ' (the default where vLLM engines publish KV events)' : ''}`;
+    t.source === 'engine'
+      ? { engines: endpoints.filter((e) => TOKENIZE_ENGINES.includes(e.config.engineType)), timeoutMs: t.timeoutMs ?? DEFAULT_TOKENIZE_TIMEOUT_MS }
+      : { local: t.source === 'file' ? t.loaded! : createTokenizer() };
+  const how =
+    t.source === 'file' ? `the model's tokenizer.json (${t.path})`
+    : t.source === 'builtin' ? 'the built-in tokenizer (as twins without --tokenizer)'
+    : `the engines' /tokenize${t.byDefault ? ' (the default where vLLM engines publish KV events)' : ''}`;
   logger.log('info', `prompts are tokenized with ${how}`, { pool: config.name });
   return new PromptTokenizer({ poolName: config.name, source, logger, onOutcome: (outcome) => metrics.tokenizations.seriesFor(config.name, outcome).inc() });
 }
@@ -86,7 +90,7 @@ export class ModelPool {
     if (!this.kvFeed.enabled && EVENT_FED_POLICIES.includes(policy)) {
       logger.log('warn', 'the policy reads KV events and no endpoint of the pool publishes them (kvEvents): it sees only its own decisions, for 2 s each', { pool: config.name, policy });
     }
-    this.tokenizer = config.tokenizer && config.tokenizer.source !== 'builtin' ? promptTokenizer(config, endpoints, metrics, logger) : undefined;
+    this.tokenizer = config.tokenizer && promptTokenizer(config, endpoints, metrics, logger);
     this.scheduler = createScheduler(policy, {
       ...(this.kvFeed.enabled ? { preciseIndex: this.kvFeed.index } : {}),
       // Without a step-time model inferstack ranks by the same formula in prompt tokens (ttft-predictor.ts).

@@ -1,9 +1,10 @@
 // A pool's prompt tokenizer (YAML `tokenizer`): the prompt's token ids as the pool's engines will
 // compute them, so that precise prefix keys match the block keys in the engines' KV events and
 // the prompt's length is counted instead of estimated at 4 characters per token. Two sources:
-//  - file:   the model's tokenizer.json and chat template, loaded at config time;
-//  - engine: vLLM's POST /tokenize on one of the pool's healthy engines (exact by construction:
-//            the engine renders its own template).
+//  - file:    the model's tokenizer.json and chat template, loaded at config time;
+//  - engine:  vLLM's POST /tokenize on one of the pool's healthy engines (exact by construction:
+//             the engine renders its own template);
+//  - builtin: the built-in tokenizer, which twins without --tokenizer use (the embedded default).
 // Tokenizations are cached (bounded) by the request's prompt, so a repeated prompt costs a hash.
 // A failure never fails the request: it is routed as if no tokenizer were configured (ids from
 // the built-in tokenizer, length estimated), and counted.
@@ -55,15 +56,15 @@ function givenIds(kind: RouteKind, body: Record<string, unknown>): number[] | un
 
 export interface PromptTokenizerOptions {
   poolName: string;
-  /** A loaded tokenizer.json + template (source file), or the pool's engines (source engine). */
-  source: { file: Tokenizer } | { engines: readonly EndpointRuntime[]; timeoutMs: number };
+  /** A tokenizer in this process (sources file and builtin), or the pool's engines (source engine). */
+  source: { local: Tokenizer } | { engines: readonly EndpointRuntime[]; timeoutMs: number };
   logger: Logger;
   onOutcome?: (outcome: TokenizeOutcome) => void;
   cache?: TokenizationCache;
 }
 
 export class PromptTokenizer {
-  readonly sourceName: 'file' | 'engine';
+  readonly sourceName: 'local' | 'engine';
   private readonly o: PromptTokenizerOptions;
   private readonly cache: TokenizationCache;
   private next = 0;
@@ -71,7 +72,7 @@ export class PromptTokenizer {
 
   constructor(o: PromptTokenizerOptions) {
     this.o = o;
-    this.sourceName = 'file' in o.source ? 'file' : 'engine';
+    this.sourceName = 'local' in o.source ? 'local' : 'engine';
     this.cache = o.cache ?? new TokenizationCache();
   }
 
@@ -87,7 +88,7 @@ export class PromptTokenizer {
     const hit = this.cache.find(model, spec.key);
     if (hit) return this.done('cache_hit', hit);
     try {
-      const tokens = 'file' in this.o.source ? encodeLocally(this.o.source.file, kind, spec) : await this.askEngine(model, spec);
+      const tokens = 'local' in this.o.source ? encodeLocally(this.o.source.local, kind, spec) : await this.askEngine(model, spec);
       if (this.failing) this.o.logger.log('info', 'prompt tokenization recovered', { pool: this.o.poolName, source: this.sourceName });
       this.failing = false;
       return this.done('tokenized', this.cache.store(model, spec.key, tokens));
@@ -117,7 +118,7 @@ export class PromptTokenizer {
   }
 }
 
-/** The file source: render the chat with the model's template, as vLLM does, then encode. */
+/** A tokenizer in this process: render the chat with its template, as vLLM does, then encode. */
 function encodeLocally(tokenizer: Tokenizer, kind: RouteKind, spec: PromptSpec): number[] {
   const b = spec.tokenizeBody;
   if (kind !== 'chat') return tokenizer.encode(b.prompt as string, { addSpecialTokens: true });

@@ -20,6 +20,7 @@ import { writeTinyTokenizer } from '../helpers/tiny-tokenizer.ts';
 import { PromptTokenizer } from '../../src/gateway/prompt-tokenizer.ts';
 import { silentLogger } from '../../src/gateway/logger.ts';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
+import { startTwinServer } from '../../src/twin/server/index.ts';
 import { configFor, gatewayFor, metricSum, postJson, recordDecisions, spawnTwin, stopProcess } from './fixtures/helpers.ts';
 
 const MODEL = 'llama-3.1-8b';
@@ -165,7 +166,7 @@ test('pool tokenizer (file): chat rendered with the model\'s template and specia
   try {
     const path = writeTinyTokenizer(dir, { chatTemplate: TEMPLATE });
     const outcomes: string[] = [];
-    const tokenizer = new PromptTokenizer({ poolName: 'p', source: { file: createTokenizer({ tokenizerJsonPath: path }) }, logger: silentLogger(), onOutcome: (o) => outcomes.push(o) });
+    const tokenizer = new PromptTokenizer({ poolName: 'p', source: { local: createTokenizer({ tokenizerJsonPath: path }) }, logger: silentLogger(), onOutcome: (o) => outcomes.push(o) });
     const ids = async (kind: 'chat' | 'completions', body: Record<string, unknown>) => (await tokenizer.tokenize(kind, 'm', body))?.ids;
     const chat = { messages: [{ role: 'user', content: 'hi' }] };
     // chat: the template's own BOS and no second one; completions: BOS added (vLLM's defaults).
@@ -179,4 +180,19 @@ test('pool tokenizer (file): chat rendered with the model\'s template and specia
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('pool tokenizer (builtin): a twin without --tokenizer gets its own ids and the counted length, in this process', async (t) => {
+  const twin = await startTwinServer({ model: MODEL, gpu: 'h100', timing: 'instant', log: () => {} });
+  const gw = await gatewayFor([], { models: [MODEL], policy: 'llm-d-precise', tokenizer: { source: 'builtin' }, endpoints: [{ url: twin.url, engine: 'twin' }] });
+  t.after(async () => { await gw.close(); await twin.close(); });
+  const seen = recordDecisions(gw.state().pools[0]!);
+  const messages = [{ role: 'user', content: 'Prompt lengths are counted, not estimated, with the twin\'s own tokenizer.' }];
+  const r = await postJson(`${gw.url}/v1/chat/completions`, { model: MODEL, messages, max_tokens: 1 });
+  assert.equal(r.status, 200, r.text);
+  const twinTokens = (await postJson(`${twin.url}/tokenize`, { model: MODEL, messages })).json.tokens as number[];
+  const { request } = seen[0]!;
+  assert.deepEqual([...request.promptTokenIds!], twinTokens);
+  assert.equal(request.promptTokens, r.json.usage.prompt_tokens);
+  assert.notEqual(request.promptTokens, Math.ceil(request.promptText!.length / 4), 'not the estimate');
 });

@@ -32,6 +32,8 @@ test('with no config: simulated twins behind the gateway, and it says so', async
   assert.equal(r.json.usage.completion_tokens, 4);
   const metrics = await (await fetch(`${s.url}/metrics`)).text();
   assert.match(metrics, /process_cpu_seconds_total/);
+  // The twins' own built-in tokenizer counts the prompt (no 4-characters estimate).
+  assert.match(metrics, /inferstack_gateway_prompt_tokenizations_total\{pool="simulated",outcome="tokenized"\} 1/);
 });
 
 test('command-line mistakes: one line on stderr, exit 2', async () => {
