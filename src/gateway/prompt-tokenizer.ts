@@ -30,10 +30,14 @@ interface PromptSpec {
 
 /**
  * The part of an OpenAI request body that decides its prompt tokens, or undefined when the prompt
- * is not one string or one token list (a batch of prompts is estimated, as without a tokenizer).
+ * is not text alone (a batch of prompts, or chat content other than text, is estimated, as without
+ * a tokenizer).
  */
 function promptSpec(kind: RouteKind, body: Record<string, unknown>): PromptSpec | undefined {
   if (kind === 'chat') {
+    // Images, audio and video expand into tokens only the engine's processor can count, and asking
+    // its /tokenize would make it fetch and process them: such prompts are estimated.
+    if ((body.messages as ChatMessage[]).some((m) => Array.isArray(m.content) && m.content.some((part) => part?.type !== 'text'))) return undefined;
     const template = {
       add_generation_prompt: body.add_generation_prompt ?? true,
       ...(body.tools !== undefined ? { tools: body.tools } : {}),

@@ -176,7 +176,10 @@ test('pool tokenizer (file): chat rendered with the model\'s template and specia
     assert.deepEqual(await ids('chat', structuredClone(chat)), [0, 8, 11, 12, 9, 11]);
     assert.deepEqual(await ids('completions', { prompt: [7, 8] }), [7, 8], 'token ids are the prompt');
     assert.equal(await ids('completions', { prompt: ['hello', 'world'] }), undefined, 'a batch is estimated');
-    assert.deepEqual(outcomes, ['tokenized', 'tokenized', 'tokenized', 'cache_hit', 'skipped', 'skipped']);
+    const image = { messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'image_url', image_url: { url: 'http://127.0.0.1:1/x.png' } }] }] };
+    assert.equal(await ids('chat', image), undefined, 'so is an image, which only the engine can count');
+    assert.deepEqual(await ids('chat', { messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }), [0, 8, 11, 12, 9, 11], 'text parts are text');
+    assert.deepEqual(outcomes, ['tokenized', 'tokenized', 'tokenized', 'cache_hit', 'skipped', 'skipped', 'skipped', 'tokenized']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
