@@ -9,16 +9,9 @@ import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { hashBlocks } from '../../src/twin/core/block-hash.ts';
 import { gatewayFor, metricSum, postJson, recordDecisions, spawnTwin, stopProcess } from './fixtures/helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const MODEL = 'llama-3.1-8b';
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 test('cache_salt live: same salt hits the precise index and lands on the same twin; another salt shares nothing', async (t) => {
   const twins = await Promise.all([0, 1, 2].map(() => spawnTwin(['--kv-events', 'tcp://127.0.0.1:*', '--kv-events-replay', 'tcp://127.0.0.1:*'])));

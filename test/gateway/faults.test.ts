@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
 import { gatewayFor, postJson, spawnEngine } from './fixtures/helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const chat = { model: 'fake-model', messages: [{ role: 'user', content: 'hello' }] };
 const fast = { signals: { healthIntervalMs: 50, failureThreshold: 2, cooldownMs: 100, scrapeIntervalMs: 50, probeTimeoutMs: 500 } };
@@ -23,14 +24,6 @@ async function metric(url: string, re: RegExp): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const m = text.match(re);
   return m ? Number(m[1]) : 0;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
 }
 
 test('an engine killed mid-stream: the stream ends with an error event, never hangs', async (t) => {
@@ -83,12 +76,12 @@ test('a dead endpoint is failed over, ejected, and 503 once nothing is healthy',
   const lonely = await gatewayFor([dead], {}, fast);
   t.after(async () => { await gw.close(); await lonely.close(); await good.close(); });
   for (let i = 0; i < 6; i++) assert.equal((await postJson(`${gw.url}/v1/chat/completions`, chat)).status, 200);
-  await until(() => gw.state().pools[0]!.endpoints[0]!.view.healthy === false);
+  await until('the dead endpoint to be ejected', () => gw.state().pools[0]!.endpoints[0]!.view.healthy === false);
   assert.ok((await metric(gw.url, /inferstack_gateway_endpoint_ejections_total\{endpoint="[^"]+"\} (\d+)/)) >= 1);
   const first = await postJson(`${lonely.url}/v1/chat/completions`, chat);
   assert.equal(first.status, 502);
   assert.equal(first.json.error.code, 'upstream_unavailable');
-  await until(() => lonely.state().pools[0]!.endpoints[0]!.view.healthy === false);
+  await until('the only endpoint to be ejected', () => lonely.state().pools[0]!.endpoints[0]!.view.healthy === false);
   const r = await postJson(`${lonely.url}/v1/chat/completions`, chat);
   assert.equal(r.status, 503);
   assert.equal(r.json.error.code, 'no_healthy_endpoint');
@@ -104,7 +97,7 @@ test('a busy engine whose health probe times out is kept while its requests succ
   while (Date.now() < end) assert.equal((await postJson(`${gw.url}/v1/chat/completions`, chat)).status, 200);
   assert.equal(ep.breaker.ejections, 0, 'probe timeouts alone did not eject an engine that serves');
   // With no traffic to vouch for it, the same slow probe does eject it.
-  await until(() => !ep.view.healthy, 5000);
+  await until('the slow prober to eject the idle engine', () => !ep.view.healthy, 5000);
 });
 
 test('a flapping engine: every request still succeeds, it is ejected and re-admitted', async (t) => {
@@ -127,7 +120,7 @@ test('a flapping engine: every request still succeeds, it is ejected and re-admi
     proc = await spawnEngine(['--port', String(port)]);
   }
   const flap = gw.state().pools[0]!.endpoints[0]!;
-  await until(() => flap.view.healthy, 10_000);
+  await until('the flapping engine to be re-admitted', () => flap.view.healthy, 10_000);
   flapping = false;
   await load;
   assert.ok(statuses.length > 10, `made ${statuses.length} requests`);
@@ -178,9 +171,9 @@ test('a client that disconnects cancels the engine request promptly', async (t) 
   const reader = r.body!.getReader();
   await reader.read();
   ac.abort();
-  await until(() => engine.aborted === 1, 2000);
+  await until('the engine request to be aborted', () => engine.aborted === 1, 2000);
   assert.ok(engine.chunksSent < 1000);
-  await until(() => gw.state().pools[0]!.endpoints[0]!.view.inflight.requests === 0, 2000);
+  await until('nothing in flight', () => gw.state().pools[0]!.endpoints[0]!.view.inflight.requests === 0, 2000);
   assert.equal(await metric(gw.url, /inferstack_gateway_client_disconnects_total\{model="fake-model"\} (\d+)/), 1);
 });
 
@@ -190,11 +183,11 @@ test('saturation: requests queue (bounded) and are served in arrival order, then
   t.after(async () => { await gw.close(); await engine.close(); });
   const ask = (content: string) => postJson(`${gw.url}/v1/chat/completions`, { ...chat, messages: [{ role: 'user', content }], stream: true });
   const first = ask('first');
-  await until(() => engine.seen.length === 1);
+  await until('the first request at the engine', () => engine.seen.length === 1);
   const second = ask('second');
-  await until(() => gw.state().pools[0]!.queue.depth === 1);
+  await until('one queued', () => gw.state().pools[0]!.queue.depth === 1);
   const third = ask('third');
-  await until(() => gw.state().pools[0]!.queue.depth === 2);
+  await until('two queued', () => gw.state().pools[0]!.queue.depth === 2);
   const fourth = await postJson(`${gw.url}/v1/chat/completions`, chat);
   assert.equal(fourth.status, 429);
   assert.equal(fourth.json.error.code, 'engines_saturated');
@@ -222,7 +215,7 @@ test('saturation under a burst: a bounded queue sheds the excess with 429, serve
   assert.equal(served + shed, 150, `only 200 and 429: ${[...new Set(burst.map((r) => r.status))]}`);
   assert.ok(shed > 0 && served >= 44, `served ${served}, shed ${shed}`); // at least the 4 in flight and the 40 queued
   const pool = gw.state().pools[0]!;
-  await until(() => pool.queue.depth === 0 && pool.endpoints[0]!.view.inflight.requests === 0);
+  await until('an empty queue and nothing in flight', () => pool.queue.depth === 0 && pool.endpoints[0]!.view.inflight.requests === 0);
   const exits = async (exit: string) => metric(gw.url, new RegExp(`inferstack_gateway_queue_exits_total\\{pool="${pool.name}",exit="${exit}"\\} (\\d+)`));
   assert.equal(await exits('full'), shed);
   const admitted = await exits('admitted');

@@ -7,14 +7,7 @@ import { createKvEventPublisher } from '../../src/kv/events/publisher.ts';
 import { hashBlocks } from '../../src/twin/core/block-hash.ts';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
 import { configFor, gatewayFor, poolOf } from './fixtures/helpers.ts';
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from '../helpers/until.ts';
 
 test('kvEvents: engine events feed the pool precise index and the kv_events metric; reload closes the feed', async (t) => {
   const engine = await startFakeEngine();
@@ -29,7 +22,7 @@ test('kvEvents: engine events feed the pool precise index and the kv_events metr
   const tokens = Array.from({ length: 32 }, (_, i) => i + 1);
   const keys = hashBlocks(tokens, 16);
   // PUB drops messages until the SUB connection is up: keep publishing until one lands.
-  await until(() => {
+  await until('an event to land', () => {
     pub.publish({ ts: Date.now() / 1000, events: [{ type: 'BlockStored', blockHashes: [7n, 8n], parentBlockHash: null, tokenIds: tokens, blockSize: 16 }] });
     return pool.kvFeed.index.matchedBlocks(keys, [id], 0)[0] === 2;
   });

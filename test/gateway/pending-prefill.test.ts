@@ -11,17 +11,10 @@ import { hashBlocks } from '../../src/twin/core/block-hash.ts';
 import { startTwinServer } from '../../src/twin/server/index.ts';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
 import { gatewayFor, postJson } from './fixtures/helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const longPrompt = 'The quick brown fox jumps over the lazy dog. '.repeat(20);
 const chat = { model: 'fake-model', messages: [{ role: 'user', content: longPrompt }], max_tokens: 3, stream: true };
-
-async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /**
  * Records what the pool's scheduler was asked and decided. `cached` replaces its cache estimate and

@@ -22,18 +22,11 @@ import { silentLogger } from '../../src/gateway/logger.ts';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
 import { startTwinServer } from '../../src/twin/server/index.ts';
 import { configFor, gatewayFor, metricSum, postJson, recordDecisions, spawnTwin, stopProcess } from './fixtures/helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const MODEL = 'llama-3.1-8b';
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima', 'mike', 'november', 'oscar', 'papa'];
 const TEMPLATE = "{{ bos_token }}{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} {% endfor %}{% if add_generation_prompt %}assistant :{% endif %}";
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A user message of `n` vocabulary words, different for each `seed`. */
 function document(seed: number, n = 400): string {

@@ -6,14 +6,7 @@ import { createKvEventPublisher } from '../../src/kv/events/publisher.ts';
 import { feedPreciseIndex } from '../../src/kv/precise-feed.ts';
 import { PreciseIndex } from '../../src/kv/precise-index.ts';
 import { hashBlocks } from '../../src/twin/core/block-hash.ts';
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from '../helpers/until.ts';
 
 for (const encoding of ['array', 'map'] as const) {
   test(`events over ZMQ (${encoding} encoding) reach the index; removal and clear follow`, async () => {
@@ -25,14 +18,14 @@ for (const encoding of ['array', 'map'] as const) {
       const keys = hashBlocks(tokens, 16);
       const engine = [11n, 12n, 13n, 14n]; // the engine's own hashes differ from ours
       // PUB drops messages until the SUB connection is up: keep publishing until one lands.
-      await until(() => {
+      await until('an event to land', () => {
         pub.publish({ ts: Date.now() / 1000, events: [{ type: 'BlockStored', blockHashes: engine, parentBlockHash: null, tokenIds: tokens, blockSize: 16 }] });
         return index.matchedBlocks(keys, ['engine-a'], 0)[0] === 4;
       });
       pub.publish({ ts: Date.now() / 1000, events: [{ type: 'BlockRemoved', blockHashes: [13n] }] });
-      await until(() => index.matchedBlocks(keys, ['engine-a'], 0)[0] === 2);
+      await until('the removal: two blocks left', () => index.matchedBlocks(keys, ['engine-a'], 0)[0] === 2);
       pub.publish({ ts: Date.now() / 1000, events: [{ type: 'AllBlocksCleared' }] });
-      await until(() => index.matchedBlocks(keys, ['engine-a'], 0)[0] === 0);
+      await until('the blocks dropped', () => index.matchedBlocks(keys, ['engine-a'], 0)[0] === 0);
     } finally {
       await sub.close();
       await pub.close();

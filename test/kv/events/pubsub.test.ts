@@ -3,17 +3,10 @@ import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { createKvEventPublisher, subscribeKvEvents, type EventBatch, type KvBatchInfo } from '../../../src/kv/events/index.ts';
 import { decodeSeq, encodeSeq } from '../../../src/kv/events/wire.ts';
+import { until } from '../../helpers/until.ts';
 
 function batch(i: number): EventBatch {
   return { ts: 1000 + i, events: [{ type: 'BlockStored', blockHashes: [BigInt(i + 1)], parentBlockHash: i === 0 ? null : BigInt(i), tokenIds: [i, i], blockSize: 2 }] };
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** PUB/SUB joins asynchronously ("slow joiner"): publish a probe batch until one arrives. */
@@ -35,7 +28,7 @@ for (const encoding of ['array', 'map'] as const) {
       await warmUp(() => pub.publish({ ts: 1, events: [] }), () => got.length);
       const before = got.length;
       for (let i = 0; i < 20; i++) pub.publish(batch(i));
-      await until(() => got.length === before + 20, '20 batches');
+      await until('20 batches', () => got.length === before + 20);
       const seqs = got.map(([, info]) => info.seq);
       for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1]! + 1n);
       const [last, info] = got.at(-1)!;
@@ -75,7 +68,7 @@ test('a gap is replayed from last seq + 1 and delivered in order before the live
     warm = true;
     const start = got.at(-1)!.seq + 1n;
     for (let i = 0; i < 10; i++) pub.publish(batch(i));
-    await until(() => got.at(-1)!.seq === start + 9n, 'the last batch');
+    await until('the last batch', () => got.at(-1)!.seq === start + 9n);
     const after = got.filter((i) => i.seq >= start);
     assert.deepEqual(after.map((i) => i.seq), Array.from({ length: 10 }, (_, k) => start + BigInt(k)));
     assert.deepEqual(after.filter((i) => i.replayed).map((i) => i.seq), [...dropped]);
@@ -111,7 +104,7 @@ test('without a replay endpoint a gap is reported and counted as lost', async ()
     const before = n;
     pub.publish(batch(1));
     pub.publish(batch(2));
-    await until(() => n === before + 1, 'the batch after the gap');
+    await until('the batch after the gap', () => n === before + 1);
     assert.equal(sub.stats().lost, 1);
     assert.match(errors.join('\n'), /lost \(no replay endpoint\)/);
   } finally {
@@ -144,7 +137,7 @@ test('replay socket speaks vLLM framing to a raw DEALER: (seq, payload)... then 
     await dealer.send([Buffer.alloc(0), encodeSeq(7n)]);
     const [, s7] = await dealer.receive();
     assert.equal(decodeSeq(s7!), 7n);
-    await until(() => pub.stats().badReplayRequests === 1, 'the bad request to be counted');
+    await until('the bad request to be counted', () => pub.stats().badReplayRequests === 1);
   } finally {
     dealer.close();
     await pub.close();
@@ -170,7 +163,7 @@ test('malformed live messages are counted and the subscription keeps going', asy
     await raw.send([Buffer.alloc(0), encodeSeq(seq++), Buffer.from('not msgpack')]);
     await raw.send([Buffer.alloc(0), encodeSeq(seq++), good]);
     const target = n + 1;
-    await until(() => n >= target, 'the good batch after the bad ones');
+    await until('the good batch after the bad ones', () => n >= target);
     const st = sub.stats();
     assert.equal(st.undecodable, 2);
     assert.match(errors.join('\n'), /onBatch threw: consumer bug/);
@@ -192,7 +185,7 @@ test('a restarted publisher (seq back to 0) is flagged, and its early batches ar
     // Far enough ahead that the new publisher's seq is still below it when the subscriber reconnects
     // (a restart is recognisable only while the new seq is below the last one seen).
     for (let i = 0; i < 300; i++) first.publish(batch(i));
-    await until(() => got.length >= 301, 'the first publisher batches');
+    await until('the first publisher batches', () => got.length >= 301);
     await first.close();
     second = await createKvEventPublisher({ endpoint, replayEndpoint: replayEndpoint! });
     const pub2 = second;
