@@ -55,7 +55,10 @@ export function createHuggingFaceTokenizer(opts: HuggingFaceTokenizerOptions): T
   const config = opts.tokenizerConfigPath || existsSync(configPath) ? readJson(configPath, 'tokenizer_config.json') : {};
   let tok: HfTokenizer;
   try {
-    tok = new HfTokenizer(json, config);
+    // The library reads a WordLevel model's unknown-word token from the config, not from the model
+    // as Hugging Face's own tokenizers do: without this, unknown words encode to no id at all.
+    const unk = (json.model as { unk_token?: unknown } | undefined)?.unk_token;
+    tok = new HfTokenizer(json, config.unk_token === undefined && typeof unk === 'string' ? { ...config, unk_token: unk } : config);
   } catch (err) {
     throw new Error(`tokenizer.json ${opts.tokenizerJsonPath} could not be loaded: ${(err as Error).message}`);
   }
@@ -72,12 +75,16 @@ export function createHuggingFaceTokenizer(opts: HuggingFaceTokenizerOptions): T
   let vocabSize = 0;
   for (const id of tok.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
 
-  const encode = (text: string, o?: EncodeOptions): number[] => tok.encode(text, { add_special_tokens: o?.addSpecialTokens ?? true }).ids;
+  const encode = (text: string, o?: EncodeOptions): number[] => {
+    const ids = tok.encode(text, { add_special_tokens: o?.addSpecialTokens ?? true }).ids;
+    if (!ids.every((id: unknown) => Number.isInteger(id))) throw new Error(`tokenizer.json ${opts.tokenizerJsonPath} has no token for part of the text (and no unk_token)`);
+    return ids;
+  };
   // Filler ids: short words that are one token each in this vocabulary; else the first ordinary ids.
   const special = new Set(tok.get_added_tokens_decoder().keys());
   const filler = new Set<number>();
   for (const w of FILLER_WORDS) {
-    const ids = encode(w, { addSpecialTokens: false });
+    const ids = tok.encode(w, { add_special_tokens: false }).ids; // a word with no id is simply not filler
     if (ids.length === 1 && Number.isInteger(ids[0]) && !special.has(ids[0]!)) filler.add(ids[0]!);
   }
   for (let id = 0; filler.size < 8 && id < vocabSize; id++) if (!special.has(id) && tok.id_to_token(id) !== undefined) filler.add(id);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenizer } from '../../src/tokenizer/index.ts';
@@ -84,6 +84,24 @@ test('a tokenizer.json and a Jinja chat template', () => {
     // Filler comes from ordinary single-token words of this vocabulary.
     for (const id of tok.fillerTokenIds) assert.ok(id > 2 && id < 15);
     assert.ok(tok.fillerTokenIds.includes(5)); // 'the'
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a word-level tokenizer.json: unknown words are its unk_token, as Hugging Face tokenizers encode them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'inferstack-tok-'));
+  try {
+    const tok = createTokenizer({ tokenizerJsonPath: writeTinyTokenizer(dir) });
+    assert.deepEqual(tok.encode('hello zebra world'), [0, 3, 2, 4]);
+    // Without any unk_token an unknown word has no id: a clear error, never an undefined id.
+    const path = join(dir, 'tokenizer.json');
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    delete json.model.unk_token;
+    writeFileSync(path, JSON.stringify(json));
+    const strict = createTokenizer({ tokenizerJsonPath: path });
+    assert.deepEqual(strict.encode('hello world'), [0, 3, 4]);
+    assert.throws(() => strict.encode('hello zebra'), /has no token for part of the text/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
