@@ -12,7 +12,13 @@
 // The workload is an open loop (Poisson arrivals): half the requests share one of 6 long documents
 // (prefix affinity pays), half carry a unique long prompt; outputs of 32 to 256 tokens keep requests
 // decoding while new prompts arrive. Each configuration gets the same arrivals and lengths, with its
-// own words (no cache carries over between configurations). Client-side TTFT and E2E per request.
+// own words (no cache carries over between configurations). Client-side TTFT and E2E per request,
+// and the prefix hit rate the twins' own counters saw during each configuration's runs.
+// With --twin-tokenizer the twins run a model tokenizer of their own (a word-level tokenizer.json
+// with a chat template, generated here) instead of the built-in one, as real engines do, and two
+// configurations replace the no-hardware one: inferstack + hardware with the pool's
+// `tokenizer: { source: engine }` (the twins' /tokenize), and the same with `tokenizer: builtin`,
+// whose token ids match none of the twins' KV events.
 // Options: --rounds N (3), --requests N per run (60), --rate R requests/s (8), --seed S,
 // --prompt-scale X (multiplies every prompt length; 1: documents of 1,500 words, unique prompts of
 // 600 to 2,400),
@@ -26,9 +32,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { summarize, type LatencySummary } from '../src/bench/stats.ts';
+import { parsePrometheusText } from '../src/engines/prometheus-text.ts';
 import { seededRandom, type Random } from '../src/util/seeded-random.ts';
+import { writeTinyTokenizer } from '../test/helpers/tiny-tokenizer.ts';
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string' }, requests: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' }, 'prompt-scale': { type: 'string' }, 'compare-gateway': { type: 'string' } } });
+const { values: args } = parseArgs({ options: { rounds: { type: 'string' }, requests: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' }, 'prompt-scale': { type: 'string' }, 'compare-gateway': { type: 'string' }, 'twin-tokenizer': { type: 'boolean' } } });
 const ROUNDS = Number(args.rounds ?? 3);
 const REQUESTS = Number(args.requests ?? 60);
 const RATE = Number(args.rate ?? 8);
@@ -69,6 +77,7 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+const TEMPLATE = "{{ bos_token }}{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} {% endfor %}{% if add_generation_prompt %}assistant :{% endif %}";
 const WORDS = 'time person year way day thing man world life hand part child eye woman place work week case point government company number group problem fact'.split(' ');
 const words = (random: Random, n: number) => Array.from({ length: n }, () => WORDS[Math.floor(random() * WORDS.length)]!).join(' ');
 
@@ -124,9 +133,11 @@ async function run(url: string, work: Shape[], tag: string, random: Random): Pro
   return out;
 }
 
+// Every word the prompts use, and the template's, is in the generated vocabulary (others would be <unk>).
+const tokenizerArgs = args['twin-tokenizer'] ? ['--tokenizer', writeTinyTokenizer(tmp, { extraWords: [...WORDS, 'document', 'request', 'Question'], chatTemplate: TEMPLATE })] : [];
 const twins = await Promise.all(
   [0, 1, 2, 3].map(() =>
-    start(root, ['twin', '--model', MODEL, '--gpu', 'h100', '--port', '0', '--timing', 'model', '--kv-events', 'tcp://127.0.0.1:*', '--kv-events-replay', 'tcp://127.0.0.1:*'], /KV events on (tcp:\/\/[^,\s]+), replay on (tcp:\/\/\S+)\n[\s\S]*listening on (http:\/\/\S+)\n/),
+    start(root, ['twin', '--model', MODEL, '--gpu', 'h100', '--port', '0', '--timing', 'model', '--kv-events', 'tcp://127.0.0.1:*', '--kv-events-replay', 'tcp://127.0.0.1:*', ...tokenizerArgs], /KV events on (tcp:\/\/[^,\s]+), replay on (tcp:\/\/\S+)\n[\s\S]*listening on (http:\/\/\S+)\n/),
   ),
 );
 const endpoints = twins.map(({ match: m }) => ({ url: m[3]!, engine: 'twin', kvEvents: { endpoint: m[1]!, replayEndpoint: m[2]! } }));
@@ -137,11 +148,17 @@ function configFile(name: string, pool: Record<string, unknown>): string {
   return file;
 }
 const hardware = { model: MODEL, gpu: 'h100' };
-const configs: { name: string; checkout: string; file: string }[] = [
-  { name: 'inferstack + hardware', checkout: root, file: configFile('hardware', { policy: 'inferstack', hardware }) },
-  { name: 'inferstack, no hardware', checkout: root, file: configFile('no-hardware', { policy: 'inferstack' }) },
-  { name: 'round-robin', checkout: root, file: configFile('round-robin', { policy: 'round-robin' }) },
-];
+const configs: { name: string; checkout: string; file: string }[] = args['twin-tokenizer']
+  ? [
+      { name: 'inferstack + hardware, tokenizer: engine', checkout: root, file: configFile('tokenizer', { policy: 'inferstack', hardware, tokenizer: { source: 'engine' } }) },
+      { name: 'inferstack + hardware, tokenizer: builtin', checkout: root, file: configFile('builtin', { policy: 'inferstack', hardware, tokenizer: { source: 'builtin' } }) },
+      { name: 'round-robin', checkout: root, file: configFile('round-robin', { policy: 'round-robin' }) },
+    ]
+  : [
+      { name: 'inferstack + hardware', checkout: root, file: configFile('hardware', { policy: 'inferstack', hardware }) },
+      { name: 'inferstack, no hardware', checkout: root, file: configFile('no-hardware', { policy: 'inferstack' }) },
+      { name: 'round-robin', checkout: root, file: configFile('round-robin', { policy: 'round-robin' }) },
+    ];
 const before = args['compare-gateway'];
 if (before) {
   const rev = (() => { try { return readFileSync(join(before, '.git-rev'), 'utf8').trim(); } catch { return before; } })();
@@ -156,7 +173,20 @@ if (before) {
   await stop(gw.child);
 }
 
-const results = new Map<string, { ttft: number[]; e2e: number[] }>(configs.map((c) => [c.name, { ttft: [], e2e: [] }]));
+/** The twins' own prefix-cache counters, summed (tokens): what routing made of their caches. */
+async function prefixCounters(): Promise<{ hits: number; queries: number }> {
+  let hits = 0;
+  let queries = 0;
+  for (const e of endpoints) {
+    for (const s of parsePrometheusText(await (await fetch(`${e.url}/metrics`)).text())) {
+      if (s.name === 'vllm:prefix_cache_hits_total') hits += s.value;
+      if (s.name === 'vllm:prefix_cache_queries_total') queries += s.value;
+    }
+  }
+  return { hits, queries };
+}
+
+const results = new Map<string, { ttft: number[]; e2e: number[]; hits: number; queries: number }>(configs.map((c) => [c.name, { ttft: [], e2e: [], hits: 0, queries: 0 }]));
 const load: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   const work = shapes(seededRandom(SEED + round));
@@ -165,11 +195,15 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [k, c] of order.entries()) {
     const gw = await start(c.checkout, ['serve', '--config', c.file, '--port', '0'], /listening on (http:\/\/\S+?),?\s/);
     await sleep(300); // first scrapes and KV subscriptions
+    const before = await prefixCounters();
     const r = await run(gw.match[1]!, work, `r${round}c${k}`, seededRandom(SEED * 1000 + round * 10 + k));
     await stop(gw.child);
+    const after = await prefixCounters();
     const acc = results.get(c.name)!;
     acc.ttft.push(...r.ttft);
     acc.e2e.push(...r.e2e);
+    acc.hits += after.hits - before.hits;
+    acc.queries += after.queries - before.queries;
     load.push(loadavg()[0]!);
     process.stderr.write(`round ${round + 1}/${ROUNDS} ${c.name}: TTFT p50 ${summarize(r.ttft).p50.toFixed(0)} ms, p90 ${summarize(r.ttft).p90.toFixed(0)} ms\n`);
   }
@@ -179,10 +213,10 @@ await Promise.all(twins.map((t) => stop(t.child)));
 const fmt = (s: LatencySummary) => `${s.mean.toFixed(0)} | ${s.p50.toFixed(0)} | ${s.p90.toFixed(0)} | ${s.p99.toFixed(0)}`;
 const base = summarize(results.get(configs[0]!.name)!.ttft);
 console.log(`live signals: 4 twins (llama-3.1-8b, h100 step times), ${REQUESTS} requests at ${RATE}/s, prompt scale ${SCALE}, x ${ROUNDS} rounds per configuration, load average ${Math.min(...load).toFixed(1)}-${Math.max(...load).toFixed(1)}`);
-console.log('| configuration | TTFT ms mean | p50 | p90 | p99 | E2E ms mean | p50 | p90 | p99 | TTFT p90 / first row |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| configuration | TTFT ms mean | p50 | p90 | p99 | E2E ms mean | p50 | p90 | p99 | TTFT p90 / first row | prefix hit rate (twins\' counters) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const c of configs) {
   const r = results.get(c.name)!;
   const t = summarize(r.ttft);
-  console.log(`| ${c.name} | ${fmt(t)} | ${fmt(summarize(r.e2e))} | ${(t.p90 / base.p90).toFixed(2)} |`);
+  console.log(`| ${c.name} | ${fmt(t)} | ${fmt(summarize(r.e2e))} | ${(t.p90 / base.p90).toFixed(2)} | ${((100 * r.hits) / Math.max(1, r.queries)).toFixed(1)} % |`);
 }
