@@ -1,6 +1,6 @@
 // A pool's prompt tokenizer (YAML `tokenizer`): the prompt's token ids as the pool's engines will
 // compute them, so that precise prefix keys match the block keys in the engines' KV events and
-// the prompt's length is counted instead of estimated at 4 characters per token. Two sources:
+// the prompt's length is counted instead of estimated at 4 characters per token. Three sources:
 //  - file:    the model's tokenizer.json and chat template, loaded at config time;
 //  - engine:  vLLM's POST /tokenize on one of the pool's healthy engines (exact by construction:
 //             the engine renders its own template);

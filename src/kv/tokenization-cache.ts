@@ -14,7 +14,7 @@ export interface TokenizationCacheOptions {
   maxTokens?: number; // default 8M token ids (~64 MB)
 }
 
-/** A cached tokenization, with its chained block keys computed at most once per (block size, salt). */
+/** A cached tokenization, with its chained block keys computed at most once per (block size, salt, adapter). */
 export interface TokenizedPrompt {
   ids: number[];
   blockKeys(blockSize: number, cacheSalt?: string, lora?: string): bigint[];
