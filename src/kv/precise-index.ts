@@ -137,9 +137,13 @@ export class PreciseIndex implements PrefixIndex {
     // is no age order, so an endpoint about to exceed its bound is cleared and rebuilt by new events.
     if (trusted && st.blocks + event.blockHashes.length > this.maxBlocks) this.clearEndpoint(st);
     const ids = trusted ? undefined : asTokenWords(event.tokenIds);
+    const adapterKeys = event.loraName != null || (event.loraId ?? 0) > 0 ? 1 : 0;
     for (let i = 0; i < event.blockHashes.length; i++) {
       if (ids && (i + 1) * bs > ids.length) break; // malformed: fewer tokens than blocks (trusted hashes need none)
       const h = event.blockHashes[i]!;
+      // A later block whose extra keys hold more than the adapter holds media (an image's hash): its
+      // placeholder tokens say nothing of which image, so it and its descendants key apart.
+      if (ids && (i > 0 || event.parentBlockHash !== null) && extraKeyCount(event.extraKeys?.[i]) > adapterKeys) parent ^= MEDIA_MARK;
       const key = ids ? chainBlockHash(parent, ids, i * bs, bs) : h;
       if (!trusted) st.engineToKey.set(h, key);
       this.setTier(key, st, tier);
@@ -445,6 +449,13 @@ function commonPrefix(a: readonly bigint[], b: readonly bigint[], known = 0): nu
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** Mixed into the parent of a block that holds media, so that no text-only request matches it. */
+const MEDIA_MARK = 0x6d65646961n; // "media"
+
+function extraKeyCount(extra: unknown): number {
+  return Array.isArray(extra) ? extra.length : extra == null ? 0 : 1;
 }
 
 /**

@@ -92,6 +92,16 @@ test('vLLM extra keys: [LoRA adapter] + multimodal keys + [cache_salt]; each ada
   assert.deepEqual(old.matchedBlocks(keys, ['a', 'b'], 0), [0, 0]);
 });
 
+test('vLLM extra keys on later blocks: an adapter\'s name alone keeps matching, a media hash keys the block and its descendants apart', () => {
+  const ix = new PreciseIndex();
+  // The adapter's name is in every block's extra keys (vLLM), which is no reason to stop matching.
+  ix.applyEvent('lora', { ...stored([201n, 202n, 203n], null, t), loraName: 'sql-lora', extraKeys: [['sql-lora'], ['sql-lora'], ['sql-lora']] });
+  // An image in the second block: its placeholder tokens are the same whichever image it is.
+  ix.applyEvent('image', { ...stored([301n, 302n, 303n], null, t), extraKeys: [null, [['img-hash', 0]], null] });
+  assert.deepEqual(ix.matchedBlocks(hashBlocks(t, BS, undefined, 'sql-lora'), ['lora'], 0), [3]);
+  assert.deepEqual(ix.matchedBlocks(keys, ['image'], 0), [1], 'only the block before the image');
+});
+
 test('hybrid models: one KV cache group indexed, full attention when the engine has it; other groups\' evictions do not erase it', () => {
   const ix = new PreciseIndex();
   const group = (groupIdx: number, kvCacheSpecKind: string) => ({ ...stored([101n, 102n, 103n], null, t), groupIdx, kvCacheSpecKind });
