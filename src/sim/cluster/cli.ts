@@ -11,7 +11,7 @@ import { policyNames } from '../../scheduler/index.ts';
 import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { AdmissionLimits } from './admission.ts';
 import { runPolicies } from './compare.ts';
-import { formatP90Comparison, formatTable, formatTtftPredictions, type PolicyReport } from './report.ts';
+import { formatP90Comparison, formatTable, formatTtftPredictions, formatTtftTail, type PolicyReport } from './report.ts';
 import type { TraceSimSpec } from './run-spec.ts';
 
 const USAGE = `usage: inferstack sim --trace FILE --replicas N --model MODEL --gpu GPU [options]
@@ -126,6 +126,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
   process.stdout.write(`simulated: ${spec.trace} on ${replicas} x ${spec.model} / ${spec.gpu}${spec.tp ? ` TP${spec.tp}` : ''}${mode}, rate x${spec.rateScale}\n`);
   process.stdout.write(formatTable(outcomes));
   process.stdout.write(formatP90Comparison(outcomes));
+  process.stdout.write(formatTtftTail(outcomes));
   process.stdout.write(formatTtftPredictions(outcomes));
 }
 

@@ -125,3 +125,29 @@ export function formatP90Comparison(rows: Array<{ policy: string; report: Policy
     });
   return [`p90 TTFT against the lowest (${best.policy}, ${f0(best.report.ttft_ms.p90)} ms), over resamples of the trace's requests:`, ...lines].join('\n') + '\n';
 }
+
+const TAIL_SECONDS = [0.5, 1, 2, 5];
+
+/**
+ * How each policy spreads waiting: the share of served requests whose TTFT exceeds 0.5 / 1 / 2 / 5 s and
+ * the sum of all TTFTs. A percentile alone can be won by leaving a few requests to wait very long;
+ * this shows where the wait went. Empty for fewer than two policies.
+ */
+export function formatTtftTail(rows: Array<{ policy: string; ttftByRequest: ArrayLike<number> }>): string {
+  if (rows.length < 2) return '';
+  const width = Math.max(...rows.map((r) => r.policy.length));
+  const lines = rows.map(({ policy, ttftByRequest: t }) => {
+    let n = 0;
+    let total = 0;
+    const over = TAIL_SECONDS.map(() => 0);
+    for (let i = 0; i < t.length; i++) {
+      const v = t[i]!;
+      if (!Number.isFinite(v)) continue; // a shed request has no TTFT (the table counts it)
+      n++;
+      total += v;
+      TAIL_SECONDS.forEach((s, k) => (over[k]! += v > s ? 1 : 0));
+    }
+    return `  ${policy.padEnd(width)}  ${over.map((c) => pct(n > 0 ? c / n : 0)).join(' / ')}; ${f0(total)} s`;
+  });
+  return [`TTFT tail: share of requests over ${TAIL_SECONDS.join(' / ')} s; the sum of all TTFTs:`, ...lines].join('\n') + '\n';
+}

@@ -5,7 +5,7 @@ import { readTrace } from '../../../src/bench/traces/index.ts';
 import { resolveDeployment } from '../../../src/physics/deployment.ts';
 import { runCluster, splitRoles } from '../../../src/sim/cluster/cluster.ts';
 import { EventQueue } from '../../../src/sim/cluster/event-queue.ts';
-import { formatTtftPredictions, toDetails, toReport } from '../../../src/sim/cluster/report.ts';
+import { formatTtftPredictions, formatTtftTail, toDetails, toReport } from '../../../src/sim/cluster/report.ts';
 import { writeConversationTrace } from './fixtures.ts';
 
 const { path, dir } = writeConversationTrace({ conversations: 13, turns: 5, gapMs: 150 });
@@ -115,4 +115,17 @@ test('prefill/decode: prefill replicas prefill, decode replicas decode, all comp
   // TTFT under P/D includes the KV transfer, so it cannot beat an idle aggregated replica by much;
   // it must stay within the same order of magnitude (the transfer is milliseconds).
   assert.ok(r.ttft.summary().p50 < agg.ttft.summary().p50 * 5);
+});
+
+test('the TTFT tail: share of served requests over each threshold and the sum of TTFTs, shed requests left out', () => {
+  const even = Float64Array.from([0.8, 0.8, 0.8, 0.8]); // everyone waits a little
+  const starved = Float64Array.from([0.1, 0.1, 0.1, 6, Number.NaN]); // one waits long, one was shed
+  const text = formatTtftTail([{ policy: 'even', ttftByRequest: even }, { policy: 'starved', ttftByRequest: starved }]);
+  assert.deepEqual(text.split('\n'), [
+    'TTFT tail: share of requests over 0.5 / 1 / 2 / 5 s; the sum of all TTFTs:',
+    '  even     100.0% / 0.0% / 0.0% / 0.0%; 3 s',
+    '  starved  25.0% / 25.0% / 25.0% / 25.0%; 6 s',
+    '',
+  ]);
+  assert.equal(formatTtftTail([{ policy: 'alone', ttftByRequest: even }]), '');
 });
