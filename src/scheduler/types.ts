@@ -15,6 +15,8 @@ export interface EndpointView {
     kvUsage?: number; // 0..1
     blockSize?: number;
     numGpuBlocks?: number;
+    /** LoRA adapters the engine has running or waiting, and how many it batches at once (vLLM --max-loras). */
+    lora?: { active: string[]; max: number };
     scrapedAt?: number;
   };
   /** The router's own accounting of what it sent and has not seen finish. */

@@ -37,6 +37,20 @@ test('vLLM: sums ranks, prefers kv_cache_usage_perc, reads cache_config_info lab
   await assert.rejects(scraperFor('vllm')!.scrape(served({ '/metrics': 500 })), /HTTP 500/);
 });
 
+test('vLLM LoRA: the newest lora_requests_info series names the adapters running and waiting, and max_lora', async () => {
+  const m = await scraperFor('vllm')!.scrape(served({
+    '/metrics': [
+      // vLLM keeps every label set it has reported, valued with the time it was set.
+      'vllm:lora_requests_info{max_lora="2",running_lora_adapters="old-adapter",waiting_lora_adapters=""} 1700000000.5',
+      'vllm:lora_requests_info{max_lora="2",running_lora_adapters="sql-lora,chat-lora",waiting_lora_adapters="sql-lora,math-lora"} 1700000100.25',
+      'vllm:lora_requests_info{max_lora="2",running_lora_adapters="",waiting_lora_adapters=""} 1700000050',
+    ].join('\n'),
+  }));
+  assert.deepEqual(m.lora, { active: ['sql-lora', 'chat-lora', 'math-lora'], max: 2 });
+  const none = await scraperFor('vllm')!.scrape(served({ '/metrics': 'vllm:num_requests_waiting 0' }));
+  assert.equal(none.lora, undefined, 'no metric, no claim');
+});
+
 test('SGLang and TensorRT-LLM names', async () => {
   const sg = await scraperFor('sglang')!.scrape(served({
     '/metrics': 'sglang:num_queue_reqs{model_name="m"} 4\nsglang:num_running_reqs{model_name="m"} 9\nsglang:token_usage{model_name="m"} 0.6\nsglang:cache_config_info{page_size="1",num_pages="300000"} 1\n',

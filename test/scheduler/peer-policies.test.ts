@@ -107,3 +107,19 @@ test('session affinity scorer and LoRA affinity filter', async () => {
   assert.deepEqual(f.filter(c, withLora).map((e) => e.id), ['b']);
   assert.deepEqual(f.filter({ ...c, request: request('r', { lora: 'unknown' }) }, withLora).length, 2);
 });
+
+test('LoRA affinity: an engine whose adapter slots all hold other adapters is left out while another can run the adapter now', async () => {
+  const { loraAffinityFilter } = await import('../../src/scheduler/plugins/filters/lora-affinity.ts');
+  const f = loraAffinityFilter();
+  const model = ['m', 'sql-lora', 'chat-lora', 'math-lora'];
+  const at = (id: string, active: string[] | undefined, scrapedAt = 0) => endpoint(id, { model, metrics: { scrapedAt, ...(active ? { lora: { active, max: 2 } } : {}) } });
+  const ctx = (eps: ReturnType<typeof endpoint>[], now = 0) => ({ request: request('r', { lora: 'sql-lora' }), view: { endpoints: eps }, now, random: () => 0.5, memo: new Map() });
+  const ids = (eps: ReturnType<typeof endpoint>[], now = 0) => f.filter(ctx(eps, now), eps).map((e) => e.id);
+  const running = at('running', ['sql-lora', 'chat-lora']); // has it
+  const room = at('room', ['chat-lora']); // one slot free
+  const full = at('full', ['chat-lora', 'math-lora']); // would wait for a slot
+  const unknown = at('unknown', undefined); // no LoRA metric: assumed free
+  assert.deepEqual(ids([running, room, full, unknown]), ['running', 'room', 'unknown'], 'active or room; never only the one running it (no hot spot)');
+  assert.deepEqual(ids([full, at('full-2', ['math-lora', 'chat-lora'])]), ['full', 'full-2'], 'all full: every candidate stays, it waits somewhere');
+  assert.deepEqual(ids([running, full], 10), ['running', 'full'], 'stale metrics say nothing');
+});

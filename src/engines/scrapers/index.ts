@@ -1,5 +1,5 @@
 // Metric scrapers: one per engine type, each turning what that engine publishes into the common
-// metrics of the cluster view (waiting, running, KV usage, block size, number of blocks).
+// metrics of the cluster view (waiting, running, KV usage, block size, number of blocks, LoRA adapters).
 // Metric names: ../shared/reference/protocols.md section 2.
 import type { EndpointView } from '../../scheduler/types.ts';
 import type { EngineType } from '../engine-types.ts';
@@ -22,6 +22,7 @@ const vllm = prometheusScraper({
   running: ['vllm:num_requests_running'],
   kvUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
   cacheInfo: { metric: 'vllm:cache_config_info', blockSize: 'block_size', numBlocks: 'num_gpu_blocks' },
+  loraInfo: { metric: 'vllm:lora_requests_info', running: 'running_lora_adapters', waiting: 'waiting_lora_adapters', max: 'max_lora' },
 });
 
 const SCRAPERS: Record<EngineType, MetricScraper | undefined> = {

@@ -11,6 +11,8 @@ export interface PrometheusNames {
   numBlocks?: string[];
   /** An info metric whose labels carry the block size and block count. */
   cacheInfo?: { metric: string; blockSize: string; numBlocks: string };
+  /** An info metric whose labels name the running and waiting LoRA adapters (comma-separated) and the most batched at once. */
+  loraInfo?: { metric: string; running: string; waiting: string; max: string };
 }
 
 /** Sums a metric over its series (one per model or data-parallel rank); undefined when absent. */
@@ -41,6 +43,19 @@ function labelNumber(samples: Sample[], metric: string, label: string): number |
   return undefined;
 }
 
+/**
+ * The adapters a LoRA info metric names. vLLM keeps one series per label set it has ever reported,
+ * valued with the time it was set: the newest is the current state.
+ */
+function loraState(samples: Sample[], info: NonNullable<PrometheusNames['loraInfo']>): EngineMetrics['lora'] {
+  let newest: Sample | undefined;
+  for (const s of samples) if (s.name === info.metric && (!newest || s.value > newest.value)) newest = s;
+  if (!newest) return undefined;
+  const names = (label: string) => (newest.labels[label] ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const max = Number(newest.labels[info.max]);
+  return { active: [...new Set([...names(info.running), ...names(info.waiting)])], max: Number.isFinite(max) && max > 0 ? max : 1 };
+}
+
 export function metricsFromSamples(samples: Sample[], names: PrometheusNames): EngineMetrics {
   const m: EngineMetrics = {};
   const waiting = sum(samples, names.waiting);
@@ -57,6 +72,8 @@ export function metricsFromSamples(samples: Sample[], names: PrometheusNames): E
   if (kvUsage !== undefined) m.kvUsage = Math.min(1, Math.max(0, kvUsage));
   if (blockSize !== undefined) m.blockSize = blockSize;
   if (numGpuBlocks !== undefined) m.numGpuBlocks = numGpuBlocks;
+  const lora = names.loraInfo && loraState(samples, names.loraInfo);
+  if (lora) m.lora = lora;
   return m;
 }
 
