@@ -33,10 +33,22 @@ prefix cache and step times from the physics model. Generated text is filler.
   --kv-events-encoding E     map or array (default array)
   --kv-events-topic T        topic frame of every KV event message (default empty)
   --tokenizer PATH           a tokenizer.json (default: the built-in approximate tokenizer)
+  --lora-modules NAME[=PATH] serve a LoRA adapter under NAME beside the base model (repeatable;
+                             simulated: no weights are read, its KV is keyed apart as vLLM's is)
+  --max-loras N              most adapters batched in one step (default 1, as vLLM)
 `;
 
 
 
+
+/** `NAME` or vLLM's `NAME=PATH` (the path is not read: the twin simulates the adapter). */
+function loraNames(modules: string[]): string[] {
+  return modules.map((m) => {
+    const name = m.split('=')[0]!.trim();
+    if (name === '') throw new CliError(`--lora-modules wants NAME or NAME=PATH, got '${m}'`);
+    return name;
+  });
+}
 
 export async function main(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
@@ -50,7 +62,8 @@ export async function main(argv: string[]): Promise<void> {
       'num-gpu-blocks': { type: 'string' }, 'max-model-len': { type: 'string' }, role: { type: 'string' }, 'no-async-scheduling': { type: 'boolean' },
       'kv-link-gbps': { type: 'string' }, 'kv-hold-timeout': { type: 'string' },
       'kv-events': { type: 'string' }, 'kv-events-replay': { type: 'string' }, 'kv-events-encoding': { type: 'string' },
-      'kv-events-topic': { type: 'string' }, tokenizer: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'kv-events-topic': { type: 'string' }, tokenizer: { type: 'string' }, 'lora-modules': { type: 'string', multiple: true },
+      'max-loras': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -84,6 +97,8 @@ export async function main(argv: string[]): Promise<void> {
         ? { endpoint: v['kv-events'], replayEndpoint: v['kv-events-replay'], encoding, topic: v['kv-events-topic'] }
         : undefined,
       tokenizerJsonPath: v.tokenizer,
+      loraModules: loraNames(v['lora-modules'] ?? []),
+      maxLoras: numberFlag('max-loras', v['max-loras'], { integer: true, min: 1 }),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

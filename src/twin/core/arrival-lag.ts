@@ -50,6 +50,11 @@ export class ArrivalLag<T> {
     return false;
   }
 
+  forEach(fn: (req: T) => void): void {
+    this.next.forEach(fn);
+    this.arriving.forEach(fn);
+  }
+
   has(req: T): boolean {
     return this.arriving.includes(req) || this.next.includes(req);
   }

@@ -21,6 +21,8 @@ export interface CacheSequence {
   readonly rootHash: bigint;
   /** The request's cache_salt, if any: BlockStored names it for the first block (vLLM's extra_keys). */
   readonly cacheSalt?: string;
+  /** The request's LoRA adapter, if any: BlockStored names it on every block (vLLM's extra_keys and lora_name). */
+  readonly lora?: string;
   /** Keys of this sequence's full blocks, filled lazily from `tokens`. */
   blockHashes: bigint[];
   /** Block table: physical block ids, in token order. */
@@ -293,8 +295,14 @@ export class BlockManager {
       blockSize: bs,
       medium: 'GPU',
     };
-    // Without the salt a subscriber re-hashing the tokens would key salted blocks as unsalted ones.
-    if (first === 0 && seq.cacheSalt) event.extraKeys = keys.map((_, i) => (i === 0 ? [seq.cacheSalt!] : null));
+    // Without the salt (or the adapter) a subscriber re-hashing the tokens would key these blocks as
+    // the base model's, unsalted. vLLM's order: the adapter on every block, the salt after it on the first.
+    const salt = first === 0 ? seq.cacheSalt : undefined;
+    if (salt || seq.lora) {
+      const lora = seq.lora ? [seq.lora] : [];
+      event.extraKeys = keys.map((_, i) => (i === 0 && salt ? [...lora, salt] : lora.length > 0 ? lora : null));
+    }
+    if (seq.lora) event.loraName = seq.lora;
     this.record(event);
   }
 

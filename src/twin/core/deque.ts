@@ -34,6 +34,10 @@ export class Deque<T> {
     return item;
   }
 
+  forEach(fn: (item: T) => void): void {
+    for (let i = 0; i < this.count; i++) fn(this.buf[(this.head + i) % this.buf.length] as T);
+  }
+
   /** Drops every item matching `pred`, keeping the order of the rest. O(length). */
   removeIf(pred: (item: T) => boolean): void {
     const kept: (T | undefined)[] = [];

@@ -81,6 +81,8 @@ class Core implements CheckedTwinCore {
   /** A running request finished or was aborted since the running list was last swept. */
   private finishedSinceSweep = false;
   private generationTokens = 0;
+  /** Whether any request named a LoRA adapter (stats then walk the queues for them). */
+  private sawLora = false;
   /** Token buffers of finished requests, reused by new ones (a closed loop replaces each finish with an add). */
   private readonly spareBuffers: Uint32Array[] = [];
 
@@ -128,13 +130,15 @@ class Core implements CheckedTwinCore {
       // Room for some output up front; the buffer doubles if a long generation needs more.
       tokens: this.tokenBuffer(spec.promptTokenIds, Math.min(spec.maxTokens, 1024)),
       numTokens: spec.promptTokenIds.length,
-      rootHash: rootHash(spec.cacheSalt),
+      rootHash: rootHash(spec.cacheSalt, spec.lora),
       cacheSalt: spec.cacheSalt,
+      lora: spec.lora,
       blockHashes: spec.promptBlockKeys ? spec.promptBlockKeys.slice(0, Math.floor(spec.promptTokenIds.length / this.blockSize)) : [],
       blocks: [],
       numRegisteredBlocks: 0,
     };
     this.active.set(req.id, req);
+    if (spec.lora) this.sawLora = true;
     // With async scheduling the next step's plan already exists while requests are running: those
     // arriving during a step (a closed-loop client's replacement arrives as the step's end is
     // committed) or between two steps wait one plan more. An engine with nothing running starts at once.
@@ -244,7 +248,17 @@ class Core implements CheckedTwinCore {
       generationTokens: this.generationTokens,
       heldRequests: this.numHeld,
       kvEventsDropped: this.bm.droppedEvents,
+      // Walking the queues costs, and most cores never see an adapter.
+      lora: this.sawLora ? { running: [...s.runningLoras()], waiting: this.waitingLoras(), max: s.maxLoras } : { running: [], waiting: [], max: s.maxLoras },
     };
+  }
+
+  /** Adapters of the requests waiting (queued, or lagging behind the planned step). */
+  private waitingLoras(): string[] {
+    const out = new Set<string>();
+    this.sched.waiting.forEach((r) => r.lora && r.status === 'waiting' && out.add(r.lora));
+    this.lag?.forEach((r) => r.lora && out.add(r.lora));
+    return [...out];
   }
 
   checkInvariants(): string | null {

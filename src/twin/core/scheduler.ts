@@ -23,6 +23,8 @@ export interface BatchSchedulerOptions {
    * requests wait for room instead of being preempted.
    */
   kvReservation?: 'on-demand' | 'full';
+  /** Most LoRA adapters in one step (vLLM --max-loras, default 1): a waiting request for another adapter is passed over. */
+  maxLoras?: number;
 }
 
 /** One step's plan. The arrays and objects are reused from step to step: read them before the next schedule(). */
@@ -36,6 +38,7 @@ export class BatchScheduler {
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
   readonly kvReservation: 'on-demand' | 'full';
+  readonly maxLoras: number;
   /** Waiting requests; aborted ones stay in the deque (status 'finished') until they reach the front. */
   readonly waiting = new Deque<CoreRequest>();
   numWaiting = 0;
@@ -60,6 +63,7 @@ export class BatchScheduler {
     this.maxNumSeqs = positiveInt('maxNumSeqs', opts.maxNumSeqs ?? DEFAULT_MAX_NUM_SEQS);
     this.maxNumBatchedTokens = positiveInt('maxNumBatchedTokens', opts.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS);
     this.kvReservation = opts.kvReservation ?? 'on-demand';
+    this.maxLoras = positiveInt('maxLoras', opts.maxLoras ?? 1);
     if (this.kvReservation !== 'on-demand' && this.kvReservation !== 'full') throw new RangeError(`kvReservation must be 'on-demand' or 'full'`);
   }
 
@@ -98,11 +102,22 @@ export class BatchScheduler {
     }
 
     // 2. Waiting requests in order, unless this step had to preempt (as vLLM: no admissions then).
+    // A request whose adapter would exceed maxLoras is passed over for this step and keeps its place.
+    let loras: Set<string> | undefined;
+    let passedOver: CoreRequest[] | undefined;
     while (!preempted && this.numWaiting > 0 && budget > 0 && this.running.length < this.maxNumSeqs) {
       const req = this.waiting.peekFront()!;
       if (req.status === 'finished') {
         this.waiting.popFront(); // aborted while waiting; already uncounted
         continue;
+      }
+      if (req.lora) {
+        loras ??= this.runningLoras();
+        if (!loras.has(req.lora) && loras.size >= this.maxLoras) {
+          (passedOver ??= []).push(this.waiting.popFront()!);
+          this.numWaiting--;
+          continue;
+        }
       }
       const hits = this.bm.findCachedPrefix(req);
       const hitTokens = hits * this.bm.blockSize;
@@ -125,6 +140,11 @@ export class BatchScheduler {
       }
       this.take(req, n);
       budget -= n;
+      if (req.lora) loras?.add(req.lora);
+    }
+    if (passedOver) {
+      for (let i = passedOver.length - 1; i >= 0; i--) this.waiting.pushFront(passedOver[i]!);
+      this.numWaiting += passedOver.length;
     }
 
     truncate(out.requests, this.count);
@@ -132,6 +152,13 @@ export class BatchScheduler {
     truncate(out.batch.prefill, this.numPrefill);
     truncate(out.batch.decode, this.numDecode);
     return out;
+  }
+
+  /** The adapters of the running requests (what occupies the step's LoRA slots). */
+  runningLoras(): Set<string> {
+    const s = new Set<string>();
+    for (const r of this.running) if (r.lora) s.add(r.lora);
+    return s;
   }
 
   /** A waiting request was aborted: it stays in the deque until it reaches the front, unless aborted ones pile up. */

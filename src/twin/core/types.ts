@@ -11,6 +11,8 @@ export interface TwinRequestSpec {
   ignoreEos?: boolean;
   /** Prefix caching never shares blocks across different salts. */
   cacheSalt?: string;
+  /** The LoRA adapter serving it: its KV differs from the base model's, so its blocks are keyed apart. */
+  lora?: string;
   /**
    * The prompt's full-block prefix-cache keys at this core's block size under `cacheSalt`, exactly
    * as `hashBlocks` computes them, when the caller already has them (the virtual cluster shares the
@@ -47,10 +49,12 @@ export type KvCacheEvent =
       blockSize: number;
       medium: 'GPU';
       /**
-       * Per block, as vLLM's extra_keys: a salted request's first block carries [cacheSalt], the
-       * other blocks null. Absent when no block of the event needs one.
+       * Per block, as vLLM's extra_keys: an adapter's blocks carry [adapter], and a salted request's
+       * first block the salt after it; other blocks null. Absent when no block of the event needs one.
        */
       extraKeys?: (string[] | null)[];
+      /** The LoRA adapter the blocks were computed with (vLLM's lora_name). */
+      loraName?: string;
     }
   | { type: 'BlockRemoved'; blockHashes: bigint[]; medium: 'GPU' }
   | { type: 'AllBlocksCleared' };
@@ -70,6 +74,8 @@ export interface TwinStats {
   heldRequests?: number;
   /** KV events dropped because the buffer was full between drains (cumulative). */
   kvEventsDropped?: number;
+  /** LoRA adapters of the running and waiting requests, and the most one step batches (vLLM's lora_requests_info). */
+  lora: { running: string[]; waiting: string[]; max: number };
 }
 
 /** Extra request options for prefill/decode disaggregation (vLLM NixlConnector semantics). */

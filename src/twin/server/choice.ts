@@ -25,6 +25,8 @@ export interface ChoiceSpec {
   maxTokens: number;
   ignoreEos: boolean;
   cacheSalt?: string;
+  /** The LoRA adapter the request names (a served adapter's model name). */
+  lora?: string;
   stop: string[];
   disagg?: TwinDisaggOptions;
 }
@@ -70,8 +72,8 @@ export class ChoiceRun {
 
   start(): void {
     this.arrival = this.twin.now();
-    const { id, promptTokenIds, maxTokens, ignoreEos, cacheSalt, disagg } = this.spec;
-    this.twin.add({ id, promptTokenIds, maxTokens, ignoreEos, cacheSalt, ...disagg }, {
+    const { id, promptTokenIds, maxTokens, ignoreEos, cacheSalt, lora, disagg } = this.spec;
+    this.twin.add({ id, promptTokenIds, maxTokens, ignoreEos, cacheSalt, lora, ...disagg }, {
       onToken: (tokenId, time) => this.onToken(tokenId, time),
       onFinish: (reason, time, info) => this.onFinish(reason, time, info.cachedPromptTokens, info.message),
     });

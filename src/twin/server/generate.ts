@@ -30,6 +30,8 @@ export interface GenerateDeps {
   twin: RealtimeTwin;
   tokenizer: Tokenizer;
   servedModel: string;
+  /** LoRA adapters served beside the base model, by the names clients send (vLLM --lora-modules). */
+  loraAdapters: ReadonlySet<string>;
   maxModelLen: number;
   metrics: TwinMetrics;
   limits: ValidationLimits;
@@ -96,7 +98,8 @@ async function prepareDisagg(deps: GenerateDeps, res: ServerResponse, kv: KvTran
 export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'chat', req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJsonObject(req, deps.maxBodyBytes);
   const input = kind === 'chat' ? parseChatRequest(body, deps.limits) : parseCompletionRequest(body, deps.limits);
-  if (input.model !== deps.servedModel) throw notFound(`The model \`${input.model}\` does not exist.`, 'model');
+  if (input.model !== deps.servedModel && !deps.loraAdapters.has(input.model)) throw notFound(`The model \`${input.model}\` does not exist.`, 'model');
+  const lora = input.model === deps.servedModel ? undefined : input.model;
   const params = input.params;
   const prompts = tokenizePrompts(deps, input);
   for (const p of prompts) checkContext(p.length, params.maxTokens, deps.maxModelLen);
@@ -136,6 +139,7 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
       maxTokens: params.maxTokens ?? deps.maxModelLen - promptTokenIds.length,
       ignoreEos: params.ignoreEos,
       cacheSalt: params.cacheSalt,
+      lora,
       stop: params.stop,
       disagg,
     }, {

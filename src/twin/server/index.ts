@@ -53,6 +53,10 @@ export interface TwinServerOptions {
   };
   tokenizerJsonPath?: string;
   chatTemplate?: string;
+  /** LoRA adapters served beside the base model, by name (vLLM --lora-modules; simulated: no weights). */
+  loraModules?: string[];
+  /** Most adapters batched in one step (vLLM --max-loras). Default 1. */
+  maxLoras?: number;
   /** Largest request body accepted, bytes. Default 16 MiB. */
   maxBodyBytes?: number;
   /** Largest n (times prompts) per request. Default 16. */
@@ -103,6 +107,7 @@ export async function startTwinServer(options: TwinServerOptions): Promise<TwinS
   const core = createTwinCore({
     stepTime: deployment.stepTime, numGpuBlocks, blockSize, fillerTokenIds: tokenizer.fillerTokenIds, vocabSize: tokenizer.vocabSize,
     asyncScheduling: options.asyncScheduling,
+    maxLoras: options.maxLoras,
   });
   const twin = createRealtimeTwin({ core, timing: options.timing ?? 'model' });
   const host = options.host ?? '127.0.0.1';
@@ -135,10 +140,13 @@ export async function startTwinServer(options: TwinServerOptions): Promise<TwinS
     maxHolds: 100_000,
   });
   const disagg: DisaggCounters = { pullsOk: 0, pullsFailed: 0 };
-  const metrics = createTwinMetrics({ modelName: servedModel, stats: () => twin.stats(), cacheDtype: deployment.kvDtype, kvTransfer: () => ({ ...prefillHolds.stats(), ...disagg }) });
+  const loraAdapters = new Set(options.loraModules ?? []);
+  const metrics = createTwinMetrics({
+    modelName: servedModel, stats: () => twin.stats(), cacheDtype: deployment.kvDtype, kvTransfer: () => ({ ...prefillHolds.stats(), ...disagg }), lora: loraAdapters.size > 0,
+  });
 
   const deps: RouteDeps = {
-    twin, tokenizer, servedModel, maxModelLen, metrics, role, prefillHolds, disagg, log,
+    twin, tokenizer, servedModel, loraAdapters, maxModelLen, metrics, role, prefillHolds, disagg, log,
     limits: { maxN: options.maxN ?? 16, maxPrompts: options.maxN ?? 16 },
     maxBodyBytes: options.maxBodyBytes ?? 16 << 20,
     maxBufferedStreamBytes: 8 << 20,

@@ -25,6 +25,8 @@ export interface TwinMetricsOptions {
   cacheDtype: string;
   /** When given, the P/D transfer metrics (inferstack_twin_kv_*: vLLM has no names for these). */
   kvTransfer?: () => KvTransferCounts;
+  /** Serving LoRA adapters: publish vLLM's lora_requests_info. */
+  lora?: boolean;
 }
 
 export interface TwinMetrics {
@@ -59,6 +61,20 @@ export function createTwinMetrics(opts: TwinMetricsOptions): TwinMetrics {
   mirrored('vllm:generation_tokens_total', 'Number of generation tokens processed.', (s) => s.generationTokens);
 
   if (opts.kvTransfer) kvTransferMetrics(registry, labels, opts.kvTransfer);
+  if (opts.lora) {
+    // vLLM's: the adapters running and waiting in the labels, the time they were read as the value.
+    new Gauge({
+      name: 'vllm:lora_requests_info',
+      help: 'Running stats on lora requests.',
+      labelNames: ['max_lora', 'running_lora_adapters', 'waiting_lora_adapters'] as const,
+      registers,
+      collect() {
+        const { running, waiting, max } = opts.stats().lora;
+        this.reset();
+        this.set({ max_lora: String(max), running_lora_adapters: running.join(','), waiting_lora_adapters: waiting.join(',') }, Date.now() / 1000);
+      },
+    });
+  }
 
   const info = opts.stats();
   const cacheInfo = new Gauge({

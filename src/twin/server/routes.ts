@@ -34,7 +34,7 @@ function modelCard(deps: RouteDeps) {
 /** vLLM's POST /tokenize: a prompt, or chat messages rendered with the chat template. */
 async function tokenize(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJsonObject(req, deps.maxBodyBytes);
-  if (body.model !== undefined && body.model !== deps.servedModel) throw notFound(`The model \`${String(body.model)}\` does not exist.`, 'model');
+  if (body.model !== undefined && body.model !== deps.servedModel && !deps.loraAdapters.has(String(body.model))) throw notFound(`The model \`${String(body.model)}\` does not exist.`, 'model');
   let tokens: number[];
   if (typeof body.prompt === 'string') {
     const add = body.add_special_tokens;
@@ -79,7 +79,7 @@ async function kvTransfer(deps: RouteDeps, req: IncomingMessage, res: ServerResp
 const ROUTES: Record<string, Record<string, Handler>> = {
   '/v1/completions': { POST: (d, q, s) => handleGenerate(d, 'completion', q, s) },
   '/v1/chat/completions': { POST: (d, q, s) => handleGenerate(d, 'chat', q, s) },
-  '/v1/models': { GET: (d, _q, s) => sendJson(s, 200, { object: 'list', data: [modelCard(d)] }) },
+  '/v1/models': { GET: (d, _q, s) => sendJson(s, 200, { object: 'list', data: [modelCard(d), ...[...d.loraAdapters].map((id) => ({ ...modelCard(d), id, root: id, parent: d.servedModel }))] }) },
   '/health': {
     GET: (d, _q, s) => {
       if (d.isClosing()) throw new ApiError(503, 'the simulated engine is shutting down');

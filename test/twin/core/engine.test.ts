@@ -436,3 +436,33 @@ test('async scheduling: an idle engine takes an arrival at once, and an abort be
   assert.equal(c.finish?.reason, 'length');
   assert.equal(core.checkInvariants(), null);
 });
+
+test('LoRA: an adapter\'s blocks are keyed and named apart from the base model\'s, and a step batches at most maxLoras adapters', () => {
+  const core = createTwinCore({ stepTime: recordingModel(), numGpuBlocks: 64, blockSize: 4, maxLoras: 1, asyncScheduling: false });
+  const prompt = range(8);
+  const base = recorder();
+  const sql = recorder();
+  const math = recorder();
+  core.add({ id: 'sql', promptTokenIds: prompt, maxTokens: 3, arrivalTime: 0, lora: 'sql-lora', cacheSalt: 'tenant-a' }, sql);
+  core.add({ id: 'math', promptTokenIds: prompt, maxTokens: 3, arrivalTime: 0, lora: 'math-lora' }, math);
+  core.add({ id: 'base', promptTokenIds: prompt, maxTokens: 3, arrivalTime: 0 }, base);
+  // One adapter slot: the math adapter's request waits while sql-lora runs; the base model's does not.
+  core.planStep(0);
+  assert.deepEqual(core.stats().lora, { running: ['sql-lora'], waiting: ['math-lora'], max: 1 });
+  assert.equal(core.stats().running, 2, 'sql-lora and the base model run together');
+  core.commitStep(0.01);
+  runToIdle(core, 0.01);
+  assert.ok(math.finish && sql.finish && base.finish);
+  assert.ok(math.times[0]! > sql.times.at(-1)!, 'math-lora started after sql-lora left its slot');
+  assert.equal(math.finish.cachedPromptTokens, 0, 'no prefix shared with another adapter or the base model');
+
+  const stored = core.drainKvEvents().filter((e) => e.type === 'BlockStored');
+  const sqlEvent = stored.find((e) => e.loraName === 'sql-lora')!;
+  assert.deepEqual(sqlEvent.extraKeys, [['sql-lora', 'tenant-a'], ['sql-lora']], 'the adapter on every block, the salt after it on the first');
+  const index = new PreciseIndex();
+  for (const e of stored) index.applyEvent('e0', e);
+  assert.deepEqual(index.matchedBlocks(hashBlocks(prompt, 4, 'tenant-a', 'sql-lora'), ['e0'], 0), [2]);
+  assert.deepEqual(index.matchedBlocks(hashBlocks(prompt, 4, undefined, 'math-lora'), ['e0'], 0), [2]);
+  assert.deepEqual(index.matchedBlocks(hashBlocks(prompt, 4), ['e0'], 0), [2], 'the base model\'s own blocks');
+  assert.deepEqual(index.matchedBlocks(hashBlocks(prompt, 4, 'tenant-a'), ['e0'], 0), [0], 'the salt without the adapter is another namespace');
+});
