@@ -8,6 +8,7 @@
 // Tokenizations are cached (bounded) by the request's prompt, so a repeated prompt costs a hash.
 // A failure never fails the request: it is routed as if no tokenizer were configured (ids from
 // the built-in tokenizer, length estimated), and counted.
+import { performance } from 'node:perf_hooks';
 import type { EndpointRuntime } from '../engines/endpoint.ts';
 import { TokenizationCache, tokenizedPrompt, type TokenizedPrompt } from '../kv/tokenization-cache.ts';
 import type { ChatMessage, Tokenizer } from '../tokenizer/index.ts';
@@ -17,6 +18,8 @@ import type { RouteKind } from './openai-request.ts';
 /** Engine types that serve vLLM's /tokenize (the twin is vLLM-compatible). */
 export const TOKENIZE_ENGINES: readonly string[] = ['vllm', 'twin'];
 export const DEFAULT_TOKENIZE_TIMEOUT_MS = 500;
+/** An engine whose /tokenize failed is not asked again for this long: requests route on estimates at once instead of each waiting out a timeout. */
+export const ENGINE_COOLDOWN_MS = 5_000;
 
 export type TokenizeOutcome = 'cache_hit' | 'tokenized' | 'failed' | 'skipped';
 
@@ -73,6 +76,10 @@ export class PromptTokenizer {
   private readonly cache: TokenizationCache;
   private next = 0;
   private failing = false;
+  /** Engine id -> when (performance.now() ms) it may be asked again after a failure. */
+  private readonly coolingUntil = new Map<string, number>();
+  /** Tokenizations in flight by prompt: identical prompts arriving together share one call. */
+  private readonly inflight = new Map<string, Promise<number[]>>();
 
   constructor(o: PromptTokenizerOptions) {
     this.o = o;
@@ -92,7 +99,7 @@ export class PromptTokenizer {
     const hit = this.cache.find(model, spec.key);
     if (hit) return this.done('cache_hit', hit);
     try {
-      const tokens = 'local' in this.o.source ? encodeLocally(this.o.source.local, kind, spec) : await this.askEngine(model, spec);
+      const tokens = 'local' in this.o.source ? encodeLocally(this.o.source.local, kind, spec) : await this.askEngineOnce(model, spec);
       if (this.failing) this.o.logger.log('info', 'prompt tokenization recovered', { pool: this.o.poolName, source: this.sourceName });
       this.failing = false;
       return this.done('tokenized', this.cache.store(model, spec.key, tokens));
@@ -108,19 +115,40 @@ export class PromptTokenizer {
     return p;
   }
 
-  /** vLLM's /tokenize on the next healthy engine that serves it. */
+  private askEngineOnce(model: string, spec: PromptSpec): Promise<number[]> {
+    const key = `${model}\u0000${spec.key}`;
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.askEngine(model, spec).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
+  /** vLLM's /tokenize on the next healthy engine that serves it and has not just failed. */
   private async askEngine(model: string, spec: PromptSpec): Promise<number[]> {
     const { engines, timeoutMs } = this.o.source as { engines: readonly EndpointRuntime[]; timeoutMs: number };
-    const healthy = engines.filter((e) => e.view.healthy);
-    if (healthy.length === 0) throw new Error('no healthy engine to tokenize with');
-    const engine = healthy[this.next++ % healthy.length]!;
-    const r = await engine.upstream.postJson('/tokenize', { model, ...spec.tokenizeBody }, {}, AbortSignal.timeout(timeoutMs));
-    if (r.status !== 200) throw new Error(`${engine.id}/tokenize answered ${r.status}`);
-    const tokens = (JSON.parse(r.body.toString('utf8')) as { tokens?: unknown }).tokens;
-    if (!Array.isArray(tokens) || !tokens.every((t) => Number.isSafeInteger(t) && t >= 0)) throw new Error(`${engine.id}/tokenize answered without a token list`);
-    return tokens as number[];
+    const now = performance.now();
+    const ready = engines.filter((e) => e.view.healthy && !((this.coolingUntil.get(e.id) ?? 0) > now));
+    if (ready.length === 0) throw new Error(`no healthy engine to tokenize with (one that failed is left alone for ${ENGINE_COOLDOWN_MS / 1000} s)`);
+    const engine = ready[this.next++ % ready.length]!;
+    try {
+      const r = await engine.upstream.postJson('/tokenize', { model, ...spec.tokenizeBody }, {}, AbortSignal.timeout(timeoutMs));
+      // A 4xx is about this request (an unknown adapter, say), not the engine: no cooldown.
+      if (r.status >= 400 && r.status < 500) throw new RequestTokenizeError(`${engine.id}/tokenize answered ${r.status}`);
+      if (r.status !== 200) throw new Error(`${engine.id}/tokenize answered ${r.status}`);
+      const tokens = (JSON.parse(r.body.toString('utf8')) as { tokens?: unknown }).tokens;
+      if (!Array.isArray(tokens) || !tokens.every((t) => Number.isSafeInteger(t) && t >= 0)) throw new Error(`${engine.id}/tokenize answered without a token list`);
+      return tokens as number[];
+    } catch (err) {
+      if (!(err instanceof RequestTokenizeError)) this.coolingUntil.set(engine.id, performance.now() + ENGINE_COOLDOWN_MS);
+      throw err;
+    }
   }
 }
+
+/** The engine refused this request's tokenization (4xx): the engine itself is fine. */
+class RequestTokenizeError extends Error {}
 
 /** A tokenizer in this process: render the chat with its template, as vLLM does, then encode. */
 function encodeLocally(tokenizer: Tokenizer, kind: RouteKind, spec: PromptSpec): number[] {

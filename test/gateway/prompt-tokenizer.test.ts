@@ -18,6 +18,7 @@ import { hashBlocks } from '../../src/twin/core/block-hash.ts';
 import { createTokenizer } from '../../src/tokenizer/index.ts';
 import { writeTinyTokenizer } from '../helpers/tiny-tokenizer.ts';
 import { PromptTokenizer } from '../../src/gateway/prompt-tokenizer.ts';
+import type { EndpointRuntime } from '../../src/engines/endpoint.ts';
 import { silentLogger } from '../../src/gateway/logger.ts';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
 import { startTwinServer } from '../../src/twin/server/index.ts';
@@ -191,4 +192,39 @@ test('pool tokenizer (builtin): a twin without --tokenizer gets its own ids and 
   assert.deepEqual([...request.promptTokenIds!], twinTokens);
   assert.equal(request.promptTokens, r.json.usage.prompt_tokens);
   assert.notEqual(request.promptTokens, Math.ceil(request.promptText!.length / 4), 'not the estimate');
+});
+
+test('pool tokenizer (engine): identical prompts in flight share one call; an engine that times out is left alone for a while, a 4xx is not held against it', async () => {
+  let calls = 0;
+  let mode: 'hang' | 'ok' | '404' = 'ok';
+  const engine = {
+    id: 'http://engine',
+    view: { healthy: true },
+    upstream: {
+      postJson: (_path: string, _body: unknown, _headers: unknown, signal: AbortSignal) => {
+        calls++;
+        if (mode === 'hang') return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('timed out'))));
+        if (mode === '404') return Promise.resolve({ status: 404, body: Buffer.from('{}') });
+        return new Promise((resolve) => setTimeout(() => resolve({ status: 200, body: Buffer.from('{"tokens":[1,2,3]}') }), 20));
+      },
+    },
+  } as unknown as EndpointRuntime;
+  const tokenizer = new PromptTokenizer({ poolName: 'p', source: { engines: [engine], timeoutMs: 100 }, logger: silentLogger() });
+  const ask = (prompt: string) => tokenizer.tokenize('completions', 'm', { prompt });
+  const [x, y] = await Promise.all([ask('same'), ask('same')]);
+  assert.deepEqual([x?.ids, y?.ids, calls], [[1, 2, 3], [1, 2, 3], 1], 'one call for both');
+
+  mode = '404';
+  assert.equal(await ask('refused'), undefined);
+  mode = 'ok';
+  assert.deepEqual((await ask('next'))?.ids, [1, 2, 3], 'a 4xx was about that request only');
+
+  mode = 'hang';
+  const t0 = performance.now();
+  assert.equal(await ask('slow'), undefined, 'the timeout fails this request to estimates');
+  assert.ok(performance.now() - t0 >= 90);
+  const before = calls;
+  mode = 'ok';
+  assert.equal(await ask('after'), undefined, 'the engine is cooling down: no call, so no wait');
+  assert.equal(calls, before);
 });
