@@ -32,6 +32,8 @@ const HELP = `usage: inferstack serve [options]
                          model=ID,gpu=ID[,tp=N][,dtype=D][,kv-dtype=D][,engine=vllm|trtllm]
   --tokenizer engine|PATH  how the gateway tokenizes prompts for the upstreams (precise prefix keys,
                          counted prompt lengths): their own /tokenize, or the model's tokenizer.json
+  --kv-events PUB[,REPLAY] an upstream's KV event publisher (vLLM --kv-events-config), e.g.
+                         tcp://10.0.0.5:5557: once per --upstream, in order; feeds precise routing
   --host HOST            listen address (default 127.0.0.1)
   --port PORT            listen port (default 8080; 0 picks a free one)
   --api-key KEY          require this bearer key (repeatable)
@@ -53,6 +55,19 @@ function engineTypes(upstreams: string[], types: string[]): EngineType[] {
   return upstreams.map((_, i) => (types.length === 0 ? 'vllm' : (types[types.length === 1 ? 0 : i] as EngineType)));
 }
 
+/** `--kv-events PUB[,REPLAY]`, once per --upstream (or none). */
+function kvEventsFlags(upstreams: string[], flags: string[]): ({ endpoint: string; replayEndpoint?: string } | undefined)[] {
+  if (flags.length === 0) return upstreams.map(() => undefined);
+  if (flags.length !== upstreams.length) throw new CliError(`give --kv-events once per --upstream (${upstreams.length}), got ${flags.length}`);
+  return flags.map((f) => {
+    const [endpoint, replayEndpoint, extra] = f.split(',');
+    if (extra !== undefined || ![endpoint, replayEndpoint].every((e) => e === undefined || /^tcp:\/\/\S+:\d+$/.test(e))) {
+      throw new CliError(`--kv-events wants tcp://HOST:PORT[,tcp://HOST:PORT], got '${f}'`);
+    }
+    return { endpoint: endpoint!, ...(replayEndpoint ? { replayEndpoint } : {}) };
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -65,6 +80,7 @@ export async function main(argv: string[]): Promise<void> {
       policy: { type: 'string' },
       hardware: { type: 'string' },
       tokenizer: { type: 'string' },
+      'kv-events': { type: 'string', multiple: true },
       host: { type: 'string' },
       port: { type: 'string' },
       'api-key': { type: 'string', multiple: true },
@@ -93,6 +109,7 @@ export async function main(argv: string[]): Promise<void> {
   if (values.hardware !== undefined && !values.upstream) throw new CliError('--hardware goes with --upstream (a config file sets `hardware` per pool)');
   const hardware = values.hardware === undefined ? undefined : hardwareFlag(values.hardware);
   if (values.tokenizer !== undefined && !values.upstream) throw new CliError('--tokenizer goes with --upstream (a config file sets `tokenizer` per pool)');
+  if (values['kv-events'] !== undefined && !values.upstream) throw new CliError('--kv-events goes with --upstream (a config file sets `kvEvents` per endpoint)');
   const tokenizer = values.tokenizer === undefined ? undefined : values.tokenizer === 'engine' ? { source: 'engine' } : { source: 'file', path: values.tokenizer };
   const port = numberFlag('port', values.port, { integer: true, min: 0, max: 65535 });
   const policy = values.policy ?? DEFAULT_POLICY;
@@ -137,9 +154,10 @@ export async function main(argv: string[]): Promise<void> {
     }
   } else if (values.upstream) {
     const types = engineTypes(values.upstream, values['engine-type'] ?? []);
+    const kvEvents = kvEventsFlags(values.upstream, values['kv-events'] ?? []);
     let pools: PoolConfig[];
     try {
-      pools = await poolsFromUpstreams(values.upstream.map((url, i) => ({ url, engineType: types[i]! })), policy);
+      pools = await poolsFromUpstreams(values.upstream.map((url, i) => ({ url, engineType: types[i]!, ...(kvEvents[i] ? { kvEvents: kvEvents[i] } : {}) })), policy);
     } catch (err) {
       throw new CliError((err as Error).message);
     }

@@ -3,11 +3,18 @@
 // `parent`) join their base model's pool.
 import { discoverModels } from '../engines/discovery.ts';
 import type { EngineType } from '../engines/engine-types.ts';
-import type { PoolConfig } from './config.ts';
+import type { KvEventsConfig, PoolConfig } from './config.ts';
 
-export async function poolsFromUpstreams(upstreams: { url: string; engineType: EngineType }[], policy: string): Promise<PoolConfig[]> {
+export interface Upstream {
+  url: string;
+  engineType: EngineType;
+  /** The engine's KV event publisher (`--kv-events`), feeding its pool's precise index. */
+  kvEvents?: KvEventsConfig;
+}
+
+export async function poolsFromUpstreams(upstreams: Upstream[], policy: string): Promise<PoolConfig[]> {
   const pools = new Map<string, PoolConfig>();
-  const adapters: { id: string; parent: string; url: string; engineType: EngineType }[] = [];
+  const adapters: { id: string; parent: string }[] = [];
   for (const u of upstreams) {
     let models;
     try {
@@ -18,11 +25,11 @@ export async function poolsFromUpstreams(upstreams: { url: string; engineType: E
     if (models.length === 0) throw new Error(`${u.url} serves no models`);
     for (const m of models) {
       if (m.parent) {
-        adapters.push({ id: m.id, parent: m.parent, ...u });
+        adapters.push({ id: m.id, parent: m.parent });
         continue;
       }
       const pool = pools.get(m.id) ?? { name: m.id, models: [m.id], policy, endpoints: [] };
-      if (!pool.endpoints.some((e) => e.url === u.url)) pool.endpoints.push({ url: u.url, engine: u.engineType });
+      if (!pool.endpoints.some((e) => e.url === u.url)) pool.endpoints.push({ url: u.url, engine: u.engineType, ...(u.kvEvents ? { kvEvents: u.kvEvents } : {}) });
       pools.set(m.id, pool);
     }
   }

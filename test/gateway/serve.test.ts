@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
-import { postJson, readSse, spawnServe } from './fixtures/helpers.ts';
+import { metricSum, postJson, readSse, spawnServe, spawnTwin, stopProcess } from './fixtures/helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const cli = fileURLToPath(new URL('../../bin/inferstack.js', import.meta.url));
 
@@ -55,6 +56,9 @@ test('command-line mistakes: one line on stderr, exit 2', async () => {
     [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-8b,gpu=h100,tp=0'], /--hardware: tp must be an integer/],
     [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-8b,gpu=h100,colour=red'], /--hardware: unknown key 'colour'/],
     [['--tokenizer', 'engine'], /--tokenizer goes with --upstream/],
+    [['--kv-events', 'tcp://127.0.0.1:5557'], /--kv-events goes with --upstream/],
+    [['--upstream', 'http://127.0.0.1:1', '--upstream', 'http://127.0.0.1:2', '--kv-events', 'tcp://127.0.0.1:5557'], /give --kv-events once per --upstream \(2\), got 1/],
+    [['--upstream', 'http://127.0.0.1:1', '--kv-events', 'http://127.0.0.1:5557'], /--kv-events wants tcp:\/\/HOST:PORT/],
     [['--upstream', 'http://127.0.0.1:1', '--hardware', 'model=llama-3.1-405b,gpu=h100'], /--hardware: llama-3.1-405b \(bf16\) does not fit on 1 x h100/],
   ];
   const results = await Promise.all(cases.map(([args]) => run([cli, 'serve', ...args])));
@@ -118,4 +122,16 @@ test('--model serves a GGUF file through the embedded llama.cpp engine', async (
   const r = await postJson(`${s.url}/v1/chat/completions`, { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 });
   assert.equal(r.status, 200);
   assert.equal(r.json.usage.completion_tokens, 3);
+});
+
+test('--upstream with --kv-events: the pool subscribes to the engine\'s KV events', async (t) => {
+  const twin = await spawnTwin(['--kv-events', 'tcp://127.0.0.1:*', '--kv-events-replay', 'tcp://127.0.0.1:*']);
+  const s = await spawnServe(['--upstream', twin.url, '--engine-type', 'twin', '--policy', 'llm-d-precise', '--kv-events', `${twin.kvEvents!.endpoint},${twin.kvEvents!.replayEndpoint}`]);
+  t.after(async () => { s.child.kill('SIGTERM'); await s.exited; await stopProcess(twin); });
+  let i = 0;
+  await until('KV events through the gateway', async () => {
+    const r = await postJson(`${s.url}/v1/completions`, { model: 'llama-3.1-8b', prompt: `a prompt worth caching ${i++} `.repeat(20), max_tokens: 1 });
+    assert.equal(r.status, 200, r.text);
+    return (await metricSum(s.url, 'inferstack_gateway_kv_events_total')) > 0;
+  });
 });
