@@ -34,6 +34,11 @@ test('vLLM: sums ranks, prefers kv_cache_usage_perc, reads cache_config_info lab
   assert.deepEqual(m, { waiting: 5, running: 7, kvUsage: 0.5, blockSize: 16, numGpuBlocks: 4096 });
   const old = await scraperFor('vllm')!.scrape(served({ '/metrics': 'vllm:gpu_cache_usage_perc{model_name="m"} 0.4' }));
   assert.deepEqual(old, { kvUsage: 0.4 });
+  // Data parallel: one cache per rank, so the endpoint's capacity is their sum.
+  const dp = await scraperFor('vllm')!.scrape(served({
+    '/metrics': ['vllm:cache_config_info{block_size="16",num_gpu_blocks="4096",engine="0"} 1', 'vllm:cache_config_info{block_size="16",num_gpu_blocks="4000",engine="1"} 1'].join('\n'),
+  }));
+  assert.deepEqual(dp, { blockSize: 16, numGpuBlocks: 8096 });
   await assert.rejects(scraperFor('vllm')!.scrape(served({ '/metrics': 500 })), /HTTP 500/);
 });
 

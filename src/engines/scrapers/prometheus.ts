@@ -43,6 +43,16 @@ function labelNumber(samples: Sample[], metric: string, label: string): number |
   return undefined;
 }
 
+/** A label's number summed over the metric's series, one per data-parallel rank (`engine` label). */
+function labelSum(samples: Sample[], metric: string, label: string): number | undefined {
+  const byRank = new Map<string, number>();
+  for (const s of samples) {
+    const v = Number(s.labels[label]);
+    if (s.name === metric && s.labels[label] !== undefined && Number.isFinite(v)) byRank.set(s.labels.engine ?? '', v);
+  }
+  return byRank.size > 0 ? [...byRank.values()].reduce((a, b) => a + b, 0) : undefined;
+}
+
 /**
  * The adapters a LoRA info metric names. vLLM keeps one series per label set it has ever reported,
  * valued with the time it was set: the newest is the current state.
@@ -65,7 +75,8 @@ export function metricsFromSamples(samples: Sample[], names: PrometheusNames): E
   let numGpuBlocks = sum(samples, names.numBlocks);
   if (names.cacheInfo) {
     blockSize ??= labelNumber(samples, names.cacheInfo.metric, names.cacheInfo.blockSize);
-    numGpuBlocks ??= labelNumber(samples, names.cacheInfo.metric, names.cacheInfo.numBlocks);
+    // Each data-parallel rank has its own cache; the endpoint holds them all.
+    numGpuBlocks ??= labelSum(samples, names.cacheInfo.metric, names.cacheInfo.numBlocks);
   }
   if (waiting !== undefined) m.waiting = waiting;
   if (running !== undefined) m.running = running;
