@@ -5,14 +5,14 @@ import { discoverModels } from '../engines/discovery.ts';
 import type { EngineType } from '../engines/engine-types.ts';
 import type { KvEventsConfig, PoolConfig } from './config.ts';
 
-export interface Upstream {
+export interface UpstreamSpec {
   url: string;
   engineType: EngineType;
   /** The engine's KV event publisher (`--kv-events`), feeding its pool's precise index. */
   kvEvents?: KvEventsConfig;
 }
 
-export async function poolsFromUpstreams(upstreams: Upstream[], policy: string): Promise<PoolConfig[]> {
+export async function poolsFromUpstreams(upstreams: UpstreamSpec[], policy: string): Promise<PoolConfig[]> {
   const pools = new Map<string, PoolConfig>();
   const adapters: { id: string; parent: string }[] = [];
   for (const u of upstreams) {
