@@ -35,6 +35,7 @@ const endpoint = {
         endpoint: { type: 'string', pattern: '^tcp://' },
         replayEndpoint: { type: 'string', pattern: '^tcp://' },
         topic: { type: 'string', maxLength: 1024 },
+        dataParallelSize: { type: 'integer', minimum: 1, maximum: 256 },
       },
     },
     models: {

@@ -43,6 +43,8 @@ export interface KvEventsConfig {
   /** ZMQ ROUTER endpoint serving missed batches after a gap. */
   replayEndpoint?: string;
   topic?: string;
+  /** vLLM data parallel behind one API server: rank r publishes on the endpoint's port + r (replay likewise). */
+  dataParallelSize?: number;
 }
 
 export interface PoolConfig {
@@ -228,6 +230,9 @@ function resolveEndpoints(pool: PoolConfig, where: string): PoolConfig {
     if (e.url === undefined) throw new ConfigError(`${at}.url: required key is missing${e.engine === 'local' ? ' (or path: a GGUF file to serve in this process)' : ''}`);
     const { path: _p, models: _m, ...endpoint } = e;
     if (e.tls) endpoint.tls = checkEngineTls(e.tls, e.url, `${at}.tls`);
+    if ((e.kvEvents?.dataParallelSize ?? 1) > 1 && ![e.kvEvents!.endpoint, e.kvEvents!.replayEndpoint].every((x) => x === undefined || /:\d+$/.test(x))) {
+      throw new ConfigError(`${at}.kvEvents: dataParallelSize needs endpoints with a port number (rank r publishes on port + r)`);
+    }
     remote.push(endpoint as EndpointYaml);
   }
   return { ...pool, endpoints: remote, ...(local ? { local, localEndpoint } : {}) };

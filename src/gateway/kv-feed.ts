@@ -29,9 +29,15 @@ export class PoolKvFeed {
     if (this.subscriptions.length > 0) return;
     for (const { endpointId, config } of this.sources) {
       const events = this.metrics.kvEvents.labels(endpointId);
-      this.subscriptions.push(
-        feedPreciseIndex(this.index, endpointId, {
-          ...config,
+      // vLLM's data-parallel ranks publish on port + rank (replay likewise), each its own cache.
+      const ranks = config.dataParallelSize ?? 1;
+      const rankIds = ranks > 1 ? Array.from({ length: ranks }, (_, r) => `${endpointId}#dp${r}`) : [endpointId];
+      if (ranks > 1) this.index.setRanks(endpointId, rankIds);
+      rankIds.forEach((indexId, rank) => this.subscriptions.push(
+        feedPreciseIndex(this.index, indexId, {
+          endpoint: withPortOffset(config.endpoint, rank),
+          ...(config.replayEndpoint ? { replayEndpoint: withPortOffset(config.replayEndpoint, rank) } : {}),
+          ...(config.topic !== undefined ? { topic: config.topic } : {}),
           onBatch: (count, info) => {
             events.inc(count);
             if (info.replayed) this.metrics.kvBatchesReplayed.labels(endpointId).inc();
@@ -39,10 +45,10 @@ export class PoolKvFeed {
           },
           onError: (err) => {
             this.metrics.kvEventErrors.labels(endpointId).inc();
-            this.logger.log('warn', 'KV event stream error', { endpoint: endpointId, error: err.message });
+            this.logger.log('warn', 'KV event stream error', { endpoint: endpointId, ...(ranks > 1 ? { rank } : {}), error: err.message });
           },
         }),
-      );
+      ));
     }
   }
 
@@ -51,4 +57,12 @@ export class PoolKvFeed {
     this.subscriptions = [];
     await Promise.allSettled(subs.map((s) => s.close()));
   }
+}
+
+/** tcp://host:5557 with `offset` 2 is tcp://host:5559. */
+export function withPortOffset(endpoint: string, offset: number): string {
+  if (offset === 0) return endpoint;
+  const m = /^(.*):(\d+)$/.exec(endpoint);
+  if (!m) throw new Error(`KV event endpoint ${endpoint} has no port to offset for data-parallel ranks`);
+  return `${m[1]}:${Number(m[2]) + offset}`;
 }

@@ -78,6 +78,8 @@ export class PreciseIndex implements PrefixIndex {
   private readonly sharedSets: (Uint32Array | undefined)[] = [];
   private readonly freeShared: number[] = [];
   private readonly endpoints = new Map<string, EndpointState>();
+  /** Endpoint id -> the ids its data-parallel ranks' events are applied under (setRanks). */
+  private readonly ranks = new Map<string, readonly string[]>();
   private readonly freeSlots: number[] = [];
   private slotCount = 0;
   private readonly cpuWeight: number;
@@ -157,7 +159,31 @@ export class PreciseIndex implements PrefixIndex {
     }
   }
 
+  /**
+   * An endpoint whose engine runs data-parallel ranks behind one API server, each with its own cache
+   * and KV events (applied under `rankIds`). The engine, not the router, picks the rank, so the
+   * endpoint matches what its ranks hold on average (or its own speculative entries, if longer).
+   */
+  setRanks(endpointId: string, rankIds: readonly string[]): void {
+    this.ranks.set(endpointId, rankIds);
+  }
+
   matchedBlocks(keys: readonly bigint[], endpointIds: readonly string[], now: number): number[] {
+    if (this.ranks.size === 0 || !endpointIds.some((id) => this.ranks.has(id))) return this.matchedDirect(keys, endpointIds, now);
+    const all = [...endpointIds];
+    for (const id of endpointIds) all.push(...(this.ranks.get(id) ?? []));
+    const m = this.matchedDirect(keys, all, now);
+    let next = endpointIds.length;
+    return endpointIds.map((id, i) => {
+      const ranks = this.ranks.get(id);
+      if (!ranks || ranks.length === 0) return m[i]!;
+      let sum = 0;
+      for (let r = 0; r < ranks.length; r++) sum += m[next++]!;
+      return Math.max(m[i]!, sum / ranks.length);
+    });
+  }
+
+  private matchedDirect(keys: readonly bigint[], endpointIds: readonly string[], now: number): number[] {
     const n = endpointIds.length;
     const states = endpointIds.map((id) => this.endpoints.get(id));
     const words = Math.max(1, Math.ceil(this.slotCount / 32));

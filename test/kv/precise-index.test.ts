@@ -102,6 +102,19 @@ test('vLLM extra keys on later blocks: an adapter\'s name alone keeps matching, 
   assert.deepEqual(ix.matchedBlocks(keys, ['image'], 0), [1], 'only the block before the image');
 });
 
+test('data-parallel ranks: an endpoint matches what its ranks hold on average, or its own speculative entries if longer', () => {
+  const ix = new PreciseIndex();
+  ix.setRanks('e', ['e#dp0', 'e#dp1']);
+  ix.applyEvent('e#dp0', stored([101n, 102n, 103n], null, t)); // rank 0 holds all three blocks
+  ix.applyEvent('e#dp1', stored([201n], null, t.slice(0, BS))); // rank 1 the first
+  ix.applyEvent('plain', stored([301n, 302n], null, t.slice(0, 2 * BS)));
+  assert.deepEqual(ix.matchedBlocks(keys, ['e', 'plain'], 0), [2, 2], 'e: (3 + 1) / 2; plain as before');
+  ix.applyEvent('e#dp1', { type: 'AllBlocksCleared' }); // one rank's restart leaves the other's blocks
+  assert.deepEqual(ix.matchedBlocks(keys, ['e'], 0), [1.5]);
+  ix.recordDecision('e', keys, 0); // the router's own decision: the whole prompt, for its TTL
+  assert.deepEqual(ix.matchedBlocks(keys, ['e'], 1), [3]);
+});
+
 test('hybrid models: one KV cache group indexed, full attention when the engine has it; other groups\' evictions do not erase it', () => {
   const ix = new PreciseIndex();
   const group = (groupIdx: number, kvCacheSpecKind: string) => ({ ...stored([101n, 102n, 103n], null, t), groupIdx, kvCacheSpecKind });
