@@ -16,6 +16,7 @@ export class GatewayMetrics {
   readonly e2e = new HotHistogram(this.registry, 'inferstack_gateway_e2e_request_latency_seconds', 'Gateway receive to response end', ['model'], LATENCY_BUCKETS);
   readonly ttftPrediction = new HotHistogram(this.registry, 'inferstack_gateway_ttft_prediction_ratio', "An engine's time to its first streamed bytes over the TTFT the scheduler predicted at its decision (inferstack with a pool's hardware)", ['pool'], RATIO_BUCKETS);
   readonly tokenizations = new HotCounter(this.registry, 'inferstack_gateway_prompt_tokenizations_total', "Prompts tokenized for routing by a pool's tokenizer, by outcome: cache_hit, tokenized, failed (routed on estimates), skipped (token ids given, a batch of prompts, or chat media only the engine can count)", ['pool', 'outcome']);
+  readonly tokenizeTime = new HotHistogram(this.registry, 'inferstack_gateway_prompt_tokenize_seconds', "Time a pool's tokenizer took on a prompt not in its cache (tokenized or failed), before routing", ['pool'], LATENCY_BUCKETS);
   readonly routed = new HotCounter(this.registry, 'inferstack_gateway_routing_decisions_total', 'Requests routed, by pool, endpoint and role', ['pool', 'endpoint', 'role']);
   /** Requests being served; a plain number, read into the gauge when /metrics is scraped. */
   inflightRequests = 0;

@@ -28,7 +28,14 @@ function promptTokenizer(config: PoolConfig, endpoints: EndpointRuntime[], metri
     : t.source === 'builtin' ? 'the built-in tokenizer (as twins without --tokenizer)'
     : `the engines' /tokenize${t.byDefault ? ' (the default where vLLM engines publish KV events)' : ''}`;
   logger.log('info', `prompts are tokenized with ${how}`, { pool: config.name });
-  return new PromptTokenizer({ poolName: config.name, source, logger, onOutcome: (outcome) => metrics.tokenizations.seriesFor(config.name, outcome).inc() });
+  const time = metrics.tokenizeTime.seriesFor(config.name);
+  return new PromptTokenizer({
+    poolName: config.name, source, logger,
+    onOutcome: (outcome, seconds) => {
+      metrics.tokenizations.seriesFor(config.name, outcome).inc();
+      if (seconds !== undefined) time.observe(seconds);
+    },
+  });
 }
 
 export interface Routed {

@@ -66,7 +66,8 @@ export interface PromptTokenizerOptions {
   /** A tokenizer in this process (sources file and builtin), or the pool's engines (source engine). */
   source: { local: Tokenizer } | { engines: readonly EndpointRuntime[]; timeoutMs: number };
   logger: Logger;
-  onOutcome?: (outcome: TokenizeOutcome) => void;
+  /** Told every outcome; for a fresh tokenization (`tokenized` or `failed`), how long it took. */
+  onOutcome?: (outcome: TokenizeOutcome, seconds?: number) => void;
   cache?: TokenizationCache;
 }
 
@@ -98,20 +99,22 @@ export class PromptTokenizer {
     if (!spec) return this.done('skipped', undefined);
     const hit = this.cache.find(model, spec.key);
     if (hit) return this.done('cache_hit', hit);
+    const started = performance.now();
+    const took = () => (performance.now() - started) / 1000;
     try {
       const tokens = 'local' in this.o.source ? encodeLocally(this.o.source.local, kind, spec) : await this.askEngineOnce(model, spec);
       if (this.failing) this.o.logger.log('info', 'prompt tokenization recovered', { pool: this.o.poolName, source: this.sourceName });
       this.failing = false;
-      return this.done('tokenized', this.cache.store(model, spec.key, tokens));
+      return this.done('tokenized', this.cache.store(model, spec.key, tokens), took());
     } catch (err) {
       if (!this.failing) this.o.logger.log('warn', 'prompt tokenization failed; routing on estimates until it recovers', { pool: this.o.poolName, source: this.sourceName, error: (err as Error).message });
       this.failing = true;
-      return this.done('failed', undefined);
+      return this.done('failed', undefined, took());
     }
   }
 
-  private done(outcome: TokenizeOutcome, p: TokenizedPrompt | undefined): TokenizedPrompt | undefined {
-    this.o.onOutcome?.(outcome);
+  private done(outcome: TokenizeOutcome, p: TokenizedPrompt | undefined, seconds?: number): TokenizedPrompt | undefined {
+    this.o.onOutcome?.(outcome, seconds);
     return p;
   }
 

@@ -118,6 +118,7 @@ test('pool tokenizer: an engine without /tokenize fails over to estimates, count
     assert.equal(r.status, 200, r.text);
   }
   assert.equal(await metricSum(gw.url, 'inferstack_gateway_prompt_tokenizations_total', { outcome: 'failed' }), 2);
+  assert.equal(await metricSum(gw.url, 'inferstack_gateway_prompt_tokenize_seconds_count', { pool: 'p' }), 2, 'each failed try is timed');
   // A prompt given as token ids needs no tokenizer.
   const ids = await postJson(`${gw.url}/v1/completions`, { model: 'fake-model', prompt: [5, 6, 7], max_tokens: 2 });
   assert.equal(ids.status, 200, ids.text);
