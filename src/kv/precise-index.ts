@@ -11,8 +11,9 @@
 // (GPU words then CPU words) once shared, so a lookup ANDs an "alive" bitset block by block.
 // Speculative entries are whole decisions (the request's key array): chained keys make "same key
 // at block i" imply "same blocks 0..i", so a common prefix is found by binary search.
-import { asTokenWords, chainBlockHash, rootHash } from '../twin/core/block-hash.ts';
-import type { BlockStoredEvent, KvEvent } from './events/types.ts';
+import { asTokenWords, chainBlockHash } from '../twin/core/block-hash.ts';
+import type { KvEvent } from './events/types.ts';
+import { isFullAttentionGroup, parentKeyOf, rootKeyOf } from './event-keys.ts';
 import type { PrefixIndex } from './prefix-index.ts';
 import { U64Table } from './u64-table.ts';
 
@@ -55,9 +56,6 @@ interface EndpointState {
   group?: number;
   groupIsFull?: boolean;
 }
-
-/** Kinds of KV cache group whose blocks bound a prefix hit (a missing kind: an engine with one group). */
-const FULL_ATTENTION_KINDS: ReadonlySet<string> = new Set(['full_attention', 'mla_attention', 'sink_full_attention']);
 
 export interface PreciseIndexStats {
   storedBlocks: number;
@@ -132,20 +130,17 @@ export class PreciseIndex implements PrefixIndex {
     // A parent we never saw (events lost before we subscribed) is used as-is: that is exactly right
     // for engines that hash like we do (the twin) and merely unmatched for others.
     let parent: bigint;
-    if (event.parentBlockHash === null) parent = rootOf(event);
+    if (event.parentBlockHash === null) parent = rootKeyOf(event);
     else parent = st.engineToKey.get(event.parentBlockHash) ?? event.parentBlockHash;
     const bs = event.blockSize;
     // Bounded. With a mapping kept, the oldest mappings are dropped below; with trusted hashes there
     // is no age order, so an endpoint about to exceed its bound is cleared and rebuilt by new events.
     if (trusted && st.blocks + event.blockHashes.length > this.maxBlocks) this.clearEndpoint(st);
     const ids = trusted ? undefined : asTokenWords(event.tokenIds);
-    const adapterKeys = event.loraName != null || (event.loraId ?? 0) > 0 ? 1 : 0;
     for (let i = 0; i < event.blockHashes.length; i++) {
       if (ids && (i + 1) * bs > ids.length) break; // malformed: fewer tokens than blocks (trusted hashes need none)
       const h = event.blockHashes[i]!;
-      // A later block whose extra keys hold more than the adapter holds media (an image's hash): its
-      // placeholder tokens say nothing of which image, so it and its descendants key apart.
-      if (ids && (i > 0 || event.parentBlockHash !== null) && extraKeyCount(event.extraKeys?.[i]) > adapterKeys) parent ^= MEDIA_MARK;
+      if (ids && (i > 0 || event.parentBlockHash !== null)) parent = parentKeyOf(event, i, parent);
       const key = ids ? chainBlockHash(parent, ids, i * bs, bs) : h;
       if (!trusted) st.engineToKey.set(h, key);
       this.setTier(key, st, tier);
@@ -302,7 +297,7 @@ export class PreciseIndex implements PrefixIndex {
     const group = event.groupIdx ?? 0;
     if (st.group === group) return true;
     if (event.type === 'BlockRemoved') return st.group === undefined; // an unknown removal, counted as such
-    const full = event.kvCacheSpecKind == null || FULL_ATTENTION_KINDS.has(event.kvCacheSpecKind);
+    const full = isFullAttentionGroup(event);
     if (st.group !== undefined && (st.groupIsFull || !full)) return false;
     if (st.group !== undefined) this.clearEndpoint(st);
     st.group = group;
@@ -475,28 +470,4 @@ function commonPrefix(a: readonly bigint[], b: readonly bigint[], known = 0): nu
     else hi = mid - 1;
   }
   return lo;
-}
-
-/** Mixed into the parent of a block that holds media, so that no text-only request matches it. */
-const MEDIA_MARK = 0x6d65646961n; // "media"
-
-function extraKeyCount(extra: unknown): number {
-  return Array.isArray(extra) ? extra.length : extra == null ? 0 : 1;
-}
-
-/**
- * Our root key for an event's first block, from the namespace vLLM hashed it under: its extra keys
- * are the LoRA adapter's (name, or an old release's int id), then multimodal keys, then cache_salt
- * (first block only, so last). Whatever we cannot tell apart (an adapter known only by its id,
- * multimodal keys without a salt) keys blocks no request matches: a missed hit, never a hit across
- * adapters or salts.
- */
-function rootOf(event: BlockStoredEvent): bigint {
-  const first = event.extraKeys?.[0];
-  const keys: unknown[] = Array.isArray(first) ? first : typeof first === 'string' ? [first] : [];
-  // An adapter known only by its int id gets a name no request carries.
-  const adapter = event.loraName ?? ((event.loraId ?? 0) > 0 ? `\u0000lora-id ${event.loraId}` : undefined);
-  const rest = adapter !== undefined ? keys.slice(1) : keys;
-  const last = rest.at(-1);
-  return rootHash(last === undefined ? undefined : typeof last === 'string' ? last : '\u0000unmatched', adapter);
 }
