@@ -1,4 +1,4 @@
-// The inference routes (/v1/chat/completions, /v1/completions, /v1/embeddings): authenticate,
+// The inference routes (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses): authenticate,
 // read and check the body, find the pool, ask the scheduler (waiting while saturated), then
 // proxy (or disaggregate) and record the outcome.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,7 +19,7 @@ export interface InferenceDeps {
   logger: Logger;
 }
 
-const PATHS: Record<RouteKind, string> = { chat: '/v1/chat/completions', completions: '/v1/completions', embeddings: '/v1/embeddings' };
+const PATHS: Record<RouteKind, string> = { chat: '/v1/chat/completions', completions: '/v1/completions', embeddings: '/v1/embeddings', responses: '/v1/responses' };
 
 export async function handleInference(kind: RouteKind, req: IncomingMessage, res: ServerResponse, requestId: string, deps: InferenceDeps): Promise<void> {
   const startedAt = performance.now();

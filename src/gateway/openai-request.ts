@@ -8,7 +8,7 @@ import type { SchedulingRequest } from '../scheduler/types.ts';
 import { hashBlocks } from '../twin/core/block-hash.ts';
 import type { TokenizedPrompt } from '../kv/tokenization-cache.ts';
 
-export type RouteKind = 'chat' | 'completions' | 'embeddings';
+export type RouteKind = 'chat' | 'completions' | 'embeddings' | 'responses';
 
 export interface ParsedRequest {
   model: string;
@@ -29,7 +29,38 @@ function optionalPositiveInt(body: Record<string, unknown>, key: string): number
 // tokenizer (prompt-tokenizer.ts) the router's token ids and prompt text match what such a twin sees.
 const tokenizer = createTokenizer();
 
+/**
+ * A Responses API request (`/v1/responses`) as chat messages: `instructions` as the system message,
+ * then `input`, a string or a list of items. Message items keep their role; text parts are text;
+ * other items (function calls and their outputs) are kept as their JSON, which is enough to route on.
+ */
+export function responsesMessages(body: Record<string, unknown>): ChatMessage[] {
+  const input = body.input;
+  if (body.instructions !== undefined && body.instructions !== null && typeof body.instructions !== 'string') throw badRequest("'instructions' must be a string", 'instructions');
+  const messages: ChatMessage[] = typeof body.instructions === 'string' ? [{ role: 'system', content: body.instructions }] : [];
+  if (typeof input === 'string') return [...messages, { role: 'user', content: input }];
+  if (!Array.isArray(input) || input.length === 0) throw badRequest("'input' must be a string or a non-empty array of items", 'input');
+  input.forEach((item, i) => {
+    if (!item || typeof item !== 'object') throw badRequest(`'input[${i}]' must be an object`, `input[${i}]`);
+    const { role, content } = item as { role?: unknown; content?: unknown };
+    if (typeof role !== 'string') {
+      messages.push({ role: 'user', content: JSON.stringify(item) });
+      return;
+    }
+    const parts = Array.isArray(content) ? content.map((p) => ({ ...(p as object), type: isText(p) ? 'text' : String((p as { type?: unknown })?.type) })) : content;
+    messages.push({ role, content: parts as ChatMessage['content'] });
+  });
+  return messages;
+}
+
+/** Responses API text parts (`input_text`, `output_text`) are text. */
+function isText(part: unknown): boolean {
+  const t = (part as { type?: unknown } | null)?.type;
+  return t === 'input_text' || t === 'output_text' || t === 'text';
+}
+
 function promptOf(kind: RouteKind, body: Record<string, unknown>): string {
+  if (kind === 'responses') return tokenizer.renderChat(responsesMessages(body), { addGenerationPrompt: true });
   if (kind === 'chat') {
     const messages = body.messages;
     if (!Array.isArray(messages) || messages.length === 0) throw badRequest("'messages' must be a non-empty array", 'messages');
@@ -53,7 +84,7 @@ export function parseOpenAIRequest(kind: RouteKind, body: Record<string, unknown
   if (typeof body.model !== 'string' || body.model === '') throw badRequest("'model' must be a non-empty string", 'model');
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') throw badRequest("'stream' must be a boolean", 'stream');
   if (body.priority !== undefined && (typeof body.priority !== 'number' || !Number.isInteger(body.priority))) throw badRequest("'priority' must be an integer", 'priority');
-  const maxTokens = optionalPositiveInt(body, 'max_completion_tokens') ?? optionalPositiveInt(body, 'max_tokens');
+  const maxTokens = optionalPositiveInt(body, 'max_completion_tokens') ?? optionalPositiveInt(body, 'max_tokens') ?? optionalPositiveInt(body, 'max_output_tokens');
   return {
     model: body.model,
     stream: body.stream === true,

@@ -13,7 +13,7 @@ import type { EndpointRuntime } from '../engines/endpoint.ts';
 import { TokenizationCache, tokenizedPrompt, type TokenizedPrompt } from '../kv/tokenization-cache.ts';
 import type { ChatMessage, Tokenizer } from '../tokenizer/index.ts';
 import type { Logger } from './logger.ts';
-import type { RouteKind } from './openai-request.ts';
+import { responsesMessages, type RouteKind } from './openai-request.ts';
 
 /** Engine types that serve vLLM's /tokenize (the twin is vLLM-compatible). */
 export const TOKENIZE_ENGINES: readonly string[] = ['vllm', 'twin'];
@@ -37,6 +37,9 @@ interface PromptSpec {
  * a tokenizer).
  */
 function promptSpec(kind: RouteKind, body: Record<string, unknown>): PromptSpec | undefined {
+  // A Responses API request is tokenized as the chat it renders to (instructions, then input); its
+  // tools have another shape than chat's, so they are left out (a close count, not an exact one).
+  if (kind === 'responses') return promptSpec('chat', { ...body, messages: responsesMessages(body), tools: undefined });
   if (kind === 'chat') {
     // Images, audio and video expand into tokens only the engine's processor can count, and asking
     // its /tokenize would make it fetch and process them: such prompts are estimated.
@@ -156,7 +159,7 @@ class RequestTokenizeError extends Error {}
 /** A tokenizer in this process: render the chat with its template, as vLLM does, then encode. */
 function encodeLocally(tokenizer: Tokenizer, kind: RouteKind, spec: PromptSpec): number[] {
   const b = spec.tokenizeBody;
-  if (kind !== 'chat') return tokenizer.encode(b.prompt as string, { addSpecialTokens: true });
+  if (kind !== 'chat' && kind !== 'responses') return tokenizer.encode(b.prompt as string, { addSpecialTokens: true });
   const templateContext = { ...(b.tools !== undefined ? { tools: b.tools } : {}), ...((b.chat_template_kwargs as Record<string, unknown> | undefined) ?? {}) };
   const text = tokenizer.renderChat(b.messages as ChatMessage[], { addGenerationPrompt: b.add_generation_prompt !== false, templateContext });
   return tokenizer.encode(text, { addSpecialTokens: false });

@@ -39,6 +39,7 @@ export function createRouter(deps: InferenceDeps) {
         if (path === '/v1/chat/completions') return await handleInference('chat', req, res, requestId, deps);
         if (path === '/v1/completions') return await handleInference('completions', req, res, requestId, deps);
         if (path === '/v1/embeddings') return await handleInference('embeddings', req, res, requestId, deps);
+        if (path === '/v1/responses') return await handleInference('responses', req, res, requestId, deps);
       } else if (method === 'GET') {
         if (path === '/v1/models') {
           deps.state().apiKeys.check(req);
@@ -55,7 +56,7 @@ export function createRouter(deps: InferenceDeps) {
           return void res.end(text);
         }
       }
-      const known = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/models', '/health', '/ready', '/metrics'].includes(path);
+      const known = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/models', '/health', '/ready', '/metrics'].includes(path);
       throw known
         ? new GatewayError(405, `method ${method} not allowed on ${path}`, { type: 'invalid_request_error', code: 'method_not_allowed' })
         : new GatewayError(404, `no route ${method} ${path}`, { code: 'not_found' });
