@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startFakeEngine } from './fixtures/fake-engine.ts';
+import { startTwinServer } from '../../src/twin/server/index.ts';
 import { gatewayFor, metricSum, postJson, recordDecisions } from './fixtures/helpers.ts';
 
 test('responses: routed, answered and streamed through the gateway to the official client', async (t) => {
@@ -50,4 +51,40 @@ test('responses: routed, answered and streamed through the gateway to the offici
     assert.equal(bad.json.error.param, param);
   }
   assert.equal((await fetch(`${gw.url}/v1/responses`)).status, 405);
+});
+
+test('responses: the twin serves the Responses API, directly and through the gateway, plain and streamed, cache hits in its usage', async (t) => {
+  const twin = await startTwinServer({ model: 'llama-3.1-8b', gpu: 'h100', timing: 'instant', log: () => {} });
+  const gw = await gatewayFor([], { models: ['llama-3.1-8b'], policy: 'inferstack', tokenizer: { source: 'builtin' }, endpoints: [{ url: twin.url, engine: 'twin' }] });
+  t.after(async () => { await gw.close(); await twin.close(); });
+  const seen = recordDecisions(gw.state().pools[0]!);
+  const input = `A document worth caching. ${'Responses share the chat path. '.repeat(20)}`;
+  for (const baseURL of [`${twin.url}/v1`, `${gw.url}/v1`]) {
+    const client = new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0 });
+    const r = await client.responses.create({ model: 'llama-3.1-8b', instructions: 'Be brief.', input, max_output_tokens: 5 });
+    assert.equal(r.object, 'response');
+    assert.equal(r.status, 'incomplete', 'cut at max_output_tokens');
+    assert.equal(r.usage?.output_tokens, 5);
+    assert.ok(r.output_text.length > 0, 'simulated filler text');
+    const stream = await client.responses.create({ model: 'llama-3.1-8b', instructions: 'Be brief.', input, max_output_tokens: 5, stream: true });
+    let text = '';
+    let done: OpenAI.Responses.Response | undefined;
+    const types: string[] = [];
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === 'response.output_text.delta') text += e.delta;
+      if (e.type === 'response.incomplete' || e.type === 'response.completed') done = e.response;
+    }
+    assert.deepEqual(types.slice(0, 4), ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+    assert.equal(types.filter((x) => x === 'response.output_text.delta').length, 5);
+    assert.equal(done?.output_text ?? (done?.output[0] as { content: { text: string }[] }).content[0]!.text, text, 'the deltas add up to the final text');
+    assert.ok((done?.usage?.input_tokens_details.cached_tokens ?? 0) > 0, 'the repeated prompt was served from the twin\'s cache');
+  }
+  // Through the gateway the pool's tokenizer counted exactly what the twin did.
+  const viaGateway = seen.at(-1)!.request;
+  const twinCount = (await postJson(`${twin.url}/tokenize`, { model: 'llama-3.1-8b', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: input }] })).json.count;
+  assert.equal(viaGateway.promptTokens, twinCount);
+  const bad = await postJson(`${twin.url}/v1/responses`, { model: 'llama-3.1-8b', input: [{ type: 'function_call_output', call_id: 'c', output: 'x' }] });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /message item/);
 });

@@ -1,6 +1,7 @@
-// POST /v1/completions and /v1/chat/completions: validate, tokenize, check the context window,
-// handle the P/D kv_transfer_params, run one ChoiceRun per (prompt, n) and write the answer as one
-// JSON body or as an SSE stream, exactly as vLLM frames them.
+// POST /v1/completions, /v1/chat/completions and /v1/responses: validate, tokenize, check the
+// context window, handle the P/D kv_transfer_params, run one ChoiceRun per (prompt, n) and write the
+// answer as one JSON body or as an SSE stream, exactly as vLLM frames them (a Responses API request
+// is a chat with one answer, framed as that API's response object and named events).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TwinDisaggOptions } from '../core/types.ts';
@@ -11,10 +12,11 @@ import { readJsonObject } from '../../http/body.ts';
 import { sendJson } from '../../http/respond.ts';
 import { endSse, startSse, writeSse } from '../../http/sse.ts';
 import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from '../../http/completion-response.ts';
+import { responseObject, responsesUsage, ResponsesStream } from '../../http/responses-api.ts';
 import { ChoiceRun, type ChoiceOutcome } from './choice.ts';
 import { pullRemoteKv, type PrefillHolds, type PullOptions } from './kv-transfer.ts';
 import type { TwinMetrics } from './metrics.ts';
-import { parseChatRequest, parseCompletionRequest, type GenerationInput, type KvTransferParams, type ValidationLimits } from './validate.ts';
+import { parseChatRequest, parseCompletionRequest, parseResponsesRequest, type GenerationInput, type KvTransferParams, type ValidationLimits } from './validate.ts';
 
 /** Every body says it came from a simulated engine. */
 const SYSTEM_FINGERPRINT = 'inferstack-twin-simulated';
@@ -95,9 +97,10 @@ async function prepareDisagg(deps: GenerateDeps, res: ServerResponse, kv: KvTran
   return undefined;
 }
 
-export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'chat', req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleGenerate(deps: GenerateDeps, api: 'completion' | 'chat' | 'responses', req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJsonObject(req, deps.maxBodyBytes);
-  const input = kind === 'chat' ? parseChatRequest(body, deps.limits) : parseCompletionRequest(body, deps.limits);
+  const input = api === 'chat' ? parseChatRequest(body, deps.limits) : api === 'responses' ? parseResponsesRequest(body, deps.limits) : parseCompletionRequest(body, deps.limits);
+  const kind = input.kind;
   if (input.model !== deps.servedModel && !deps.loraAdapters.has(input.model)) throw notFound(`The model \`${input.model}\` does not exist.`, 'model');
   const lora = input.model === deps.servedModel ? undefined : input.model;
   const params = input.params;
@@ -113,7 +116,8 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
   const disagg = await prepareDisagg(deps, res, params.kvTransfer, params.stream, prompts[0]!.length, disconnected.signal);
   if (disconnected.signal.aborted) return;
 
-  const meta: ResponseMeta = { kind, id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: input.model, systemFingerprint: SYSTEM_FINGERPRINT };
+  const meta: ResponseMeta = { kind, id: `${api === 'responses' ? 'resp_' : kind === 'chat' ? 'chatcmpl-' : 'cmpl-'}${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: input.model, systemFingerprint: SYSTEM_FINGERPRINT };
+  const responses = api === 'responses' ? new ResponsesStream(res, meta) : undefined;
   const outcomes: ChoiceOutcome[] = [];
   let rejected: string | undefined;
   // Set from the run callbacks (an object, so TypeScript does not narrow it to its initial null).
@@ -125,7 +129,8 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
   const openChoice = (index: number) => {
     if (kind !== 'chat' || opened.has(index)) return;
     opened.add(index);
-    writeSse(res, deltaChunk(meta, index, '', true));
+    if (responses) responses.open();
+    else writeSse(res, deltaChunk(meta, index, '', true));
   };
   let settle!: () => void;
   const allDone = new Promise<void>((resolve) => { settle = resolve; });
@@ -147,7 +152,8 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
       onDelta: (i, text) => {
         if (!streaming) return;
         openChoice(i);
-        writeSse(res, deltaChunk(meta, i, text, false));
+        if (responses) responses.delta(text);
+        else writeSse(res, deltaChunk(meta, i, text, false));
         // A reader this far behind would make us buffer without bound: drop it (this aborts its runs).
         if (res.writableLength > deps.maxBufferedStreamBytes) res.destroy();
       },
@@ -165,7 +171,7 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
         }
         if (streaming) {
           openChoice(outcome.index);
-          writeSse(res, finishChunk(meta, outcome));
+          if (!responses) writeSse(res, finishChunk(meta, outcome)); // a response closes with its usage, below
         }
         if (outcomes.length === runs.length) settle();
       },
@@ -206,6 +212,14 @@ export async function handleGenerate(deps: GenerateDeps, kind: 'completion' | 'c
   const promptTokens = prompts.reduce((s, p) => s + p.length, 0);
   const cached = outcomes.filter((o) => o.index % params.n === 0).reduce((s, o) => s + o.cachedPromptTokens, 0);
   const usage = usageOf(promptTokens, outcomes.reduce((sum, o) => sum + o.completionTokens, 0), cached);
+  if (responses) {
+    const [only] = outcomes as [ChoiceOutcome];
+    const status = only.finishReason === 'length' ? 'incomplete' : 'completed';
+    const rUsage = responsesUsage(usage.prompt_tokens, usage.completion_tokens, cached);
+    if (streaming) responses.finish(only.text, status, rUsage);
+    else sendJson(res, 200, responseObject({ id: meta.id, created: meta.created, model: meta.model }, status, only.text, rUsage));
+    return;
+  }
   if (streaming) {
     if (params.includeUsage) writeSse(res, usageChunk(meta, usage));
     endSse(res);

@@ -79,6 +79,7 @@ async function kvTransfer(deps: RouteDeps, req: IncomingMessage, res: ServerResp
 const ROUTES: Record<string, Record<string, Handler>> = {
   '/v1/completions': { POST: (d, q, s) => handleGenerate(d, 'completion', q, s) },
   '/v1/chat/completions': { POST: (d, q, s) => handleGenerate(d, 'chat', q, s) },
+  '/v1/responses': { POST: (d, q, s) => handleGenerate(d, 'responses', q, s) },
   '/v1/models': { GET: (d, _q, s) => sendJson(s, 200, { object: 'list', data: [modelCard(d), ...[...d.loraAdapters].map((id) => ({ ...modelCard(d), id, root: id, parent: d.servedModel }))] }) },
   '/health': {
     GET: (d, _q, s) => {

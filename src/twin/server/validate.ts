@@ -59,6 +59,29 @@ export function parseCompletionRequest(body: JsonObject, limits: ValidationLimit
   return { kind: 'completion', model, prompts, params };
 }
 
+/**
+ * A Responses API body (/v1/responses) as the chat it is: `instructions` as the system message, then
+ * `input` (a string, or message items whose text parts are `input_text` / `output_text`), one
+ * answer of at most `max_output_tokens`.
+ */
+export function parseResponsesRequest(body: JsonObject, limits: ValidationLimits): GenerationInput {
+  const instructions = optional(body, 'instructions', isString, 'a string');
+  const input = body.input;
+  let items: unknown[];
+  if (typeof input === 'string') items = [{ role: 'user', content: input }];
+  else if (Array.isArray(input) && input.length > 0) items = input;
+  else throw badRequest("'input' must be a string or a non-empty list of message items", 'input');
+  const messages = items.map((item, i) => {
+    if (!isObject(item) || typeof item.role !== 'string') throw badRequest(`input[${i}] must be a message item with a string 'role' (the simulated engine takes no other items)`, `input[${i}]`);
+    const content = Array.isArray(item.content)
+      ? item.content.map((p) => (isObject(p) && (p.type === 'input_text' || p.type === 'output_text') ? { type: 'text', text: p.text } : p))
+      : item.content;
+    return { role: item.role, content };
+  });
+  const chat = { ...body, messages: instructions === undefined ? messages : [{ role: 'system', content: instructions }, ...messages], n: undefined, max_tokens: body.max_output_tokens };
+  return { kind: 'chat', model: parseModel(body), messages: parseMessages(chat), params: samplingParams(chat, 'chat', limits) };
+}
+
 export function parseChatRequest(body: JsonObject, limits: ValidationLimits): GenerationInput {
   return { kind: 'chat', model: parseModel(body), messages: parseMessages(body), params: samplingParams(body, 'chat', limits) };
 }

@@ -1,0 +1,84 @@
+// The Responses API (/v1/responses) as vLLM serves it: a response object with one assistant message
+// of output text, or, streamed, the named events OpenAI's clients read (created, the item and its
+// text part opened, text deltas, each closed again, completed with usage). Text only: no tools or
+// reasoning items.
+import type { ServerResponse } from 'node:http';
+import { writeSseEvent } from './sse.ts';
+
+export interface ResponsesMeta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export interface ResponsesUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+export function responsesUsage(inputTokens: number, outputTokens: number, cachedTokens: number): ResponsesUsage {
+  return {
+    input_tokens: inputTokens,
+    input_tokens_details: { cached_tokens: cachedTokens },
+    output_tokens: outputTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: inputTokens + outputTokens,
+  };
+}
+
+const messageId = (meta: ResponsesMeta) => `msg_${meta.id.slice(5)}`;
+const textPart = (text: string) => ({ type: 'output_text', text, annotations: [] });
+const message = (meta: ResponsesMeta, status: string, text: string | undefined) => ({
+  type: 'message', id: messageId(meta), status, role: 'assistant', content: text === undefined ? [] : [textPart(text)],
+});
+
+/** The response object: `text` undefined while nothing is out yet; `incomplete` when cut at max_output_tokens. */
+export function responseObject(meta: ResponsesMeta, status: 'in_progress' | 'completed' | 'incomplete', text: string | undefined, usage: ResponsesUsage | null): unknown {
+  return {
+    id: meta.id, object: 'response', created_at: meta.created, status, model: meta.model,
+    output: text === undefined ? [] : [message(meta, status === 'in_progress' ? 'in_progress' : 'completed', text)],
+    incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    parallel_tool_calls: true, tool_choice: 'auto', tools: [], usage,
+  };
+}
+
+/** One streamed response's events, numbered as they go out. */
+export class ResponsesStream {
+  private seq = 0;
+  private readonly res: ServerResponse;
+  private readonly meta: ResponsesMeta;
+
+  constructor(res: ServerResponse, meta: ResponsesMeta) {
+    this.res = res;
+    this.meta = meta;
+  }
+
+  private event(type: string, data: Record<string, unknown>): void {
+    writeSseEvent(this.res, type, { type, sequence_number: this.seq++, ...data });
+  }
+
+  /** The response, its message and its text part open (written with the first token). */
+  open(): void {
+    this.event('response.created', { response: responseObject(this.meta, 'in_progress', undefined, null) });
+    this.event('response.in_progress', { response: responseObject(this.meta, 'in_progress', undefined, null) });
+    this.event('response.output_item.added', { output_index: 0, item: message(this.meta, 'in_progress', undefined) });
+    this.event('response.content_part.added', { item_id: messageId(this.meta), output_index: 0, content_index: 0, part: textPart('') });
+  }
+
+  delta(text: string): void {
+    this.event('response.output_text.delta', { item_id: messageId(this.meta), output_index: 0, content_index: 0, delta: text });
+  }
+
+  /** The text part and the message closed, then the response with its usage; the stream ends. */
+  finish(text: string, status: 'completed' | 'incomplete', usage: ResponsesUsage): void {
+    const at = { item_id: messageId(this.meta), output_index: 0, content_index: 0 };
+    this.event('response.output_text.done', { ...at, text });
+    this.event('response.content_part.done', { ...at, part: textPart(text) });
+    this.event('response.output_item.done', { output_index: 0, item: message(this.meta, 'completed', text) });
+    this.event(`response.${status}`, { response: responseObject(this.meta, status, text, usage) });
+    if (!this.res.writableEnded) this.res.end();
+  }
+}
