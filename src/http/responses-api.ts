@@ -2,8 +2,8 @@
 // of output text, or, streamed, the named events OpenAI's clients read (created, the item and its
 // text part opened, text deltas, each closed again, completed with usage). Text only: no tools or
 // reasoning items.
-import type { ServerResponse } from 'node:http';
-import { writeSseEvent } from './sse.ts';
+import { badRequest } from './api-error.ts';
+import { isObject, isString, optional } from './fields.ts';
 
 export interface ResponsesMeta {
   id: string;
@@ -45,40 +45,63 @@ export function responseObject(meta: ResponsesMeta, status: 'in_progress' | 'com
   };
 }
 
-/** One streamed response's events, numbered as they go out. */
-export class ResponsesStream {
+/**
+ * A Responses API body as the chat body it is: `instructions` as the system message, then `input`
+ * (a string, or message items whose `input_text` / `output_text` parts are text), one answer of at
+ * most `max_output_tokens`. Items that are not messages get a 400 naming them.
+ */
+export function responsesAsChatBody(body: Record<string, unknown>): Record<string, unknown> {
+  const input = body.input;
+  let items: unknown[];
+  if (typeof input === 'string') items = [{ role: 'user', content: input }];
+  else if (Array.isArray(input) && input.length > 0) items = input;
+  else throw badRequest("'input' must be a string or a non-empty list of message items", 'input');
+  const messages = items.map((item, i) => {
+    if (!isObject(item) || typeof item.role !== 'string') throw badRequest(`input[${i}] must be a message item with a string 'role' (this engine takes no other items)`, `input[${i}]`);
+    const content = Array.isArray(item.content)
+      ? item.content.map((p) => (isObject(p) && (p.type === 'input_text' || p.type === 'output_text') ? { type: 'text', text: p.text } : p))
+      : item.content;
+    return { role: item.role, content };
+  });
+  const instructions = optional(body, 'instructions', isString, 'a string');
+  return { ...body, messages: instructions === undefined ? messages : [{ role: 'system', content: instructions }, ...messages], n: undefined, max_tokens: body.max_output_tokens };
+}
+
+/** One streamed response's events as SSE frames, numbered as they go out; the caller writes them. */
+export class ResponsesFrames {
   private seq = 0;
-  private readonly res: ServerResponse;
   private readonly meta: ResponsesMeta;
 
-  constructor(res: ServerResponse, meta: ResponsesMeta) {
-    this.res = res;
+  constructor(meta: ResponsesMeta) {
     this.meta = meta;
   }
 
-  private event(type: string, data: Record<string, unknown>): void {
-    writeSseEvent(this.res, type, { type, sequence_number: this.seq++, ...data });
+  private event(type: string, data: Record<string, unknown>): string {
+    return `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.seq++, ...data })}\n\n`;
   }
 
   /** The response, its message and its text part open (written with the first token). */
-  open(): void {
-    this.event('response.created', { response: responseObject(this.meta, 'in_progress', undefined, null) });
-    this.event('response.in_progress', { response: responseObject(this.meta, 'in_progress', undefined, null) });
-    this.event('response.output_item.added', { output_index: 0, item: message(this.meta, 'in_progress', undefined) });
-    this.event('response.content_part.added', { item_id: messageId(this.meta), output_index: 0, content_index: 0, part: textPart('') });
+  open(): string {
+    return (
+      this.event('response.created', { response: responseObject(this.meta, 'in_progress', undefined, null) }) +
+      this.event('response.in_progress', { response: responseObject(this.meta, 'in_progress', undefined, null) }) +
+      this.event('response.output_item.added', { output_index: 0, item: message(this.meta, 'in_progress', undefined) }) +
+      this.event('response.content_part.added', { item_id: messageId(this.meta), output_index: 0, content_index: 0, part: textPart('') })
+    );
   }
 
-  delta(text: string): void {
-    this.event('response.output_text.delta', { item_id: messageId(this.meta), output_index: 0, content_index: 0, delta: text });
+  delta(text: string): string {
+    return this.event('response.output_text.delta', { item_id: messageId(this.meta), output_index: 0, content_index: 0, delta: text });
   }
 
-  /** The text part and the message closed, then the response with its usage; the stream ends. */
-  finish(text: string, status: 'completed' | 'incomplete', usage: ResponsesUsage): void {
+  /** The text part and the message closed, then the response with its usage: the stream's last frames. */
+  finish(text: string, status: 'completed' | 'incomplete', usage: ResponsesUsage): string {
     const at = { item_id: messageId(this.meta), output_index: 0, content_index: 0 };
-    this.event('response.output_text.done', { ...at, text });
-    this.event('response.content_part.done', { ...at, part: textPart(text) });
-    this.event('response.output_item.done', { output_index: 0, item: message(this.meta, 'completed', text) });
-    this.event(`response.${status}`, { response: responseObject(this.meta, status, text, usage) });
-    if (!this.res.writableEnded) this.res.end();
+    return (
+      this.event('response.output_text.done', { ...at, text }) +
+      this.event('response.content_part.done', { ...at, part: textPart(text) }) +
+      this.event('response.output_item.done', { output_index: 0, item: message(this.meta, 'completed', text) }) +
+      this.event(`response.${status}`, { response: responseObject(this.meta, status, text, usage) })
+    );
   }
 }

@@ -15,11 +15,6 @@ export function writeSse(res: ServerResponse, data: unknown): void {
   if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
 }
 
-/** A named event (the Responses API's framing): `event: <type>` then its data. */
-export function writeSseEvent(res: ServerResponse, type: string, data: unknown): void {
-  if (!res.writableEnded && !res.destroyed) res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
-}
-
 export function endSse(res: ServerResponse): void {
   if (!res.writableEnded) res.end(SSE_DONE);
 }

@@ -51,6 +51,7 @@ export async function createLocalEngineApp(opts: LocalEngineOptions): Promise<Lo
     },
     'POST /v1/chat/completions': (body, r) => handleGeneration('chat', body, r, deps),
     'POST /v1/completions': (body, r) => handleGeneration('completion', body, r, deps),
+    'POST /v1/responses': (body, r) => handleGeneration('responses', body, r, deps),
   };
 
   return {

@@ -1,11 +1,13 @@
-// The two generation routes, /v1/chat/completions and /v1/completions: OpenAI response objects,
-// streamed (SSE, with the usage chunk when stream_options.include_usage) or whole.
+// The generation routes, /v1/chat/completions, /v1/completions and /v1/responses: OpenAI response
+// objects, streamed (SSE, with the usage chunk when stream_options.include_usage; the Responses API's
+// named events) or whole. A Responses API request runs as the chat it renders to.
 import { randomUUID } from 'node:crypto';
 import type { ModelRegistry } from './registry.ts';
 import type { LocalEngineMetrics } from './metrics.ts';
 import type { Token } from 'node-llama-cpp';
 import { parseGenerationRequest } from './openai-params.ts';
 import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from '../../http/completion-response.ts';
+import { responseObject, responsesAsChatBody, responsesUsage, ResponsesFrames } from '../../http/responses-api.ts';
 import type { BodyReader } from './app.ts';
 import type { Responder } from './responder.ts';
 
@@ -16,8 +18,10 @@ export interface CompletionDeps {
 
 const frame = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
 
-export async function handleGeneration(kind: 'chat' | 'completion', body: BodyReader, r: Responder, deps: CompletionDeps): Promise<void> {
-  const params = parseGenerationRequest(kind, await body());
+export async function handleGeneration(api: 'chat' | 'completion' | 'responses', body: BodyReader, r: Responder, deps: CompletionDeps): Promise<void> {
+  const kind = api === 'completion' ? 'completion' : 'chat';
+  const raw = await body();
+  const params = parseGenerationRequest(kind, api === 'responses' ? responsesAsChatBody(raw) : raw);
   const lease = await deps.registry.acquire(params.model);
   try {
     if (r.signal.aborted) return r.drop();
@@ -28,12 +32,14 @@ export async function handleGeneration(kind: 'chat' | 'completion', body: BodyRe
       : (params.prompt as Token[]); // ids are range-checked by checkRequest
     engine.checkRequest(promptTokens, params.maxTokens); // a 400 before any stream starts
 
-    const meta: ResponseMeta = { kind, id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: params.model };
+    const meta: ResponseMeta = { kind, id: `${api === 'responses' ? 'resp_' : kind === 'chat' ? 'chatcmpl-' : 'cmpl-'}${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: params.model };
+    const responses = api === 'responses' ? new ResponsesFrames(meta) : undefined;
     let onText: ((text: string) => Promise<void> | undefined) | undefined;
     if (params.stream) {
       r.startSse();
-      if (kind === 'chat') r.writeSse(frame(deltaChunk(meta, 0, '', true)));
-      const delta = deltaFrames(meta);
+      if (responses) r.writeSse(responses.open());
+      else if (kind === 'chat') r.writeSse(frame(deltaChunk(meta, 0, '', true)));
+      const delta = responses ? (text: string) => responses.delta(text) : deltaFrames(meta);
       // A paused reader holds the generation loop (bounded) instead of queueing tokens.
       onText = (text) => (r.writeSse(delta(text)) ? undefined : r.drained());
     }
@@ -52,6 +58,13 @@ export async function handleGeneration(kind: 'chat' | 'completion', body: BodyRe
     if (result.finishReason === 'abort') return r.drop(); // nobody is listening
     const choice = { index: 0, text: result.text, finishReason: result.finishReason, stopReason: null };
     const usage = usageOf(result.promptTokens, result.completionTokens, result.cachedTokens);
+    if (responses) {
+      const status = result.finishReason === 'length' ? 'incomplete' : 'completed';
+      const rUsage = responsesUsage(result.promptTokens, result.completionTokens, result.cachedTokens);
+      if (!params.stream) return r.json(200, responseObject(meta, status, result.text, rUsage));
+      r.writeSse(responses.finish(result.text, status, rUsage));
+      return r.endSse();
+    }
     if (params.stream) {
       r.writeSse(frame(finishChunk(meta, choice)));
       if (params.includeUsage) r.writeSse(frame(usageChunk(meta, usage)));

@@ -12,7 +12,7 @@ import { readJsonObject } from '../../http/body.ts';
 import { sendJson } from '../../http/respond.ts';
 import { endSse, startSse, writeSse } from '../../http/sse.ts';
 import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from '../../http/completion-response.ts';
-import { responseObject, responsesUsage, ResponsesStream } from '../../http/responses-api.ts';
+import { responseObject, responsesUsage, ResponsesFrames } from '../../http/responses-api.ts';
 import { ChoiceRun, type ChoiceOutcome } from './choice.ts';
 import { pullRemoteKv, type PrefillHolds, type PullOptions } from './kv-transfer.ts';
 import type { TwinMetrics } from './metrics.ts';
@@ -117,7 +117,8 @@ export async function handleGenerate(deps: GenerateDeps, api: 'completion' | 'ch
   if (disconnected.signal.aborted) return;
 
   const meta: ResponseMeta = { kind, id: `${api === 'responses' ? 'resp_' : kind === 'chat' ? 'chatcmpl-' : 'cmpl-'}${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: input.model, systemFingerprint: SYSTEM_FINGERPRINT };
-  const responses = api === 'responses' ? new ResponsesStream(res, meta) : undefined;
+  const responses = api === 'responses' ? new ResponsesFrames(meta) : undefined;
+  const writeFrames = (frames: string) => { if (!res.writableEnded && !res.destroyed) res.write(frames); };
   const outcomes: ChoiceOutcome[] = [];
   let rejected: string | undefined;
   // Set from the run callbacks (an object, so TypeScript does not narrow it to its initial null).
@@ -129,7 +130,7 @@ export async function handleGenerate(deps: GenerateDeps, api: 'completion' | 'ch
   const openChoice = (index: number) => {
     if (kind !== 'chat' || opened.has(index)) return;
     opened.add(index);
-    if (responses) responses.open();
+    if (responses) writeFrames(responses.open());
     else writeSse(res, deltaChunk(meta, index, '', true));
   };
   let settle!: () => void;
@@ -152,7 +153,7 @@ export async function handleGenerate(deps: GenerateDeps, api: 'completion' | 'ch
       onDelta: (i, text) => {
         if (!streaming) return;
         openChoice(i);
-        if (responses) responses.delta(text);
+        if (responses) writeFrames(responses.delta(text));
         else writeSse(res, deltaChunk(meta, i, text, false));
         // A reader this far behind would make us buffer without bound: drop it (this aborts its runs).
         if (res.writableLength > deps.maxBufferedStreamBytes) res.destroy();
@@ -216,7 +217,10 @@ export async function handleGenerate(deps: GenerateDeps, api: 'completion' | 'ch
     const [only] = outcomes as [ChoiceOutcome];
     const status = only.finishReason === 'length' ? 'incomplete' : 'completed';
     const rUsage = responsesUsage(usage.prompt_tokens, usage.completion_tokens, cached);
-    if (streaming) responses.finish(only.text, status, rUsage);
+    if (streaming) {
+      writeFrames(responses.finish(only.text, status, rUsage));
+      if (!res.writableEnded) res.end();
+    }
     else sendJson(res, 200, responseObject({ id: meta.id, created: meta.created, model: meta.model }, status, only.text, rUsage));
     return;
   }

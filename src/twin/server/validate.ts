@@ -5,6 +5,7 @@ import { badRequest } from '../../http/api-error.ts';
 import { isNumber, isObject, isString, optional, type JsonObject } from '../../http/fields.ts';
 import { parseMessages, parseModel, parsePrompts, type TextMessage } from '../../http/prompt-input.ts';
 import { parseSamplingParams, type SamplingParams as CommonSamplingParams } from '../../http/sampling-params.ts';
+import { responsesAsChatBody } from '../../http/responses-api.ts';
 
 export interface KvTransferParams {
   do_remote_decode?: boolean;
@@ -59,27 +60,9 @@ export function parseCompletionRequest(body: JsonObject, limits: ValidationLimit
   return { kind: 'completion', model, prompts, params };
 }
 
-/**
- * A Responses API body (/v1/responses) as the chat it is: `instructions` as the system message, then
- * `input` (a string, or message items whose text parts are `input_text` / `output_text`), one
- * answer of at most `max_output_tokens`.
- */
+/** A Responses API body (/v1/responses): the chat it renders to, one answer (src/http/responses-api.ts). */
 export function parseResponsesRequest(body: JsonObject, limits: ValidationLimits): GenerationInput {
-  const instructions = optional(body, 'instructions', isString, 'a string');
-  const input = body.input;
-  let items: unknown[];
-  if (typeof input === 'string') items = [{ role: 'user', content: input }];
-  else if (Array.isArray(input) && input.length > 0) items = input;
-  else throw badRequest("'input' must be a string or a non-empty list of message items", 'input');
-  const messages = items.map((item, i) => {
-    if (!isObject(item) || typeof item.role !== 'string') throw badRequest(`input[${i}] must be a message item with a string 'role' (the simulated engine takes no other items)`, `input[${i}]`);
-    const content = Array.isArray(item.content)
-      ? item.content.map((p) => (isObject(p) && (p.type === 'input_text' || p.type === 'output_text') ? { type: 'text', text: p.text } : p))
-      : item.content;
-    return { role: item.role, content };
-  });
-  const chat = { ...body, messages: instructions === undefined ? messages : [{ role: 'system', content: instructions }, ...messages], n: undefined, max_tokens: body.max_output_tokens };
-  return { kind: 'chat', model: parseModel(body), messages: parseMessages(chat), params: samplingParams(chat, 'chat', limits) };
+  return parseChatRequest(responsesAsChatBody(body), limits);
 }
 
 export function parseChatRequest(body: JsonObject, limits: ValidationLimits): GenerationInput {

@@ -1,6 +1,7 @@
 // The local engine's HTTP surface with real llama.cpp compute on a generated model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import OpenAI from 'openai';
 import { startLocalEngineServer, type LocalEngineServer } from '../../../src/engines/local/index.ts';
 import { scraperFor } from '../../../src/engines/scrapers/index.ts';
 import { eventually, metric, post, sseEvents, tempModels } from './helpers.ts';
@@ -55,6 +56,24 @@ test('streaming chat with include_usage: role chunk, deltas, finish, usage chunk
 
   const whole = (await (await post(`${server.url}/v1/chat/completions`, chat('stream me', params))).json()) as any;
   assert.equal(streamed, whole.choices[0].message.content);
+});
+
+test('responses: the Responses API runs as the chat it renders to; plain and streamed give the same text with the same seed', async () => {
+  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const ask = { model: 'tiny', instructions: 'be brief', input: 'hello', max_output_tokens: 6, seed: 1 } as OpenAI.Responses.ResponseCreateParamsNonStreaming;
+  const plain = await client.responses.create({ ...ask, ignore_eos: true } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
+  assert.equal(plain.object, 'response');
+  assert.equal(plain.status, 'incomplete', 'cut at max_output_tokens');
+  assert.equal(plain.usage?.output_tokens, 6);
+  const stream = await client.responses.create({ ...ask, ignore_eos: true, stream: true } as OpenAI.Responses.ResponseCreateParamsStreaming);
+  let text = '';
+  let last = '';
+  for await (const e of stream) {
+    if (e.type === 'response.output_text.delta') text += e.delta;
+    last = e.type;
+  }
+  assert.equal(last, 'response.incomplete');
+  assert.equal(text, plain.output_text);
 });
 
 test('completions: stop strings end the text before the stop, prompt as token ids', async () => {
