@@ -7,6 +7,7 @@ import { DEFAULT_ENGINE_BLOCK_SIZE } from '../scheduler/prefix-match.ts';
 import type { SchedulingRequest } from '../scheduler/types.ts';
 import { hashBlocks } from '../twin/core/block-hash.ts';
 import type { TokenizedPrompt } from '../kv/tokenization-cache.ts';
+import { responsesMessages } from '../http/responses-api.ts';
 
 export type RouteKind = 'chat' | 'completions' | 'embeddings' | 'responses';
 
@@ -29,38 +30,13 @@ function optionalPositiveInt(body: Record<string, unknown>, key: string): number
 // tokenizer (prompt-tokenizer.ts) the router's token ids and prompt text match what such a twin sees.
 const tokenizer = createTokenizer();
 
-/**
- * A Responses API request (`/v1/responses`) as chat messages: `instructions` as the system message,
- * then `input`, a string or a list of items. Message items keep their role; text parts are text;
- * other items (function calls and their outputs) are kept as their JSON, which is enough to route on.
- */
-export function responsesMessages(body: Record<string, unknown>): ChatMessage[] {
-  const input = body.input;
-  if (body.instructions !== undefined && body.instructions !== null && typeof body.instructions !== 'string') throw badRequest("'instructions' must be a string", 'instructions');
-  const messages: ChatMessage[] = typeof body.instructions === 'string' ? [{ role: 'system', content: body.instructions }] : [];
-  if (typeof input === 'string') return [...messages, { role: 'user', content: input }];
-  if (!Array.isArray(input) || input.length === 0) throw badRequest("'input' must be a string or a non-empty array of items", 'input');
-  input.forEach((item, i) => {
-    if (!item || typeof item !== 'object') throw badRequest(`'input[${i}]' must be an object`, `input[${i}]`);
-    const { role, content } = item as { role?: unknown; content?: unknown };
-    if (typeof role !== 'string') {
-      messages.push({ role: 'user', content: JSON.stringify(item) });
-      return;
-    }
-    const parts = Array.isArray(content) ? content.map((p) => ({ ...(p as object), type: isText(p) ? 'text' : String((p as { type?: unknown })?.type) })) : content;
-    messages.push({ role, content: parts as ChatMessage['content'] });
-  });
-  return messages;
-}
-
-/** Responses API text parts (`input_text`, `output_text`) are text. */
-function isText(part: unknown): boolean {
-  const t = (part as { type?: unknown } | null)?.type;
-  return t === 'input_text' || t === 'output_text' || t === 'text';
+/** A Responses API request's prompt as chat messages (items other than messages kept as their JSON, to route on). */
+export function responsesChat(body: Record<string, unknown>): ChatMessage[] {
+  return responsesMessages(body, { otherItems: 'as-json' }) as ChatMessage[];
 }
 
 function promptOf(kind: RouteKind, body: Record<string, unknown>): string {
-  if (kind === 'responses') return tokenizer.renderChat(responsesMessages(body), { addGenerationPrompt: true });
+  if (kind === 'responses') return tokenizer.renderChat(responsesChat(body), { addGenerationPrompt: true });
   if (kind === 'chat') {
     const messages = body.messages;
     if (!Array.isArray(messages) || messages.length === 0) throw badRequest("'messages' must be a non-empty array", 'messages');

@@ -13,7 +13,7 @@ import type { EndpointRuntime } from '../engines/endpoint.ts';
 import { TokenizationCache, tokenizedPrompt, type TokenizedPrompt } from '../kv/tokenization-cache.ts';
 import type { ChatMessage, Tokenizer } from '../tokenizer/index.ts';
 import type { Logger } from './logger.ts';
-import { responsesMessages, type RouteKind } from './openai-request.ts';
+import { responsesChat, type RouteKind } from './openai-request.ts';
 
 /** Engine types that serve vLLM's /tokenize (the twin is vLLM-compatible). */
 export const TOKENIZE_ENGINES: readonly string[] = ['vllm', 'twin'];
@@ -39,7 +39,7 @@ interface PromptSpec {
 function promptSpec(kind: RouteKind, body: Record<string, unknown>): PromptSpec | undefined {
   // A Responses API request is tokenized as the chat it renders to (instructions, then input); its
   // tools have another shape than chat's, so they are left out (a close count, not an exact one).
-  if (kind === 'responses') return promptSpec('chat', { ...body, messages: responsesMessages(body), tools: undefined });
+  if (kind === 'responses') return promptSpec('chat', { ...body, messages: responsesChat(body), tools: undefined });
   if (kind === 'chat') {
     // Images, audio and video expand into tokens only the engine's processor can count, and asking
     // its /tokenize would make it fetch and process them: such prompts are estimated.

@@ -46,25 +46,35 @@ export function responseObject(meta: ResponsesMeta, status: 'in_progress' | 'com
 }
 
 /**
- * A Responses API body as the chat body it is: `instructions` as the system message, then `input`
- * (a string, or message items whose `input_text` / `output_text` parts are text), one answer of at
- * most `max_output_tokens`. Items that are not messages get a 400 naming them.
+ * A Responses API body's prompt as chat messages: `instructions` as the system message, then `input`
+ * (a string, or items: messages keep their role, and their `input_text` / `output_text` parts are
+ * text). Other items (function calls and their outputs): a 400 naming them, or with
+ * `otherItems: 'as-json'` a user message of their JSON, enough to route on.
  */
-export function responsesAsChatBody(body: Record<string, unknown>): Record<string, unknown> {
+export function responsesMessages(body: Record<string, unknown>, o: { otherItems: 'reject' | 'as-json' }): Array<{ role: string; content: unknown }> {
   const input = body.input;
   let items: unknown[];
   if (typeof input === 'string') items = [{ role: 'user', content: input }];
   else if (Array.isArray(input) && input.length > 0) items = input;
-  else throw badRequest("'input' must be a string or a non-empty list of message items", 'input');
+  else throw badRequest("'input' must be a string or a non-empty list of items", 'input');
   const messages = items.map((item, i) => {
-    if (!isObject(item) || typeof item.role !== 'string') throw badRequest(`input[${i}] must be a message item with a string 'role' (this engine takes no other items)`, `input[${i}]`);
+    if (!isObject(item)) throw badRequest(`'input[${i}]' must be an object`, `input[${i}]`);
+    if (typeof item.role !== 'string') {
+      if (o.otherItems === 'as-json') return { role: 'user', content: JSON.stringify(item) };
+      throw badRequest(`input[${i}] must be a message item with a string 'role' (this engine takes no other items)`, `input[${i}]`);
+    }
     const content = Array.isArray(item.content)
       ? item.content.map((p) => (isObject(p) && (p.type === 'input_text' || p.type === 'output_text') ? { type: 'text', text: p.text } : p))
       : item.content;
     return { role: item.role, content };
   });
   const instructions = optional(body, 'instructions', isString, 'a string');
-  return { ...body, messages: instructions === undefined ? messages : [{ role: 'system', content: instructions }, ...messages], n: undefined, max_tokens: body.max_output_tokens };
+  return instructions === undefined ? messages : [{ role: 'system', content: instructions }, ...messages];
+}
+
+/** A Responses API body as the chat body it is: its messages, one answer of at most `max_output_tokens`. */
+export function responsesAsChatBody(body: Record<string, unknown>): Record<string, unknown> {
+  return { ...body, messages: responsesMessages(body, { otherItems: 'reject' }), n: undefined, max_tokens: body.max_output_tokens };
 }
 
 /** One streamed response's events as SSE frames, numbered as they go out; the caller writes them. */
