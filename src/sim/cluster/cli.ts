@@ -28,9 +28,10 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
   --rate-scale X         multiply the trace's request rate by X (default 1)
   --policy NAME          one policy (default inferstack)
   --compare A,B,...|all  several policies side by side; the table ends with each one's p90 TTFT
-                         against the lowest, with a 95 % interval over the trace's requests;
-                         inferstack's line after it compares the TTFT it predicted at each
-                         decision with the simulated one
+                         against the lowest, with a 95 % interval over the trace's requests,
+                         then where the wait went (share of requests over 0.5 / 1 / 2 / 5 s, sum
+                         of all TTFTs); inferstack's line after it compares the TTFT it predicted
+                         at each decision with the simulated one
   --seed N               seed for arrival jitter and tie-breaks (default 1)
   --jitter SECONDS       Mooncake: spread arrivals inside each timestamp slot (default 3; 0 = bursts)
   --poisson-rate R       length-only traces: arrival rate before --rate-scale (default 5/s)
