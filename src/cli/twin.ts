@@ -109,7 +109,7 @@ export async function main(argv: string[]): Promise<void> {
 
   const s = twin.stats();
   process.stdout.write(
-    `inferstack twin: SIMULATED vLLM engine (generated text is filler) serving ${twin.modelName}, role ${twin.role}\n` +
+    `inferstack twin: SIMULATED vLLM engine (generated text is filler) serving ${twin.modelName}${twin.loraAdapters.length > 0 ? ` and LoRA adapters ${twin.loraAdapters.join(', ')} (simulated)` : ''}, role ${twin.role}\n` +
     `  ${s.numGpuBlocks} KV blocks of ${s.blockSize} tokens, max model len ${twin.maxModelLen}\n` +
     (twin.kvEventsEndpoint ? `  KV events on ${twin.kvEventsEndpoint}${twin.kvEventsReplayEndpoint ? `, replay on ${twin.kvEventsReplayEndpoint}` : ''}\n` : '') +
     `listening on ${twin.url}\n`,

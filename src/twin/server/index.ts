@@ -76,6 +76,8 @@ export interface TwinServer {
   readonly host: string;
   readonly port: number;
   readonly modelName: string;
+  /** LoRA adapters served beside it (--lora-modules). */
+  readonly loraAdapters: readonly string[];
   readonly role: TwinRole;
   readonly engineId: string;
   readonly maxModelLen: number;
@@ -178,6 +180,7 @@ export async function startTwinServer(options: TwinServerOptions): Promise<TwinS
     host,
     port,
     modelName: servedModel,
+    loraAdapters: [...loraAdapters],
     role,
     engineId,
     maxModelLen,

@@ -13,6 +13,8 @@ const cases: Array<[string[], RegExp]> = [
   [['--model', 'llama-3.1-8b', '--gpu', 'h100', '--port', '70000'], /--port must be an integer from 0 to 65535/],
   [['--model', 'llama-3.1-8b', '--gpu', 'h100', '--port', '0', '--kv-events', 'not-an-endpoint'], /cannot bind KV event sockets/],
   [['--model', 'llama-3.1-8b', '--gpu', 'h100', '--frobnicate'], /Unknown option '--frobnicate'/],
+  [['--model', 'llama-3.1-8b', '--gpu', 'h100', '--lora-modules', '=adapter.safetensors'], /--lora-modules wants NAME or NAME=PATH/],
+  [['--model', 'llama-3.1-8b', '--gpu', 'h100', '--max-loras', '0'], /--max-loras must be an integer/],
 ];
 
 for (const [args, message] of cases) {
