@@ -29,6 +29,11 @@ export function responsesUsage(inputTokens: number, outputTokens: number, cached
   };
 }
 
+/** A response cut at the token limit is `incomplete` (reason max_output_tokens); any other end completes it. */
+export function responseStatus(finishReason: string): 'completed' | 'incomplete' {
+  return finishReason === 'length' ? 'incomplete' : 'completed';
+}
+
 const messageId = (meta: ResponsesMeta) => `msg_${meta.id.slice(5)}`;
 const textPart = (text: string) => ({ type: 'output_text', text, annotations: [] });
 const message = (meta: ResponsesMeta, status: string, text: string | undefined) => ({
@@ -92,9 +97,10 @@ export class ResponsesFrames {
 
   /** The response, its message and its text part open (written with the first token). */
   open(): string {
+    const response = responseObject(this.meta, 'in_progress', undefined, null);
     return (
-      this.event('response.created', { response: responseObject(this.meta, 'in_progress', undefined, null) }) +
-      this.event('response.in_progress', { response: responseObject(this.meta, 'in_progress', undefined, null) }) +
+      this.event('response.created', { response }) +
+      this.event('response.in_progress', { response }) +
       this.event('response.output_item.added', { output_index: 0, item: message(this.meta, 'in_progress', undefined) }) +
       this.event('response.content_part.added', { item_id: messageId(this.meta), output_index: 0, content_index: 0, part: textPart('') })
     );

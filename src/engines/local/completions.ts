@@ -7,7 +7,7 @@ import type { LocalEngineMetrics } from './metrics.ts';
 import type { Token } from 'node-llama-cpp';
 import { parseGenerationRequest } from './openai-params.ts';
 import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from '../../http/completion-response.ts';
-import { responseObject, responsesAsChatBody, responsesUsage, ResponsesFrames } from '../../http/responses-api.ts';
+import { responseObject, responseStatus, responsesAsChatBody, responsesUsage, ResponsesFrames } from '../../http/responses-api.ts';
 import type { BodyReader } from './app.ts';
 import type { Responder } from './responder.ts';
 
@@ -59,7 +59,7 @@ export async function handleGeneration(api: 'chat' | 'completion' | 'responses',
     const choice = { index: 0, text: result.text, finishReason: result.finishReason, stopReason: null };
     const usage = usageOf(result.promptTokens, result.completionTokens, result.cachedTokens);
     if (responses) {
-      const status = result.finishReason === 'length' ? 'incomplete' : 'completed';
+      const status = responseStatus(result.finishReason);
       const rUsage = responsesUsage(result.promptTokens, result.completionTokens, result.cachedTokens);
       if (!params.stream) return r.json(200, responseObject(meta, status, result.text, rUsage));
       r.writeSse(responses.finish(result.text, status, rUsage));

@@ -12,7 +12,7 @@ import { readJsonObject } from '../../http/body.ts';
 import { sendJson } from '../../http/respond.ts';
 import { endSse, startSse, writeSse } from '../../http/sse.ts';
 import { deltaChunk, finishChunk, fullResponse, usageChunk, usageOf, type ResponseMeta } from '../../http/completion-response.ts';
-import { responseObject, responsesUsage, ResponsesFrames } from '../../http/responses-api.ts';
+import { responseObject, responseStatus, responsesUsage, ResponsesFrames } from '../../http/responses-api.ts';
 import { ChoiceRun, type ChoiceOutcome } from './choice.ts';
 import { pullRemoteKv, type PrefillHolds, type PullOptions } from './kv-transfer.ts';
 import type { TwinMetrics } from './metrics.ts';
@@ -215,13 +215,13 @@ export async function handleGenerate(deps: GenerateDeps, api: 'completion' | 'ch
   const usage = usageOf(promptTokens, outcomes.reduce((sum, o) => sum + o.completionTokens, 0), cached);
   if (responses) {
     const [only] = outcomes as [ChoiceOutcome];
-    const status = only.finishReason === 'length' ? 'incomplete' : 'completed';
+    const status = responseStatus(only.finishReason);
     const rUsage = responsesUsage(usage.prompt_tokens, usage.completion_tokens, cached);
     if (streaming) {
       writeFrames(responses.finish(only.text, status, rUsage));
       if (!res.writableEnded) res.end();
     }
-    else sendJson(res, 200, responseObject({ id: meta.id, created: meta.created, model: meta.model }, status, only.text, rUsage));
+    else sendJson(res, 200, responseObject(meta, status, only.text, rUsage));
     return;
   }
   if (streaming) {
