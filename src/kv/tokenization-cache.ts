@@ -6,8 +6,24 @@ import xxhash from 'xxhash-wasm';
 import { hashBlocks } from '../twin/core/block-hash.ts';
 import { LruMap } from './lru.ts';
 
-const { h64 } = await xxhash();
-const keyOf = (model: string, text: string): bigint => h64(`${model}\u0000${text}`);
+const { h64Raw } = await xxhash();
+
+// The key's bytes are written with Buffer#write, not hashed from a string: xxhash-wasm's string
+// path (TextEncoder#encodeInto) ran a 128k-character prompt at 20 us or at 400-500 us, switching
+// between the two unpredictably within one process (bench:decision-cost, session 11); Buffer#write
+// is steady at 20 us.
+// The scratch buffer grows to 4 MiB at most; a larger prompt gets a buffer of its own.
+const SCRATCH_MAX = 4 << 20;
+let scratch = Buffer.allocUnsafe(1 << 16);
+function keyOf(model: string, text: string): bigint {
+  const most = 3 * (model.length + 1 + text.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
+  if (scratch.length < most && most <= SCRATCH_MAX) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(most, 2 * scratch.length)));
+  const buf = scratch.length < most ? Buffer.allocUnsafe(most) : scratch;
+  let n = buf.write(model, 0, 'utf8');
+  buf[n++] = 0;
+  n += buf.write(text, n, 'utf8');
+  return h64Raw(buf.subarray(0, n));
+}
 
 export interface TokenizationCacheOptions {
   maxEntries?: number; // default 10,000

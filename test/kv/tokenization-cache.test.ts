@@ -38,3 +38,16 @@ test('block keys are computed once per block size and salt and match hashBlocks'
   assert.notDeepEqual(p.blockKeys(16, 'salt'), k);
   assert.equal(c.lookup('m', 'x'.repeat(40), encode), p);
 });
+
+test('keys (model, text) exactly, for any text length and any characters', () => {
+  const c = new TokenizationCache();
+  let calls = 0;
+  const enc = (t: string) => (calls++, [t.length]);
+  c.get('ab', 'c', enc);
+  c.get('a', 'bc', enc);
+  assert.equal(calls, 2, 'the model ends where the text begins');
+  const texts = ['é€😀 mixed', 'é€😀 mixeD', 'y'.repeat(70_000), 'y'.repeat(69_999) + 'z', 'w'.repeat(1_500_000), 'w'.repeat(1_499_999) + 'v'];
+  for (const t of texts) c.get('m', t, enc); // short, past the first scratch buffer, past its 4 MiB cap
+  for (const t of texts) c.get('m', t, enc);
+  assert.equal(calls, 2 + texts.length, 'each text is a miss once, then a hit');
+});
