@@ -5,22 +5,15 @@
 // resolve BlockRemoved and parent hashes later. Between a routing decision and the engine's event,
 // speculative entries with a TTL stand in for the blocks the request is about to store.
 //
-// Hot path layout (the simulator pushes millions of events through it, the router asks it about
-// 2,000-block prompts across 64 endpoints): each endpoint gets a small integer slot; a key's holders
-// are one number `slot * 4 + tierBits` in the common single-holder case, or a bitset over slots
-// (GPU words then CPU words) once shared, so a lookup ANDs an "alive" bitset block by block.
-// Speculative entries are whole decisions (the request's key array): chained keys make "same key
-// at block i" imply "same blocks 0..i", so a common prefix is found by binary search.
+// Each endpoint gets a small integer slot in the holder table (holder-table.ts), so a lookup ANDs an
+// "alive" bitset over slots block by block. Speculative entries are whole decisions (the request's
+// key array): chained keys make "same key at block i" imply "same blocks 0..i", so a common prefix
+// is found by binary search.
 import { asTokenWords, chainBlockHash } from '../twin/core/block-hash.ts';
 import type { KvEvent } from './events/types.ts';
 import { isFullAttentionGroup, parentKeyOf, rootKeyOf } from './event-keys.ts';
+import { CPU, GPU, HolderTable } from './holder-table.ts';
 import type { PrefixIndex } from './prefix-index.ts';
-import { U64Table } from './u64-table.ts';
-
-const GPU = 1;
-const CPU = 2;
-/** Marks a holders word that indexes a shared bitset. */
-const SHARED = 0x80000000;
 
 export interface PreciseIndexOptions {
   /** Weight of a block held only in a CPU (offload) tier; GPU blocks weigh 1 (llm-d: 0.8). */
@@ -66,15 +59,10 @@ export interface PreciseIndexStats {
   otherGroupEvents: number;
 }
 
-type Holders = number | Uint32Array; // single holder: slot * 4 + tier bits; shared: [gpu words..., cpu words...]
-
 export class PreciseIndex implements PrefixIndex {
   readonly kind = 'precise';
   readonly stats: PreciseIndexStats = { storedBlocks: 0, removedBlocks: 0, unknownRemovals: 0, clears: 0, otherGroupEvents: 0 };
-  /** key -> a single holder (slot * 4 + tier bits) or SHARED | index into `sharedSets`. */
-  private readonly holders = new U64Table(1 << 16);
-  private readonly sharedSets: (Uint32Array | undefined)[] = [];
-  private readonly freeShared: number[] = [];
+  private readonly holders = new HolderTable();
   private readonly endpoints = new Map<string, EndpointState>();
   /** Endpoint id -> the ids its data-parallel ranks' events are applied under (setRanks). */
   private readonly ranks = new Map<string, readonly string[]>();
@@ -196,7 +184,7 @@ export class PreciseIndex implements PrefixIndex {
     };
     let b = 0;
     for (; b < keys.length; b++) {
-      const v = this.getHolders(keys[b]!);
+      const v = this.holders.get(keys[b]!);
       if (v === undefined) break; // nobody holds it: every alive endpoint stops here
       let any = 0;
       if (typeof v === 'number') {
@@ -317,146 +305,23 @@ export class PreciseIndex implements PrefixIndex {
 
   private clearEndpoint(st: EndpointState): void {
     if (this.options.engineHashesAreKeys) {
-      const slot = st.slot;
-      const keys = [...this.holders.entries()].map(([k]) => k);
-      for (const key of keys) if (bitsOf(this.getHolders(key)!, slot)) this.unsetTier(key, st, GPU | CPU);
+      for (const key of this.holders.keysOf(st.slot)) this.unsetTier(key, st, GPU | CPU);
     } else for (const key of st.engineToKey.values()) this.unsetTier(key, st, GPU | CPU);
     st.engineToKey.clear();
     st.blocks = 0;
     st.speculative.length = 0;
   }
 
-  private getHolders(key: bigint): Holders | undefined {
-    const w = this.holders.get(key);
-    if (w === 0) return undefined;
-    return w & SHARED ? this.sharedSets[w & ~SHARED]! : w;
-  }
-
-  private putHolders(key: bigint, h: Holders): void {
-    if (typeof h === 'number') {
-      this.dropShared(key);
-      this.holders.set(key, h);
-      return;
-    }
-    const w = this.holders.get(key);
-    if (w & SHARED) {
-      this.sharedSets[w & ~SHARED] = h;
-      return;
-    }
-    const i = this.freeShared.pop() ?? this.sharedSets.length;
-    this.sharedSets[i] = h;
-    this.holders.set(key, (SHARED | i) >>> 0);
-  }
-
-  private dropHolders(key: bigint): void {
-    this.dropShared(key);
-    this.holders.delete(key);
-  }
-
-  private dropShared(key: bigint): void {
-    const w = this.holders.get(key);
-    if (!(w & SHARED)) return;
-    const i = w & ~SHARED;
-    this.sharedSets[i] = undefined;
-    this.freeShared.push(i);
-  }
-
   private setTier(key: bigint, st: EndpointState, tier: number): void {
-    const slot = st.slot;
-    // One probe: a new key becomes a single holder right away.
-    const w = this.holders.setIfAbsent(key, slot * 4 + tier);
-    if (w === 0) {
-      st.blocks++;
-      return;
-    }
-    const v: Holders = w & SHARED ? this.sharedSets[w & ~SHARED]! : w;
-    if (typeof v === 'number') {
-      // A single-holder word is never SHARED, so it is overwritten in place (no shared set to drop).
-      if (v >> 2 === slot) {
-        if ((v | tier) !== v) this.holders.set(key, v | tier);
-        return;
-      }
-      // A second holder: switch to a bitset over slots.
-      const words = Math.max(1, Math.ceil(this.slotCount / 32));
-      const set = new Uint32Array(2 * words);
-      setBits(set, words, v >> 2, v & 3);
-      setBits(set, words, slot, tier);
-      this.putHolders(key, set);
-      st.blocks++;
-      return;
-    }
-    let set = v;
-    let words = set.length / 2;
-    if (slot >>> 5 >= words) {
-      const grown = new Uint32Array(2 * Math.ceil(this.slotCount / 32));
-      const w2 = grown.length / 2;
-      for (let w = 0; w < words; w++) {
-        grown[w] = set[w]!;
-        grown[w2 + w] = set[words + w]!;
-      }
-      set = grown;
-      words = w2;
-      this.putHolders(key, set);
-    }
-    if (bitsIn(set, words, slot) === 0) st.blocks++;
-    setBits(set, words, slot, tier);
+    if (this.holders.add(key, st.slot, tier, this.slotCount)) st.blocks++;
   }
 
-  /**
-   * Clears tier bits of the endpoint on `key`; returns the bits it has left there, or -1 when the
-   * endpoint did not hold the key at all.
-   */
+  /** Clears tier bits of the endpoint on `key`; returns the bits it has left there, or -1 when it did not hold the key. */
   private unsetTier(key: bigint, st: EndpointState, tier: number): number {
-    const slot = st.slot;
-    const at = this.holders.indexOf(key);
-    if (at < 0) return -1;
-    const word = this.holders.valueAt(at);
-    if (!(word & SHARED)) {
-      // A single holder: delete or overwrite the word where it lies (no shared set to drop).
-      if (word >> 2 !== slot) return -1;
-      const bits = word & 3 & ~tier;
-      if (bits === 0) {
-        this.holders.deleteAt(at);
-        st.blocks--;
-      } else if (bits !== (word & 3)) this.holders.setValueAt(at, slot * 4 + bits);
-      return bits;
-    }
-    const v = this.sharedSets[word & ~SHARED]!;
-    const words = v.length / 2;
-    const before = bitsIn(v, words, slot);
-    if (before === 0) return -1;
-    const w = slot >>> 5;
-    const m = 1 << (slot & 31);
-    if (tier & GPU) v[w] = v[w]! & ~m;
-    if (tier & CPU) v[words + w] = v[words + w]! & ~m;
-    const bits = bitsIn(v, words, slot);
-    if (bits === 0) {
-      st.blocks--;
-      let empty = true;
-      for (let i = 0; i < v.length && empty; i++) if (v[i] !== 0) empty = false;
-      if (empty) this.dropHolders(key);
-    }
-    return bits;
+    const left = this.holders.remove(key, st.slot, tier);
+    if (left === 0) st.blocks--;
+    return left;
   }
-}
-
-function setBits(set: Uint32Array, words: number, slot: number, tier: number): void {
-  const w = slot >>> 5;
-  const m = 1 << (slot & 31);
-  if (tier & GPU) set[w] = set[w]! | m;
-  if (tier & CPU) set[words + w] = set[words + w]! | m;
-}
-
-function bitsIn(set: Uint32Array, words: number, slot: number): number {
-  const w = slot >>> 5;
-  if (w >= words) return 0;
-  const m = 1 << (slot & 31);
-  return (set[w]! & m ? GPU : 0) | (set[words + w]! & m ? CPU : 0);
-}
-
-function bitsOf(v: Holders, slot: number): number {
-  if (typeof v === 'number') return v >> 2 === slot ? v & 3 : 0;
-  return bitsIn(v, v.length / 2, slot);
 }
 
 /** Common prefix length of two chained key lists: equal at i implies equal before i, so bisect. */
