@@ -6,15 +6,17 @@
 // TTFT reaches 3x its unloaded value (a ladder, then bisection within the step), "moderate" the
 // ladder step before it. Each trace
 // also gets its TTFT floor (every request alone on an idle replica), what a policy's p90 is judged against.
-//   node bench/routing.ts [--held-out] [--traces DIR] [--jobs N] [--max-requests N] [--json FILE] [--seeds 2,3]
+//   node bench/routing.ts [--held-out] [--traces DIR] [--jobs N] [--max-requests N] [--json FILE] [--seeds 2,3] [--redraws N]
 // --seeds reruns the high load with other seeds (arrival jitter or Poisson arrivals, tie-breaks) and
-// prints one verdict line per seed.
+// prints one verdict line per seed. --redraws (default 20) replays the ShareGPT token-id trace, 300
+// requests whose arrivals are one Poisson draw, at its high load with N redrawn arrivals, and judges
+// the p90 of all of them pooled.
 // Results are simulated. Policies run in parallel worker threads; each run is deterministic.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { percentileLead, type LeadInterval } from '../src/bench/stats.ts';
+import { median, percentileLead, pooledPercentileLead, summarize, type LeadInterval } from '../src/bench/stats.ts';
 import { readTrace } from '../src/bench/traces/index.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { policyNames } from '../src/scheduler/index.ts';
@@ -32,8 +34,14 @@ const { values } = parseArgs({
     json: { type: 'string' },
     'held-out': { type: 'boolean' },
     seeds: { type: 'string' },
+    redraws: { type: 'string', default: '20' },
   },
 });
+const redraws = Number(values.redraws);
+if (!Number.isInteger(redraws) || redraws < 0) {
+  console.error(`bench:routing: --redraws must be a whole number, got '${values.redraws}'`);
+  process.exit(2);
+}
 const extraSeeds = values.seeds ? values.seeds.split(',').map(Number) : [];
 if (extraSeeds.some((n) => !Number.isInteger(n) || n < 1)) {
   console.error(`bench:routing: --seeds must be positive integers separated by commas, got '${values.seeds}'`);
@@ -49,6 +57,8 @@ interface TraceCase {
   ladder: number[]; // candidate rate factors, ascending
   /** Length-only traces: Poisson arrivals at 1 request/s before the rate factor, first N rows. */
   lengthOnly?: { rows: number };
+  /** The file's arrivals are one draw of a Poisson process, redrawn for --redraws. */
+  poissonDraw?: boolean;
 }
 // The traces inferstack's constants were chosen on (src/scheduler/plugins/scorers/predicted-ttft.ts).
 const tuned: TraceCase[] = [
@@ -57,7 +67,7 @@ const tuned: TraceCase[] = [
 ];
 // Traces it was not tuned on. Length-only ones have no content, so no prefix can be shared.
 const heldOut: TraceCase[] = [
-  { name: 'ShareGPT token ids', file: 'sharegpt-llama-3.1-8b-300-sps10.jsonl.gz', unloaded: 1, ladder: [16, 20, 24, 28, 32, 40] },
+  { name: 'ShareGPT token ids', file: 'sharegpt-llama-3.1-8b-300-sps10.jsonl.gz', unloaded: 1, ladder: [16, 20, 24, 28, 32, 40], poissonDraw: true },
   { name: 'ShareGPT lengths (Poisson)', file: 'sharegpt_8k_filtered_stats_llama2_tokenizer.csv', unloaded: 2, ladder: [50, 55, 60, 65, 70], lengthOnly: { rows: 4000 } },
   { name: 'arXiv summarization lengths (Poisson)', file: 'arxiv_summarization_stats_llama2_tokenizer_filtered_v2.csv', unloaded: 2, ladder: [50, 60, 70, 80, 90, 100], lengthOnly: { rows: 4000 } },
   { name: 'Bilingual-Web-Book lengths (Poisson)', file: 'bwb_stats_llama2_tokenizer_filtered_v2.csv.gz', unloaded: 2, ladder: [30, 35, 40, 45, 50, 60], lengthOnly: { rows: 4000 } },
@@ -100,6 +110,40 @@ function verdict(outcomes: PolicyOutcome[], label: string): { bestTtft: PolicyOu
       `shed ${ours.report.shed} vs ${bestTtft.report.shed} (${bestTtft.policy}), fewest ${minShed}`,
   );
   return { bestTtft, lead };
+}
+
+/**
+ * The trace's requests with `redraws` other Poisson draws of their arrivals at the same load, every
+ * policy on each; the verdict on the p90 of all draws pooled, its interval over resampled draws
+ * (requests of one draw share its bursts), and how many single draws clear a 10 % lead.
+ */
+async function pooledVerdict(c: TraceCase, scale: number) {
+  const byPolicy = new Map<string, PolicyOutcome[]>();
+  for (let seed = 1; seed <= redraws; seed++) {
+    for (const o of await runPolicies({ ...base(c, scale, seed), redrawArrivals: true }, policyNames(), jobs)) {
+      byPolicy.set(o.policy, [...(byPolicy.get(o.policy) ?? []), o]);
+    }
+  }
+  const pooledP90 = (os: PolicyOutcome[]) => summarize(os.flatMap((o) => [...o.ttftByRequest].filter(Number.isFinite))).p90 * 1000;
+  const meanOf = (os: PolicyOutcome[], f: (o: PolicyOutcome) => number) => os.reduce((sum, o) => sum + f(o), 0) / os.length;
+  const ours = byPolicy.get('inferstack')!;
+  const peers = [...byPolicy].filter(([name]) => name !== 'inferstack');
+  const [bestName, best] = peers.reduce((a, b) => (pooledP90(b[1]) < pooledP90(a[1]) ? b : a));
+  const [bestHitName, bestHit] = peers.reduce((a, b) => (meanOf(b[1], (o) => o.report.prefix_hit_rate) > meanOf(a[1], (o) => o.report.prefix_hit_rate) ? b : a));
+  const lead = pooledPercentileLead(ours.map((o) => o.ttftByRequest), best.map((o) => o.ttftByRequest));
+  const perDraw = ours.map((o, i) => 1 - p90(o) / Math.min(...peers.map(([, os]) => p90(os[i]!))));
+  const hit = meanOf(ours, (o) => o.report.prefix_hit_rate) / meanOf(bestHit, (o) => o.report.prefix_hit_rate);
+  const shed = (os: PolicyOutcome[]) => os.reduce((sum, o) => sum + o.report.shed, 0);
+  const pct = (x: number) => (x * 100).toFixed(1);
+  console.log(`\n### ${c.name}, high load (${load(c, scale)}), ${redraws} redrawn Poisson arrivals, pooled (${lead.pairs} requests)\n`);
+  for (const [name, os] of byPolicy) console.log(`${name.padEnd(14)} pooled p90 TTFT ${pooledP90(os).toFixed(0)} ms, mean hit rate ${pct(meanOf(os, (o) => o.report.prefix_hit_rate))} %, shed ${shed(os)}`);
+  console.log(
+    `inferstack vs best peer, pooled: p90 TTFT ${pooledP90(ours).toFixed(0)} vs ${pooledP90(best).toFixed(0)} ms (${bestName}): ${pct(lead.lead)} % lower ` +
+      `(95 % interval over resampled draws ${pct(lead.lo)} to ${pct(lead.hi)} %); hit rate ${pct(hit)} % of the best peer's (${bestHitName}); ` +
+      `shed ${shed(ours)} vs ${shed(best)}; single draws: lead over that draw's best peer ${pct(Math.min(...perDraw))} to ${pct(Math.max(...perDraw))} %, ` +
+      `median ${pct(median(perDraw))} %, 10 % or more in ${perDraw.filter((x) => x >= 0.1).length} of ${redraws}`,
+  );
+  return { vs: bestName, ...lead, hit_vs_best: hit, per_draw_leads: perDraw };
 }
 
 /** The trace's TTFT floor on an idle replica (src/sim/cluster/ttft-floor.ts): one line, and the cluster-LRU p90. */
@@ -169,6 +213,7 @@ for (const c of cases) {
     all[`${c.file}@${scale}`] = { ...Object.fromEntries(outcomes.map((o) => [o.policy, { ...o.report, spread: o.details.spread, ...(o.details.ttftPrediction ? { ttft_prediction: o.details.ttftPrediction } : {}) }])), p90_lead: { vs: bestTtft.policy, ...lead } };
   }
   for (const seed of extraSeeds) verdict(await runPolicies(base(c, high, seed), policyNames(), jobs), `seed ${seed}, high load: inferstack vs best peer`);
+  if (c.poissonDraw && redraws > 0) all[`${c.file}@${high} redrawn`] = await pooledVerdict(c, high);
 }
 console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
 if (values.json) writeFileSync(values.json, JSON.stringify(all, null, 2));

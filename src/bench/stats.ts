@@ -58,32 +58,61 @@ export interface LeadInterval {
  * percentile depends on which requests the trace happens to hold, not how another arrival seed
  * would go.
  */
-export function percentileLead(ours: ArrayLike<number>, theirs: ArrayLike<number>, opts: { p?: number; resamples?: number; level?: number; seed?: number } = {}): LeadInterval {
+export function percentileLead(ours: ArrayLike<number>, theirs: ArrayLike<number>, opts: LeadOptions = {}): LeadInterval {
+  return pooledPercentileLead([ours], [theirs], { ...opts, perRequest: true });
+}
+
+export interface LeadOptions {
+  p?: number;
+  resamples?: number;
+  level?: number;
+  seed?: number;
+}
+
+/**
+ * The lead over several runs of one workload (another arrival seed each), pooled: the percentile of
+ * all their requests together. Requests of one run share its bursts, so the interval resamples
+ * whole runs (a cluster bootstrap); `perRequest` resamples single pairs instead.
+ */
+export function pooledPercentileLead(oursByRun: ArrayLike<number>[], theirsByRun: ArrayLike<number>[], opts: LeadOptions & { perRequest?: boolean } = {}): LeadInterval {
   const { p = 90, resamples = 1000, level = 0.95, seed = 1 } = opts;
-  if (ours.length !== theirs.length) throw new RangeError(`paired samples differ in length: ${ours.length} and ${theirs.length}`);
+  if (oursByRun.length !== theirsByRun.length) throw new RangeError(`runs differ in number: ${oursByRun.length} and ${theirsByRun.length}`);
   const a: number[] = [];
   const b: number[] = [];
-  for (let i = 0; i < ours.length; i++) {
-    if (Number.isFinite(ours[i]) && Number.isFinite(theirs[i])) {
-      a.push(ours[i]!);
-      b.push(theirs[i]!);
+  const starts = [0]; // resampled units: a unit is a[starts[k], starts[k + 1])
+  oursByRun.forEach((ours, r) => {
+    const theirs = theirsByRun[r]!;
+    if (ours.length !== theirs.length) throw new RangeError(`paired samples differ in length: ${ours.length} and ${theirs.length}`);
+    for (let i = 0; i < ours.length; i++) {
+      if (Number.isFinite(ours[i]) && Number.isFinite(theirs[i])) {
+        a.push(ours[i]!);
+        b.push(theirs[i]!);
+        if (opts.perRequest) starts.push(a.length);
+      }
     }
-  }
+    if (!opts.perRequest && a.length > starts.at(-1)!) starts.push(a.length);
+  });
   const n = a.length;
   const leadOf = (x: Float64Array, y: Float64Array) => 1 - percentile(x.sort(), p) / percentile(y.sort(), p);
   const lead = leadOf(Float64Array.from(a), Float64Array.from(b));
   if (n === 0) return { lead, lo: Number.NaN, hi: Number.NaN, pairs: 0 };
+  const units = starts.length - 1;
+  let widest = 0;
+  for (let k = 0; k < units; k++) widest = Math.max(widest, starts[k + 1]! - starts[k]!);
   const random = seededRandom(seed);
   const leads = new Float64Array(resamples);
-  const x = new Float64Array(n);
-  const y = new Float64Array(n);
+  const x = new Float64Array(widest * units);
+  const y = new Float64Array(widest * units);
   for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < n; i++) {
-      const j = Math.floor(random() * n);
-      x[i] = a[j]!;
-      y[i] = b[j]!;
+    let m = 0;
+    for (let k = 0; k < units; k++) {
+      const u = Math.floor(random() * units);
+      for (let i = starts[u]!; i < starts[u + 1]!; i++, m++) {
+        x[m] = a[i]!;
+        y[m] = b[i]!;
+      }
     }
-    leads[r] = leadOf(x, y);
+    leads[r] = leadOf(x.subarray(0, m), y.subarray(0, m));
   }
   leads.sort();
   const tail = ((1 - level) / 2) * 100;

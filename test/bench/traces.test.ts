@@ -64,6 +64,25 @@ test('sharegpt ids and length-only CSV with seeded Poisson arrivals', () => {
   assert.ok(Math.abs(2000 / span - 10) < 1, `rate ${2000 / span}`);
 });
 
+test('sharegpt ids: redrawn arrivals are another seeded Poisson draw at the file mean rate, same requests in the same order', () => {
+  const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ input_toks: 2, output_toks: 5, arrival_time_ns: 1e9 + i * 1e8, input_tok_ids: [7, i] })).join('\n');
+  const path = file('sg-many.jsonl', lines);
+  const fileOrder = readTrace(path).requests;
+  const one = readTrace(path, { redrawArrivals: true, seed: 1 }).requests;
+  const again = readTrace(path, { redrawArrivals: true, seed: 1 }).requests;
+  const other = readTrace(path, { redrawArrivals: true, seed: 2 }).requests;
+  assert.deepEqual(one.map((r) => r.arrival), again.map((r) => r.arrival), 'seeded');
+  assert.notDeepEqual(one.map((r) => r.arrival), other.map((r) => r.arrival));
+  assert.deepEqual(one.map((r) => r.id), fileOrder.map((r) => r.id));
+  assert.equal(one[0]!.arrival, 1, 'starts where the file starts');
+  const rate = (rs: typeof one) => (rs.length - 1) / (rs.at(-1)!.arrival - rs[0]!.arrival);
+  assert.ok(Math.abs(rate(one) - 10) < 1, `mean rate ${rate(one)} against the file's 10/s`);
+  const gaps = one.slice(1).map((r, i) => r.arrival - one[i]!.arrival);
+  const cv = Math.sqrt(gaps.reduce((s, g) => s + (g - 0.1) ** 2, 0) / gaps.length) / 0.1;
+  assert.ok(Math.abs(cv - 1) < 0.15, `exponential gaps have a coefficient of variation of 1, got ${cv}`);
+  assert.throws(() => readTrace(file('len2.csv', 'num_prefill_tokens,num_decode_tokens\n1,1'), { redrawArrivals: true }), /ShareGPT token ids/);
+});
+
 test('bad traces are clear errors', () => {
   assert.throws(() => readTrace(join(dir, 'missing.jsonl')), TraceFormatError);
   assert.throws(() => readTrace(file('bad.jsonl', '{"hash_ids": [1], "timestamp": "x"}')), /mooncake line 1/);

@@ -1,7 +1,7 @@
 // Length-only CSVs (Vidur / Sarathi / etalon): num_prefill_tokens,num_decode_tokens,... with no
 // arrival times; arrivals are drawn from a seeded Poisson process at `rate` requests per second.
 // Prompts are random tokens per request (no shared prefixes).
-import { seededRandom } from '../../util/seeded-random.ts';
+import { poissonArrivals } from './poisson.ts';
 import { tokenWords, writeSynthTokens } from './tokens.ts';
 import { TraceFormatError, type TraceRequest } from './types.ts';
 
@@ -17,10 +17,9 @@ export function parseLengths(lines: string[], o: LengthsOptions, streamBase = 1 
   const iIn = header?.indexOf('num_prefill_tokens') ?? -1;
   const iOut = header?.indexOf('num_decode_tokens') ?? -1;
   if (iIn < 0 || iOut < 0) throw new TraceFormatError('lengths: header must have num_prefill_tokens,num_decode_tokens');
-  const random = seededRandom(o.seed ?? 42);
   const n = Math.min(lines.length - 1, o.maxRequests ?? Infinity);
+  const arrivals = poissonArrivals(n, o.rate, o.seed ?? 42);
   const out: TraceRequest[] = [];
-  let t = 0;
   for (let i = 1; i <= n; i++) {
     const cols = lines[i]!.split(',');
     const promptTokens = Number(cols[iIn]);
@@ -28,11 +27,10 @@ export function parseLengths(lines: string[], o: LengthsOptions, streamBase = 1 
     if (!Number.isInteger(promptTokens) || promptTokens < 0 || !Number.isInteger(outputTokens) || outputTokens < 0) {
       throw new TraceFormatError(`lengths line ${i + 1}: bad row '${lines[i]!.slice(0, 80)}'`);
     }
-    t += -Math.log(1 - random()) / o.rate;
     const stream = streamBase + i;
     out.push({
       id: `len-${i}`,
-      arrival: t,
+      arrival: arrivals[i - 1]!,
       promptTokens: Math.max(1, promptTokens),
       outputTokens: Math.max(1, outputTokens),
       tokenIds: (into?: Uint32Array) => {

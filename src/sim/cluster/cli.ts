@@ -36,6 +36,9 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
   --jitter SECONDS       Mooncake: spread arrivals inside each timestamp slot (default 3; 0 = bursts)
   --poisson-rate R       length-only traces: arrival rate before --rate-scale (default 5/s)
   --max-requests N       replay only the first N requests
+  --redraw-arrivals      ShareGPT token ids: replace the file's Poisson arrivals with another
+                         draw at the same mean rate, seeded by --seed (one trace of 300 requests
+                         is a small sample; each seed is another)
   --queue-size N         the gateway's admission queue, where requests wait while every replica
                          is saturated (default 1024, as serve's; 0 = shed at once)
   --queue-timeout-ms MS  longest wait in that queue before the request is shed (default 30000)
@@ -67,7 +70,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
       trace: { type: 'string' }, replicas: { type: 'string' }, model: { type: 'string' }, gpu: { type: 'string' },
       tp: { type: 'string' }, pd: { type: 'string' }, 'rate-scale': { type: 'string' }, policy: { type: 'string' },
       compare: { type: 'string' }, seed: { type: 'string' }, jitter: { type: 'string' }, 'poisson-rate': { type: 'string' },
-      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, 'queue-size': { type: 'string' }, saturation: { type: 'string' }, 'queue-timeout-ms': { type: 'string' }, 'no-async-scheduling': { type: 'boolean' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, 'queue-size': { type: 'string' }, saturation: { type: 'string' }, 'queue-timeout-ms': { type: 'string' }, 'no-async-scheduling': { type: 'boolean' }, 'redraw-arrivals': { type: 'boolean' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -98,6 +101,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
     jitterSlotSeconds: numberFlag('jitter', v.jitter, { min: 0 }),
     poissonRate: numberFlag('poisson-rate', v['poisson-rate'], { positive: true }),
     maxRequests: numberFlag('max-requests', v['max-requests'], { integer: true, min: 1 }),
+    ...(v['redraw-arrivals'] ? { redrawArrivals: true } : {}),
     ...(v['no-shed'] ? { noShed: true } : {}),
     ...(v.saturation !== undefined ? { saturation: parseSaturation(v.saturation) } : {}),
     ...admissionFlags(v['queue-size'], v['queue-timeout-ms']),

@@ -21,6 +21,8 @@ export interface TraceSimSpec {
   /** Poisson rate for length-only traces (requests/s before --rate-scale). */
   poissonRate?: number;
   maxRequests?: number;
+  /** ShareGPT token ids: another seeded draw of the Poisson arrivals the file was generated with. */
+  redrawArrivals?: boolean;
   /** Disable the scheduler's saturation check (every request goes straight to an engine). */
   noShed?: boolean;
   /** Saturation thresholds other than the scheduler's default. */
@@ -41,7 +43,7 @@ export interface PolicyOutcome {
 
 export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: number, total: number) => void): PolicyOutcome {
   const started = performance.now();
-  const trace = readTrace(spec.trace, { jitterSlotSeconds: spec.jitterSlotSeconds, poissonRate: spec.poissonRate, seed: spec.seed, maxRequests: spec.maxRequests });
+  const trace = readTrace(spec.trace, { jitterSlotSeconds: spec.jitterSlotSeconds, poissonRate: spec.poissonRate, seed: spec.seed, maxRequests: spec.maxRequests, redrawArrivals: spec.redrawArrivals });
   const deployment = resolveDeployment({ model: spec.model, gpu: spec.gpu, tp: spec.tp });
   const indexOf = new Map(trace.requests.map((r, i) => [r.id, i]));
   const ttftByRequest = new Float64Array(trace.requests.length).fill(Number.NaN);

@@ -86,6 +86,7 @@ test('bad input: one line on stderr and exit 2', () => {
     [...base, '--queue-timeout-ms', '0'],
     [...base, '--saturation', '5'],
     [...base, '--saturation', '5:1.5'],
+    [...base, '--redraw-arrivals'], // a Mooncake trace's arrivals are real timestamps, not a Poisson draw
   ]) {
     const r = cli(...args);
     assert.equal(r.status, 2, `${args.join(' ')} -> ${r.status} ${r.stderr}`);
