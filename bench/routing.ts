@@ -8,9 +8,10 @@
 // also gets its TTFT floor (every request alone on an idle replica), what a policy's p90 is judged against.
 //   node bench/routing.ts [--held-out] [--traces DIR] [--jobs N] [--max-requests N] [--json FILE] [--seeds 2,3] [--redraws N]
 // --seeds reruns the high load with other seeds (arrival jitter or Poisson arrivals, tie-breaks) and
-// prints one verdict line per seed. --redraws (default 20) replays the ShareGPT token-id trace, 300
-// requests whose arrivals are one Poisson draw, at its high load with N redrawn arrivals, and judges
-// the p90 of all of them pooled.
+// prints one verdict line per seed. --redraws N (default 10) replays each held-out trace whose
+// arrivals are a Poisson draw (the length-only traces, and the ShareGPT token ids, 300 requests that
+// are one such draw) at its high load with N draws of its arrivals, and judges the p90 of all of
+// them pooled: the workload's p90, where one draw is a small sample of it.
 // Results are simulated. Policies run in parallel worker threads; each run is deterministic.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -34,7 +35,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     'held-out': { type: 'boolean' },
     seeds: { type: 'string' },
-    redraws: { type: 'string', default: '20' },
+    redraws: { type: 'string', default: '10' },
   },
 });
 const redraws = Number(values.redraws);
@@ -57,8 +58,8 @@ interface TraceCase {
   ladder: number[]; // candidate rate factors, ascending
   /** Length-only traces: Poisson arrivals at 1 request/s before the rate factor, first N rows. */
   lengthOnly?: { rows: number };
-  /** The file's arrivals are one draw of a Poisson process, redrawn for --redraws. */
-  poissonDraw?: boolean;
+  /** The file's arrivals are one draw of a Poisson process, which --redraws redraws (length-only traces draw their own). */
+  poissonFile?: boolean;
 }
 // The traces inferstack's constants were chosen on (src/scheduler/plugins/scorers/predicted-ttft.ts).
 const tuned: TraceCase[] = [
@@ -67,7 +68,7 @@ const tuned: TraceCase[] = [
 ];
 // Traces it was not tuned on. Length-only ones have no content, so no prefix can be shared.
 const heldOut: TraceCase[] = [
-  { name: 'ShareGPT token ids', file: 'sharegpt-llama-3.1-8b-300-sps10.jsonl.gz', unloaded: 1, ladder: [16, 20, 24, 28, 32, 40], poissonDraw: true },
+  { name: 'ShareGPT token ids', file: 'sharegpt-llama-3.1-8b-300-sps10.jsonl.gz', unloaded: 1, ladder: [16, 20, 24, 28, 32, 40], poissonFile: true },
   { name: 'ShareGPT lengths (Poisson)', file: 'sharegpt_8k_filtered_stats_llama2_tokenizer.csv', unloaded: 2, ladder: [50, 55, 60, 65, 70], lengthOnly: { rows: 4000 } },
   { name: 'arXiv summarization lengths (Poisson)', file: 'arxiv_summarization_stats_llama2_tokenizer_filtered_v2.csv', unloaded: 2, ladder: [50, 60, 70, 80, 90, 100], lengthOnly: { rows: 4000 } },
   { name: 'Bilingual-Web-Book lengths (Poisson)', file: 'bwb_stats_llama2_tokenizer_filtered_v2.csv.gz', unloaded: 2, ladder: [30, 35, 40, 45, 50, 60], lengthOnly: { rows: 4000 } },
@@ -113,14 +114,14 @@ function verdict(outcomes: PolicyOutcome[], label: string): { bestTtft: PolicyOu
 }
 
 /**
- * The trace's requests with `redraws` other Poisson draws of their arrivals at the same load, every
- * policy on each; the verdict on the p90 of all draws pooled, its interval over resampled draws
+ * The trace's requests with `redraws` Poisson draws of their arrivals at the same load (seeds 1..N),
+ * every policy on each; the verdict on the p90 of all draws pooled, its interval over resampled draws
  * (requests of one draw share its bursts), and how many single draws clear a 10 % lead.
  */
 async function pooledVerdict(c: TraceCase, scale: number) {
   const byPolicy = new Map<string, PolicyOutcome[]>();
   for (let seed = 1; seed <= redraws; seed++) {
-    for (const o of await runPolicies({ ...base(c, scale, seed), redrawArrivals: true }, policyNames(), jobs)) {
+    for (const o of await runPolicies({ ...base(c, scale, seed), ...(c.poissonFile ? { redrawArrivals: true } : {}) }, policyNames(), jobs)) {
       byPolicy.set(o.policy, [...(byPolicy.get(o.policy) ?? []), o]);
     }
   }
@@ -135,7 +136,7 @@ async function pooledVerdict(c: TraceCase, scale: number) {
   const hit = meanOf(ours, (o) => o.report.prefix_hit_rate) / meanOf(bestHit, (o) => o.report.prefix_hit_rate);
   const shed = (os: PolicyOutcome[]) => os.reduce((sum, o) => sum + o.report.shed, 0);
   const pct = (x: number) => (x * 100).toFixed(1);
-  console.log(`\n### ${c.name}, high load (${load(c, scale)}), ${redraws} redrawn Poisson arrivals, pooled (${lead.pairs} requests)\n`);
+  console.log(`\n### ${c.name}, high load (${load(c, scale)}), ${redraws} draws of the Poisson arrivals, pooled (${lead.pairs} requests)\n`);
   for (const [name, os] of byPolicy) console.log(`${name.padEnd(14)} pooled p90 TTFT ${pooledP90(os).toFixed(0)} ms, mean hit rate ${pct(meanOf(os, (o) => o.report.prefix_hit_rate))} %, shed ${shed(os)}`);
   console.log(
     `inferstack vs best peer, pooled: p90 TTFT ${pooledP90(ours).toFixed(0)} vs ${pooledP90(best).toFixed(0)} ms (${bestName}): ${pct(lead.lead)} % lower ` +
@@ -213,7 +214,7 @@ for (const c of cases) {
     all[`${c.file}@${scale}`] = { ...Object.fromEntries(outcomes.map((o) => [o.policy, { ...o.report, spread: o.details.spread, ...(o.details.ttftPrediction ? { ttft_prediction: o.details.ttftPrediction } : {}) }])), p90_lead: { vs: bestTtft.policy, ...lead } };
   }
   for (const seed of extraSeeds) verdict(await runPolicies(base(c, high, seed), policyNames(), jobs), `seed ${seed}, high load: inferstack vs best peer`);
-  if (c.poissonDraw && redraws > 0) all[`${c.file}@${high} redrawn`] = await pooledVerdict(c, high);
+  if ((c.poissonFile || c.lengthOnly) && redraws > 0) all[`${c.file}@${high} redrawn`] = await pooledVerdict(c, high);
 }
 console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
 if (values.json) writeFileSync(values.json, JSON.stringify(all, null, 2));
