@@ -122,7 +122,8 @@ async function pooledVerdict(c: TraceCase, scale: number) {
   const byPolicy = new Map<string, PolicyOutcome[]>();
   for (let seed = 1; seed <= redraws; seed++) {
     for (const o of await runPolicies({ ...base(c, scale, seed), ...(c.poissonFile ? { redrawArrivals: true } : {}) }, policyNames(), jobs)) {
-      byPolicy.set(o.policy, [...(byPolicy.get(o.policy) ?? []), o]);
+      if (!byPolicy.has(o.policy)) byPolicy.set(o.policy, []);
+      byPolicy.get(o.policy)!.push(o);
     }
   }
   const pooledP90 = (os: PolicyOutcome[]) => summarize(os.flatMap((o) => [...o.ttftByRequest].filter(Number.isFinite))).p90 * 1000;
@@ -133,14 +134,15 @@ async function pooledVerdict(c: TraceCase, scale: number) {
   const [bestHitName, bestHit] = peers.reduce((a, b) => (meanOf(b[1], (o) => o.report.prefix_hit_rate) > meanOf(a[1], (o) => o.report.prefix_hit_rate) ? b : a));
   const lead = pooledPercentileLead(ours.map((o) => o.ttftByRequest), best.map((o) => o.ttftByRequest));
   const perDraw = ours.map((o, i) => 1 - p90(o) / Math.min(...peers.map(([, os]) => p90(os[i]!))));
-  const hit = meanOf(ours, (o) => o.report.prefix_hit_rate) / meanOf(bestHit, (o) => o.report.prefix_hit_rate);
+  const bestHitRate = meanOf(bestHit, (o) => o.report.prefix_hit_rate);
+  const hit = bestHitRate > 0 ? meanOf(ours, (o) => o.report.prefix_hit_rate) / bestHitRate : Number.NaN; // no prefix to share: no hit bar
   const shed = (os: PolicyOutcome[]) => os.reduce((sum, o) => sum + o.report.shed, 0);
   const pct = (x: number) => (x * 100).toFixed(1);
   console.log(`\n### ${c.name}, high load (${load(c, scale)}), ${redraws} draws of the Poisson arrivals, pooled (${lead.pairs} requests)\n`);
   for (const [name, os] of byPolicy) console.log(`${name.padEnd(14)} pooled p90 TTFT ${pooledP90(os).toFixed(0)} ms, mean hit rate ${pct(meanOf(os, (o) => o.report.prefix_hit_rate))} %, shed ${shed(os)}`);
   console.log(
     `inferstack vs best peer, pooled: p90 TTFT ${pooledP90(ours).toFixed(0)} vs ${pooledP90(best).toFixed(0)} ms (${bestName}): ${pct(lead.lead)} % lower ` +
-      `(95 % interval over resampled draws ${pct(lead.lo)} to ${pct(lead.hi)} %); hit rate ${pct(hit)} % of the best peer's (${bestHitName}); ` +
+      `(95 % interval over resampled draws ${pct(lead.lo)} to ${pct(lead.hi)} %); hit rate ${Number.isNaN(hit) ? '-' : `${pct(hit)} % of the best peer's (${bestHitName})`}; ` +
       `shed ${shed(ours)} vs ${shed(best)}; single draws: lead over that draw's best peer ${pct(Math.min(...perDraw))} to ${pct(Math.max(...perDraw))} %, ` +
       `median ${pct(median(perDraw))} %, 10 % or more in ${perDraw.filter((x) => x >= 0.1).length} of ${redraws}`,
   );
