@@ -146,7 +146,7 @@ async function pooledVerdict(c: TraceCase, scale: number) {
       `shed ${shed(ours)} vs ${shed(best)}; single draws: lead over that draw's best peer ${pct(Math.min(...perDraw))} to ${pct(Math.max(...perDraw))} %, ` +
       `median ${pct(median(perDraw))} %, 10 % or more in ${perDraw.filter((x) => x >= 0.1).length} of ${redraws}`,
   );
-  return { vs: bestName, ...lead, hit_vs_best: hit, per_draw_leads: perDraw };
+  return { vs: bestName, ...lead, hit_vs_best: hit, per_draw_leads: perDraw, per_draw_p90_ms: Object.fromEntries([...byPolicy].map(([name, os]) => [name, os.map(p90)])) };
 }
 
 /** The trace's TTFT floor on an idle replica (src/sim/cluster/ttft-floor.ts): one line, and the cluster-LRU p90. */
