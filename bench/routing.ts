@@ -8,7 +8,7 @@
 // also gets its TTFT floor (every request alone on an idle replica), what a policy's p90 is judged against.
 //   node bench/routing.ts [--held-out] [--traces DIR] [--jobs N] [--max-requests N] [--json FILE] [--seeds 2,3] [--redraws N]
 // --seeds reruns the high load with other seeds (arrival jitter or Poisson arrivals, tie-breaks) and
-// prints one verdict line per seed. --redraws N (default 10) replays each held-out trace whose
+// prints one verdict line per seed. --redraws N (default 20; 0 skips) replays each held-out trace whose
 // arrivals are a Poisson draw (the length-only traces, and the ShareGPT token ids, 300 requests that
 // are one such draw) at its high load with N draws of its arrivals, and judges the p90 of all of
 // them pooled: the workload's p90, where one draw is a small sample of it.
@@ -35,7 +35,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     'held-out': { type: 'boolean' },
     seeds: { type: 'string' },
-    redraws: { type: 'string', default: '10' },
+    redraws: { type: 'string', default: '20' },
   },
 });
 const redraws = Number(values.redraws);
