@@ -88,8 +88,8 @@ function measure(policy: string, makeRequest: (i: number) => SchedulingRequest, 
     return now;
   };
   for (let i = 0; i < 200; i++) s.schedule(makeRequest(1_000_000 + i), view, at()); // warm up the JIT and the index
-  // `makeRequest` must be cheap: until session 11 it generated a 64k-character text per request,
-  // and collecting that garbage landed in the timed decisions (the approximate p99 read 5-10x its p50).
+  // `makeRequest` must be cheap: the collection of its garbage (until session 11 a 64k-character
+  // text per request) can land in a timed decision.
   const times: number[] = [];
   for (let i = 0; i < DECISIONS; i++) {
     const req = makeRequest(i);
