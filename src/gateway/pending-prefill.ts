@@ -5,6 +5,7 @@
 // estimate) when it is sent, and takes them back at its first token, or when it fails or is
 // abandoned before one. A prefill leg holds its tokens until the prefill answer; the decode leg of a
 // disaggregated request adds none (its KV arrives by transfer).
+import { addPendingPrefill } from '../scheduler/signals.ts';
 import type { EndpointView } from '../scheduler/types.ts';
 
 /** The scheduler's estimates for its pick: the prompt tokens already cached there, and the TTFT it predicted. */
@@ -26,9 +27,10 @@ export function uncachedTokens(endpointId: string, promptTokens: number, cached:
   return Math.max(0, promptTokens - hit);
 }
 
-/** The pending view field of an endpoint, starting at 0 (EndpointRuntime leaves it unset). */
+/** The pending view fields of an endpoint, starting at 0 (EndpointRuntime leaves them unset). */
 export function initPendingPrefill(view: EndpointView): void {
   view.inflight.pendingPrefillTokens ??= 0;
+  view.inflight.pendingPrefillRequests ??= 0;
 }
 
 /** One request's pending prefill on one endpoint: added now, taken back once by `settle()`. */
@@ -40,7 +42,7 @@ export class PendingPrefill {
     this.tokens = tokens;
     if (tokens <= 0) return;
     this.view = view;
-    view.inflight.pendingPrefillTokens = (view.inflight.pendingPrefillTokens ?? 0) + tokens;
+    addPendingPrefill(view, tokens, 1);
   }
 
   /** First token, failure or abandonment: whichever comes first counts, later calls do nothing. */
@@ -48,6 +50,6 @@ export class PendingPrefill {
     const v = this.view;
     if (!v) return;
     this.view = undefined;
-    v.inflight.pendingPrefillTokens = Math.max(0, (v.inflight.pendingPrefillTokens ?? 0) - this.tokens);
+    addPendingPrefill(v, this.tokens, -1);
   }
 }

@@ -57,3 +57,15 @@ export function clamp01(x: number): number {
   if (!(x > 0)) return 0; // also maps NaN to 0
   return x > 1 ? 1 : x;
 }
+
+/**
+ * A request's uncached prompt tokens join (`sign` 1, when it is sent) or leave (-1, at its first
+ * token, or when it fails or is abandoned before one) the endpoint's pending prefill: the tokens and
+ * the count of requests holding some. The gateway and the virtual cluster both keep them this way.
+ */
+export function addPendingPrefill(endpoint: EndpointView, tokens: number, sign: 1 | -1): void {
+  if (!(tokens > 0)) return;
+  const f = endpoint.inflight;
+  f.pendingPrefillTokens = Math.max(0, (f.pendingPrefillTokens ?? 0) + sign * tokens);
+  f.pendingPrefillRequests = Math.max(0, (f.pendingPrefillRequests ?? 0) + sign);
+}

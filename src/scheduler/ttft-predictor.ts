@@ -6,6 +6,9 @@
 //   memory  = when the blocks in use plus the prompts not yet admitted overflow the KV cache, the
 //             time until decodes free enough blocks;
 //   planned = on a busy engine, the step already planned when the request arrives (async scheduling).
+// It also prices what the request does to others there: prefills admitted to one step all finish
+// when the step does, so a request that shares a step with prefills already waiting delays each of
+// them (sharedStepDelaySeconds).
 // Every step is priced with the endpoint's running decodes, each attending over the KV the engine
 // holds per running request (scraped), which counts the tokens generated so far.
 // The in-flight count says how much prefill was promised but not how much is done: a 100k-token
@@ -20,6 +23,16 @@ import type { EndpointView } from './types.ts';
 
 /** vLLM's default max_num_batched_tokens: the prefill tokens one step can take. */
 export const STEP_TOKEN_BUDGET = 8192;
+
+/**
+ * The chance that a prefill already waiting at an endpoint shares a step with the next one sent
+ * there. With async scheduling a request arriving during step N runs in N+2: a waiting prefill
+ * sent before step N+1 was planned runs in N+1, one sent after it in N+2 with the new one, and the
+ * router does not see the step's phase, so one half. (1 was tried too: docs/routing.md, session 11.)
+ */
+export const SHARED_STEP_CHANCE = 0.5;
+/** At most this many waiting prefills share a step with a new one: an 8,192-token step holds about 8 prompts of 1k tokens. */
+export const MAX_SHARING = 8;
 
 export interface TtftInputs {
   promptTokens: number;
@@ -36,6 +49,11 @@ export interface TtftPrediction {
   plannedStepSeconds: number;
   /** Fraction of the endpoint's KV admitting the request would need (above 1: it waits for memory). */
   kvPressure: number;
+  /**
+   * The delay the request's prefill is expected to add to prefills already waiting there, summed
+   * over them: up to MAX_SHARING of them, each with SHARED_STEP_CHANCE.
+   */
+  sharedStepDelaySeconds: number;
 }
 
 export class TtftPredictor {
@@ -77,6 +95,10 @@ export class TtftPredictor {
     for (let done = 0; done < uncached; done += chunk) {
       ownSeconds += this.step(Math.min(chunk, uncached - done), x.cachedTokens + done, decodes, decodeContext);
     }
+    // Priced with the whole prefill, not only the chunk that shares their step: measured both ways
+    // on the tuned traces, the whole prefill ranked better (docs/routing.md, session 11).
+    const sharing = Math.min(MAX_SHARING, e.inflight.pendingPrefillRequests ?? 0);
+    const sharedStepDelaySeconds = SHARED_STEP_CHANCE * sharing * ownSeconds;
 
     // KV pressure: the blocks admitting this request needs now, against the endpoint's capacity.
     // vLLM allocates blocks on demand, so a request waits for memory only when the blocks in use
@@ -93,7 +115,7 @@ export class TtftPredictor {
     const decodeStep = sequences > 0 || kvPressure > 1 ? this.step(0, 0, decodes, decodeContext) : 0;
     const plannedStepSeconds = sequences > 0 ? decodeStep : 0;
     const memorySeconds = kvPressure > 1 ? (kvPressure - 1) * x.maxTokens * decodeStep : 0;
-    return { seconds: plannedStepSeconds + queueSeconds + ownSeconds + memorySeconds, ownPrefillSeconds: ownSeconds, plannedStepSeconds, kvPressure };
+    return { seconds: plannedStepSeconds + queueSeconds + ownSeconds + memorySeconds, ownPrefillSeconds: ownSeconds, plannedStepSeconds, kvPressure, sharedStepDelaySeconds };
   }
 
   /** The request was sent to `endpointId`: its prefill joins that endpoint's virtual backlog. */

@@ -30,6 +30,8 @@ export interface EndpointView {
      * Dynamo-style policies fall back to `promptTokens` when absent.
      */
     pendingPrefillTokens?: number;
+    /** How many in-flight requests those are (each counted while it has tokens pending). Optional, as above. */
+    pendingPrefillRequests?: number;
   };
 }
 

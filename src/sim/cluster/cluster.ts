@@ -8,6 +8,7 @@ import { SampleBuffer } from '../../bench/stats.ts';
 import { PreciseIndex } from '../../kv/precise-index.ts';
 import type { Deployment } from '../../physics/deployment.ts';
 import { createScheduler, DEFAULT_PD_THRESHOLD } from '../../scheduler/index.ts';
+import { addPendingPrefill } from '../../scheduler/signals.ts';
 import { hashBlocks } from '../../twin/core/block-hash.ts';
 import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { EndpointView, Scheduler, SchedulingRequest } from '../../scheduler/types.ts';
@@ -198,7 +199,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     let cachedAtAdmission = 0;
     const onDecodeFinish = (reason: string, ft: number, info?: { cachedPromptTokens: number }) => {
       account(decode, -1, promptLength, blocks);
-      if (firstTokenAt < 0 && decode.inflight.pendingPrefillTokens !== undefined && !prefill) decode.inflight.pendingPrefillTokens -= uncached;
+      if (firstTokenAt < 0 && !prefill) addPendingPrefill(decode, uncached, -1);
       scheduler.onComplete?.(req, decode.id, ft);
       if (reason === 'rejected') result.failed++;
       else {
@@ -220,7 +221,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
           firstTokenAt = tt;
           result.ttft.push(tt - arrivedAt);
           if (decision.predictedTtftSeconds !== undefined) result.ttftPredictionError.push(tt - t - decision.predictedTtftSeconds);
-          if (!prefill) decode.inflight.pendingPrefillTokens! -= uncached;
+          if (!prefill) addPendingPrefill(decode, uncached, -1);
         } else result.itl.push(tt - lastTokenAt);
         lastTokenAt = tt;
         result.outputTokens++;
@@ -228,7 +229,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
       onFinish: onDecodeFinish,
     };
     if (!prefill) {
-      decode.inflight.pendingPrefillTokens! += uncached;
+      addPendingPrefill(decode, uncached, 1);
       D.core.add({ id: tr.id, promptTokenIds: tokenIds, promptBlockKeys, maxTokens: tr.outputTokens, arrivalTime: t }, decodeObserver);
       D.kick();
       return true;
@@ -237,7 +238,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
     const P = byId.get(prefill.id)!;
     result.requestsPerReplica[replicas.indexOf(P)]!++;
     account(prefill, 1, promptLength, Math.ceil(promptLength / bs));
-    prefill.inflight.pendingPrefillTokens! += uncached;
+    addPendingPrefill(prefill, uncached, 1);
     const pid = `${tr.id}#prefill`;
     P.core.add(
       { id: pid, promptTokenIds: tokenIds, promptBlockKeys, maxTokens: 1, arrivalTime: t, holdBlocksAfterFinish: true },
@@ -246,7 +247,7 @@ export function runCluster(o: ClusterOptions): ClusterResult {
         onFinish: (reason, pt, info) => {
           cachedAtAdmission = info.cachedPromptTokens;
           account(prefill, -1, promptLength, Math.ceil(promptLength / bs));
-          prefill.inflight.pendingPrefillTokens! -= uncached;
+          addPendingPrefill(prefill, uncached, -1);
           if (reason === 'rejected') {
             onDecodeFinish('rejected', pt, info);
             return;

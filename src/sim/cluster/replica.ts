@@ -46,7 +46,7 @@ export class Replica {
       role: o.role,
       healthy: true,
       metrics: {},
-      inflight: { requests: 0, promptTokens: 0, predictedBlocks: 0, pendingPrefillTokens: 0 },
+      inflight: { requests: 0, promptTokens: 0, predictedBlocks: 0, pendingPrefillTokens: 0, pendingPrefillRequests: 0 },
     };
   }
 

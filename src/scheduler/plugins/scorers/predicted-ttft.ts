@@ -7,9 +7,10 @@ import { DEFAULT_ENGINE_BLOCK_SIZE, type PrefixMatcher } from '../../prefix-matc
 import type { TtftPredictor } from '../../ttft-predictor.ts';
 
 /**
- * The cost minimised is predicted TTFT + FOLLOWER_WEIGHT x this request's own prefill time: the
- * prefill also delays every request that queues behind it and evicts cache others could reuse, so
- * saved prefill is worth more than the requester's own TTFT. Chosen on the Mooncake trace at 2x
+ * The cost minimised is predicted TTFT + FOLLOWER_WEIGHT x this request's own prefill time + the
+ * delay it adds to prefills waiting there that share its step: the prefill also delays every
+ * request that queues behind it and evicts cache others could reuse, so saved prefill is worth more
+ * than the requester's own TTFT. Chosen on the Mooncake trace at 2x
  * rate (1 to 10 tried: higher raises the hit rate and the p90 TTFT together; 5 to 8 again once
  * decodes were priced over their real context, which made every step dearer: 7 from 6); checked
  * on the other traces in docs/routing.md.
@@ -49,7 +50,7 @@ export function predictedTtftScorer(matcher: PrefixMatcher, predictor: TtftPredi
         own.set(e.id, { seconds: p.seconds, prefill: p.ownPrefillSeconds, planned: p.plannedStepSeconds });
         const uncached = r.promptTokens - cached[i]!;
         const scarce = uncached > 0 ? (r.promptTokens - Math.max(cached[i]!, common)) / uncached : 0;
-        return p.seconds + FOLLOWER_WEIGHT * p.ownPrefillSeconds * scarce;
+        return p.seconds + FOLLOWER_WEIGHT * p.ownPrefillSeconds * scarce + p.sharedStepDelaySeconds;
       });
       const best = Math.min(...seconds);
       return seconds.map((s) => (s > 0 ? best / s : 1));
