@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { PreciseIndex } from '../../src/kv/precise-index.ts';
 import { resolveDeployment } from '../../src/physics/deployment.ts';
 import { createScheduler } from '../../src/scheduler/index.ts';
-import { TtftPredictor } from '../../src/scheduler/ttft-predictor.ts';
+import { MAX_SHARING, SHARED_STEP_CHANCE, TtftPredictor } from '../../src/scheduler/ttft-predictor.ts';
 import { idlePrefillSeconds } from '../../src/sim/cluster/ttft-floor.ts';
 import { hashBlocks } from '../../src/twin/core/block-hash.ts';
 import { endpoint, request } from './helpers.ts';
@@ -53,6 +53,36 @@ test('predictor: a busy engine first runs the step it already planned (async sch
   // 32 running sequences holding 20 % of 26,000 blocks of 16 tokens: 2,600 tokens of context each.
   const decodeStep = stepTime.stepSeconds({ prefill: [], decode: Array.from({ length: 32 }, () => ({ contextLength: 2600 })) });
   assert.ok(Math.abs(busy.seconds - busy.ownPrefillSeconds - decodeStep) < 1e-12, `${busy.seconds - busy.ownPrefillSeconds} vs ${decodeStep}`);
+});
+
+test('predictor: a request sent where prefills wait delays them (they may share its step), half its prefill each, at most 8', () => {
+  const p = new TtftPredictor(stepTime);
+  const x = { promptTokens: 1000, cachedTokens: 0, maxTokens: 100, blockSize: 16 };
+  const waiting = (n: number) => {
+    const e = ep('a', 1000 * n, n);
+    e.inflight.pendingPrefillRequests = n;
+    return p.predict(e, x, 0);
+  };
+  assert.equal(waiting(0).sharedStepDelaySeconds, 0);
+  for (const n of [1, 3, 8]) {
+    const r = waiting(n);
+    assert.ok(Math.abs(r.sharedStepDelaySeconds - SHARED_STEP_CHANCE * n * r.ownPrefillSeconds) < 1e-12, `${n} waiting: ${r.sharedStepDelaySeconds}`);
+  }
+  const many = waiting(20);
+  assert.ok(Math.abs(many.sharedStepDelaySeconds - SHARED_STEP_CHANCE * MAX_SHARING * many.ownPrefillSeconds) < 1e-12, 'capped');
+  assert.equal(p.predict(ep('b', 3000, 3), x, 0).sharedStepDelaySeconds, 0, 'no count of waiting prefills: nothing priced');
+});
+
+test('inferstack: of two endpoints with about the same prefill waiting, the one where fewer requests wait for it', () => {
+  // About 4,000 pending tokens each: four prefills, each delayed by the new request if they share a
+  // step, or one. The four have 100 tokens less queued, which alone would decide for them.
+  const s = createScheduler('inferstack', { stepTime, seed: 1, saturation: null });
+  const four = ep('four', 3900, 4);
+  four.inflight.pendingPrefillRequests = 4;
+  const one = ep('one', 4000, 4);
+  one.inflight.pendingPrefillRequests = 1;
+  const d = s.schedule(request('r', { promptTokenIds: tokens.slice(0, 1000), promptTokens: 1000, maxTokens: 50 }), { endpoints: [four, one] }, 0);
+  assert.equal(d.endpoints[0]!.id, 'one');
 });
 
 test('predictor: running decodes are priced over the KV they hold (prompt and output so far), not over their prompts', () => {
