@@ -36,7 +36,7 @@ function spy(gw: Gateway, o: { cached?: number; first?: string } = {}): { reques
 }
 
 const views = (gw: Gateway): EndpointView[] => gw.state().pools[0]!.endpoints.map((e) => e.view);
-const allZero = (gw: Gateway) => views(gw).every((v) => v.inflight.requests === 0 && v.inflight.pendingPrefillTokens === 0 && v.inflight.promptTokens === 0);
+const allZero = (gw: Gateway) => views(gw).every((v) => v.inflight.requests === 0 && v.inflight.pendingPrefillTokens === 0 && v.inflight.pendingPrefillRequests === 0 && v.inflight.promptTokens === 0);
 
 test('uncachedTokens: the estimate counts only on the endpoint it is about; a transfer needs no prefill', () => {
   const est = { endpointId: 'a', tokens: 30 };
@@ -47,11 +47,16 @@ test('uncachedTokens: the estimate counts only on the endpoint it is about; a tr
   assert.equal(uncachedTokens('a', 100, est, true), 0);
   const view: EndpointView = { id: 'a', url: 'a', model: [], engineType: 'vllm', healthy: true, metrics: {}, inflight: { requests: 0, promptTokens: 0, predictedBlocks: 0 } };
   const p = new PendingPrefill(view, 70);
+  const q = new PendingPrefill(view, 30);
   new PendingPrefill(view, 0).settle();
-  assert.equal(view.inflight.pendingPrefillTokens, 70);
+  assert.equal(view.inflight.pendingPrefillTokens, 100);
+  assert.equal(view.inflight.pendingPrefillRequests, 2, 'a request with nothing to prefill is not counted');
   p.settle();
   p.settle();
-  assert.equal(view.inflight.pendingPrefillTokens, 0, 'settled once however often it is told');
+  assert.equal(view.inflight.pendingPrefillTokens, 30, 'settled once however often it is told');
+  assert.equal(view.inflight.pendingPrefillRequests, 1);
+  q.settle();
+  assert.equal(view.inflight.pendingPrefillRequests, 0);
 });
 
 test('pending prefill: uncached prompt tokens from routing to the first token, then zero', async (t) => {
@@ -66,8 +71,10 @@ test('pending prefill: uncached prompt tokens from routing to the first token, t
   const prompt = seen.requests[0]!.promptTokens;
   assert.ok(prompt > 40);
   assert.equal(v.inflight.pendingPrefillTokens, prompt - 40, 'the prompt minus the scheduler\'s cache estimate');
+  assert.equal(v.inflight.pendingPrefillRequests, 1);
   // The engine answers after 300 ms; its first chunk is the first token, content follows 150 ms apart.
   await until('the first token', () => v.inflight.pendingPrefillTokens === 0);
+  assert.equal(v.inflight.pendingPrefillRequests, 0);
   assert.equal(v.inflight.requests, 1, 'still streaming, no longer prefilling');
   assert.equal((await done).status, 200);
   await until('the request to end', () => allZero(gw));

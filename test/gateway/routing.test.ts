@@ -31,7 +31,7 @@ test('round-robin spreads requests; in-flight accounting returns to zero', async
   t.after(async () => { await gw.close(); await a.close(); await b.close(); });
   await Promise.all(Array.from({ length: 10 }, () => postJson(`${gw.url}/v1/chat/completions`, { ...chat, stream: true })));
   assert.deepEqual([a.seen.length, b.seen.length], [5, 5]);
-  for (const e of gw.state().pools[0]!.endpoints) assert.deepEqual(e.view.inflight, { requests: 0, promptTokens: 0, predictedBlocks: 0, pendingPrefillTokens: 0 });
+  for (const e of gw.state().pools[0]!.endpoints) assert.deepEqual(e.view.inflight, { requests: 0, promptTokens: 0, predictedBlocks: 0, pendingPrefillTokens: 0, pendingPrefillRequests: 0 });
 });
 
 test('the scheduler sees the rendered prompt, token estimate, session token, cache salt and priority', async (t) => {
