@@ -2,7 +2,7 @@
 // small sample cannot tell, and blind to requests one side does not have.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { percentile, percentileLead, pooledPercentileLead } from '../../src/bench/stats.ts';
+import { percentile, percentileLead, percentileUnsorted, pooledPercentileLead } from '../../src/bench/stats.ts';
 import { seededRandom } from '../../src/util/seeded-random.ts';
 
 const sample = (n: number, seed: number) => {
@@ -59,4 +59,17 @@ test('pooledPercentileLead: the percentile of every run pooled; the interval res
   assert.ok(pooled.lo <= pooled.lead && pooled.lead <= pooled.hi);
   assert.ok(pooled.hi - pooled.lo > 2 * (perRequest.hi - perRequest.lo), `runs ${pooled.lo}..${pooled.hi}, requests ${perRequest.lo}..${perRequest.hi}`);
   assert.throws(() => pooledPercentileLead([runs[0]!], runs), /differ in number/);
+});
+
+test('percentileUnsorted: by selection, the same value as the percentile of the sorted values', () => {
+  const random = seededRandom(9);
+  for (const n of [1, 2, 3, 10, 101, 1000]) {
+    for (const ties of [false, true]) {
+      const values = Float64Array.from({ length: n }, () => (ties ? Math.floor(random() * 5) : random()));
+      const sorted = Float64Array.from(values).sort();
+      for (const p of [0, 1, 50, 90, 99, 100]) assert.equal(percentileUnsorted(Float64Array.from(values), p), percentile(sorted, p), `n ${n}, ties ${ties}, p ${p}`);
+    }
+  }
+  assert.ok(Number.isNaN(percentileUnsorted(new Float64Array(0), 50)));
+  assert.throws(() => percentileUnsorted(Float64Array.from([1]), 101), RangeError);
 });
