@@ -7,10 +7,10 @@ import { DEFAULT_ENGINE_BLOCK_SIZE, type PrefixMatcher } from '../../prefix-matc
 import type { TtftPredictor } from '../../ttft-predictor.ts';
 
 /**
- * The cost minimised is predicted TTFT + FOLLOWER_WEIGHT x this request's own prefill time + the
- * delay it adds to prefills waiting there that share its step: the prefill also delays every
- * request that queues behind it and evicts cache others could reuse, so saved prefill is worth more
- * than the requester's own TTFT. Chosen on the Mooncake trace at 2x
+ * The cost minimised is predicted TTFT + FOLLOWER_WEIGHT x this request's own prefill time (+ the
+ * delay it adds to the prefills already waiting there, the predictor's sharedStepDelaySeconds): the
+ * prefill also delays every request that queues behind it and evicts cache others could reuse, so
+ * saved prefill is worth more than the requester's own TTFT. Chosen on the Mooncake trace at 2x
  * rate (1 to 10 tried: higher raises the hit rate and the p90 TTFT together; 5 to 8 again once
  * decodes were priced over their real context, which made every step dearer: 7 from 6); checked
  * on the other traces in docs/routing.md.
