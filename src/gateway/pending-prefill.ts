@@ -3,8 +3,8 @@
 // Filled the way the virtual cluster fills them (src/sim/cluster/cluster.ts), since the policies
 // reading them are the same code live and simulated: a request adds its uncached prompt tokens
 // (prompt minus the scheduler's cache estimate) when it is sent, and takes them back at its first
-// token, or when it fails or is abandoned before one. A prefill leg holds its tokens until the prefill answer; the decode leg of a
-// disaggregated request adds none (its KV arrives by transfer).
+// token, or when it fails or is abandoned before one. A prefill leg holds its tokens until the
+// prefill answer; the decode leg of a disaggregated request adds none (its KV arrives by transfer).
 import { addPendingPrefill } from '../scheduler/signals.ts';
 import type { EndpointView } from '../scheduler/types.ts';
 
