@@ -66,7 +66,8 @@ const tuned: TraceCase[] = [
   { name: 'Mooncake conversation', file: 'conversation_trace.jsonl.gz', unloaded: 0.25, ladder: [1, 1.5, 2, 2.5, 3] },
   { name: 'Azure conversation', file: 'AzureLLMInferenceTrace_conv.csv', unloaded: 1, ladder: [8, 12, 16, 20, 24, 28, 32] },
 ];
-// Traces it was not tuned on. Length-only ones have no content, so no prefix can be shared.
+// Traces it was not tuned on (ShareGPT token ids until session 11, where the shared-step term of
+// inferstack's cost was found on it). Length-only ones have no content, so no prefix can be shared.
 const heldOut: TraceCase[] = [
   { name: 'ShareGPT token ids', file: 'sharegpt-llama-3.1-8b-300-sps10.jsonl.gz', unloaded: 1, ladder: [16, 20, 24, 28, 32, 40], poissonFile: true },
   { name: 'ShareGPT lengths (Poisson)', file: 'sharegpt_8k_filtered_stats_llama2_tokenizer.csv', unloaded: 2, ladder: [50, 55, 60, 65, 70], lengthOnly: { rows: 4000 } },
