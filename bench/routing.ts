@@ -127,20 +127,22 @@ async function pooledVerdict(c: TraceCase, scale: number) {
       byPolicy.get(o.policy)!.push(o);
     }
   }
-  const pooledP90 = (os: PolicyOutcome[]) => summarize(os.flatMap((o) => [...o.ttftByRequest].filter(Number.isFinite))).p90 * 1000;
+  // Each policy's pooled p90 (ms) and mean hit rate, computed once: the comparisons below read them.
   const meanOf = (os: PolicyOutcome[], f: (o: PolicyOutcome) => number) => os.reduce((sum, o) => sum + f(o), 0) / os.length;
+  const pooled = new Map([...byPolicy].map(([name, os]) => [os, { p90: summarize(os.flatMap((o) => [...o.ttftByRequest].filter(Number.isFinite))).p90 * 1000, hit: meanOf(os, (o) => o.report.prefix_hit_rate) }]));
+  const pooledP90 = (os: PolicyOutcome[]) => pooled.get(os)!.p90;
+  const hitOf = (os: PolicyOutcome[]) => pooled.get(os)!.hit;
   const ours = byPolicy.get('inferstack')!;
   const peers = [...byPolicy].filter(([name]) => name !== 'inferstack');
   const [bestName, best] = peers.reduce((a, b) => (pooledP90(b[1]) < pooledP90(a[1]) ? b : a));
-  const [bestHitName, bestHit] = peers.reduce((a, b) => (meanOf(b[1], (o) => o.report.prefix_hit_rate) > meanOf(a[1], (o) => o.report.prefix_hit_rate) ? b : a));
+  const [bestHitName, bestHit] = peers.reduce((a, b) => (hitOf(b[1]) > hitOf(a[1]) ? b : a));
   const lead = pooledPercentileLead(ours.map((o) => o.ttftByRequest), best.map((o) => o.ttftByRequest));
   const perDraw = ours.map((o, i) => 1 - p90(o) / Math.min(...peers.map(([, os]) => p90(os[i]!))));
-  const bestHitRate = meanOf(bestHit, (o) => o.report.prefix_hit_rate);
-  const hit = bestHitRate > 0 ? meanOf(ours, (o) => o.report.prefix_hit_rate) / bestHitRate : Number.NaN; // no prefix to share: no hit bar
+  const hit = hitOf(bestHit) > 0 ? hitOf(ours) / hitOf(bestHit) : Number.NaN; // no prefix to share: no hit bar
   const shed = (os: PolicyOutcome[]) => os.reduce((sum, o) => sum + o.report.shed, 0);
   const pct = (x: number) => (x * 100).toFixed(1);
   console.log(`\n### ${c.name}, high load (${load(c, scale)}), ${redraws} draws of the Poisson arrivals, pooled (${lead.pairs} requests)\n`);
-  for (const [name, os] of byPolicy) console.log(`${name.padEnd(14)} pooled p90 TTFT ${pooledP90(os).toFixed(0)} ms, mean hit rate ${pct(meanOf(os, (o) => o.report.prefix_hit_rate))} %, shed ${shed(os)}`);
+  for (const [name, os] of byPolicy) console.log(`${name.padEnd(14)} pooled p90 TTFT ${pooledP90(os).toFixed(0)} ms, mean hit rate ${pct(hitOf(os))} %, shed ${shed(os)}`);
   console.log(
     `inferstack vs best peer, pooled: p90 TTFT ${pooledP90(ours).toFixed(0)} vs ${pooledP90(best).toFixed(0)} ms (${bestName}): ${pct(lead.lead)} % lower ` +
       `(95 % interval over resampled draws ${pct(lead.lo)} to ${pct(lead.hi)} %); hit rate ${Number.isNaN(hit) ? '-' : `${pct(hit)} % of the best peer's (${bestHitName})`}; ` +
