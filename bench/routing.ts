@@ -6,7 +6,8 @@
 // TTFT reaches 3x its unloaded value (a ladder, then bisection within the step), "moderate" the
 // ladder step before it. Each trace
 // also gets its TTFT floor (every request alone on an idle replica), what a policy's p90 is judged against.
-//   node bench/routing.ts [--held-out] [--traces DIR] [--jobs N] [--max-requests N] [--json FILE] [--seeds 2,3] [--redraws N]
+//   node bench/routing.ts [--held-out] [--only NAME] [--traces DIR] [--jobs N] [--max-requests N] [--json FILE] [--seeds 2,3] [--redraws N]
+// --only runs the traces whose name or file contains NAME (e.g. bwb).
 // --seeds reruns the high load with other seeds (arrival jitter or Poisson arrivals, tie-breaks) and
 // prints one verdict line per seed. --redraws N (default 20; 0 skips) replays each held-out trace whose
 // arrivals are a Poisson draw (the length-only traces, and the ShareGPT token ids, 300 requests that
@@ -18,12 +19,12 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, percentileLead, pooledPercentileLead, summarize, type LeadInterval } from '../src/bench/stats.ts';
-import { readTrace } from '../src/bench/traces/index.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { policyNames } from '../src/scheduler/index.ts';
 import { runPolicies } from '../src/sim/cluster/compare.ts';
 import { formatTable, formatTtftPredictions } from '../src/sim/cluster/report.ts';
-import type { PolicyOutcome, TraceSimSpec } from '../src/sim/cluster/run-spec.ts';
+import { readSpecTrace, type PolicyOutcome, type TraceSimSpec } from '../src/sim/cluster/run-spec.ts';
+import { kvDemand } from '../src/sim/cluster/kv-demand.ts';
 import { ttftFloor } from '../src/sim/cluster/ttft-floor.ts';
 import { hashBlocks } from '../src/twin/core/block-hash.ts';
 
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     'held-out': { type: 'boolean' },
     seeds: { type: 'string' },
     redraws: { type: 'string', default: '20' },
+    only: { type: 'string' },
   },
 });
 const redraws = Number(values.redraws);
@@ -74,7 +76,12 @@ const heldOut: TraceCase[] = [
   { name: 'arXiv summarization lengths (Poisson)', file: 'arxiv_summarization_stats_llama2_tokenizer_filtered_v2.csv', unloaded: 2, ladder: [50, 60, 70, 80, 90, 100], lengthOnly: { rows: 4000 } },
   { name: 'Bilingual-Web-Book lengths (Poisson)', file: 'bwb_stats_llama2_tokenizer_filtered_v2.csv.gz', unloaded: 2, ladder: [30, 35, 40, 45, 50, 60], lengthOnly: { rows: 4000 } },
 ];
-const cases = values['held-out'] ? heldOut : tuned;
+const only = values.only?.toLowerCase();
+const cases = (values['held-out'] ? heldOut : tuned).filter((c) => !only || c.name.toLowerCase().includes(only) || c.file.toLowerCase().includes(only));
+if (cases.length === 0) {
+  console.error(`bench:routing: --only '${values.only}' names none of the ${values['held-out'] ? 'held-out' : 'tuned'} traces`);
+  process.exit(2);
+}
 
 const base = (c: TraceCase, rateScale: number, seed = 1): TraceSimSpec => ({
   trace: join(values.traces!, c.file),
@@ -149,13 +156,47 @@ async function pooledVerdict(c: TraceCase, scale: number) {
       `shed ${shed(ours)} vs ${shed(best)}; single draws: lead over that draw's best peer ${pct(Math.min(...perDraw))} to ${pct(Math.max(...perDraw))} %, ` +
       `median ${pct(median(perDraw))} %, 10 % or more in ${perDraw.filter((x) => x >= 0.1).length} of ${redraws}`,
   );
-  return { vs: bestName, ...lead, hit_vs_best: hit, per_draw_leads: perDraw, per_draw_p90_ms: Object.fromEntries([...byPolicy].map(([name, os]) => [name, os.map(p90)])) };
+  const demand = kvDemandByDraw(c, scale, byPolicy.get('round-robin')!);
+  const overCapacity = demand.filter((peak) => peak > 1).length;
+  for (const [label, within] of [['within capacity', true], ['over capacity', false]] as const) {
+    if (overCapacity === 0 || overCapacity === demand.length) break; // one group: the pooled line above
+    const draws = demand.flatMap((peak, i) => ((peak <= 1) === within ? [i] : []));
+    const pick = (os: PolicyOutcome[]) => draws.map((i) => os[i]!);
+    const subP90 = (os: PolicyOutcome[]) => summarize(pick(os).flatMap((o) => [...o.ttftByRequest].filter(Number.isFinite))).p90 * 1000;
+    const [subBestName, subBest] = peers.reduce((a, b) => (subP90(b[1]) < subP90(a[1]) ? b : a));
+    const sub = pooledPercentileLead(pick(ours).map((o) => o.ttftByRequest), pick(subBest).map((o) => o.ttftByRequest));
+    console.log(
+      `  the ${draws.length} draws ${label}, pooled: p90 TTFT ${subP90(ours).toFixed(0)} vs ${subP90(subBest).toFixed(0)} ms (${subBestName}): ` +
+        `${pct(sub.lead)} % lower (95 % interval ${pct(sub.lo)} to ${pct(sub.hi)} %)`,
+    );
+  }
+  return { vs: bestName, ...lead, hit_vs_best: hit, per_draw_leads: perDraw, per_draw_p90_ms: Object.fromEntries([...byPolicy].map(([name, os]) => [name, os.map(p90)])), per_draw_kv_demand_peak: demand };
+}
+
+/**
+ * Each draw's peak KV demand over the cluster's KV (src/sim/cluster/kv-demand.ts, decoding at
+ * round-robin's mean inter-token latency in that draw). Past capacity some requests must wait for
+ * memory whatever the router does, so the pooled verdict is also given apart for those draws.
+ */
+function kvDemandByDraw(c: TraceCase, scale: number, roundRobin: PolicyOutcome[]): number[] {
+  const d = resolveDeployment({ model: 'llama-3.1-8b', gpu: 'h100' });
+  const peaks = roundRobin.map((o, i) => {
+    const spec = { ...base(c, scale, i + 1), ...(c.poissonFile ? { redrawArrivals: true } : {}) };
+    const capacityTokens = spec.replicas * d.kv.numGpuBlocks * d.kv.blockSize;
+    return kvDemand(readSpecTrace(spec).requests, { rateScale: scale, decodeSecondsPerToken: o.report.itl_ms.mean / 1000, capacityTokens }).peakRatio;
+  });
+  const over = peaks.flatMap((p, i) => (p > 1 ? [i + 1] : []));
+  console.log(
+    `KV demand (fluid estimate at round-robin's mean ITL) peaks at ${Math.min(...peaks).toFixed(3)} to ${Math.max(...peaks).toFixed(3)}x the cluster's KV; ` +
+      `over capacity in ${over.length} of ${peaks.length} draws${over.length ? ` (seeds ${over.join(', ')})` : ''}`,
+  );
+  return peaks;
 }
 
 /** The trace's TTFT floor on an idle replica (src/sim/cluster/ttft-floor.ts): one line, and the cluster-LRU p90. */
 function floorOf(c: TraceCase): { line: string; lruP90: number } {
   const spec = base(c, 1);
-  const trace = readTrace(spec.trace, { seed: spec.seed, maxRequests: spec.maxRequests, poissonRate: spec.poissonRate });
+  const trace = readSpecTrace(spec);
   const d = resolveDeployment({ model: spec.model, gpu: spec.gpu });
   const bs = d.kv.blockSize;
   const f = ttftFloor(trace.requests, { model: d.stepTime, blockSize: bs, lruTokens: spec.replicas * d.kv.numGpuBlocks * bs, blockKeys: (r) => ({ keys: hashBlocks(r.tokenIds(), bs), blockTokens: bs }) });

@@ -1,6 +1,7 @@
 // A trace simulation described by plain data, so it can run here or in a worker thread.
 import { ceilingHitRate } from '../../bench/traces/ceiling.ts';
 import { readTrace } from '../../bench/traces/index.ts';
+import type { Trace } from '../../bench/traces/types.ts';
 import { resolveDeployment } from '../../physics/deployment.ts';
 import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { AdmissionLimits } from './admission.ts';
@@ -41,9 +42,14 @@ export interface PolicyOutcome {
   ttftByRequest: Float64Array;
 }
 
+/** The requests a spec replays: its trace read with the spec's seed, arrivals and request limit. */
+export function readSpecTrace(spec: TraceSimSpec): Trace {
+  return readTrace(spec.trace, { jitterSlotSeconds: spec.jitterSlotSeconds, poissonRate: spec.poissonRate, seed: spec.seed, maxRequests: spec.maxRequests, redrawArrivals: spec.redrawArrivals });
+}
+
 export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: number, total: number) => void): PolicyOutcome {
   const started = performance.now();
-  const trace = readTrace(spec.trace, { jitterSlotSeconds: spec.jitterSlotSeconds, poissonRate: spec.poissonRate, seed: spec.seed, maxRequests: spec.maxRequests, redrawArrivals: spec.redrawArrivals });
+  const trace = readSpecTrace(spec);
   const deployment = resolveDeployment({ model: spec.model, gpu: spec.gpu, tp: spec.tp });
   const indexOf = new Map(trace.requests.map((r, i) => [r.id, i]));
   const ttftByRequest = new Float64Array(trace.requests.length).fill(Number.NaN);
