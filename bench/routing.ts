@@ -25,7 +25,7 @@ import { runPolicies } from '../src/sim/cluster/compare.ts';
 import { formatTable, formatTtftPredictions } from '../src/sim/cluster/report.ts';
 import { readSpecTrace, type PolicyOutcome, type TraceSimSpec } from '../src/sim/cluster/run-spec.ts';
 import { kvDemand } from '../src/sim/cluster/kv-demand.ts';
-import { ttftFloor } from '../src/sim/cluster/ttft-floor.ts';
+import { loadedTtftFloor, ttftFloor } from '../src/sim/cluster/ttft-floor.ts';
 import { hashBlocks } from '../src/twin/core/block-hash.ts';
 
 const { values } = parseArgs({
@@ -126,7 +126,7 @@ function verdict(outcomes: PolicyOutcome[], label: string): { bestTtft: PolicyOu
  * every policy on each; the verdict on the p90 of all draws pooled, its interval over resampled draws
  * (requests of one draw share its bursts), and how many single draws clear a 10 % lead.
  */
-async function pooledVerdict(c: TraceCase, scale: number) {
+async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: number) {
   const byPolicy = new Map<string, PolicyOutcome[]>();
   for (let seed = 1; seed <= redraws; seed++) {
     for (const o of await runPolicies({ ...base(c, scale, seed), ...(c.poissonFile ? { redrawArrivals: true } : {}) }, policyNames(), jobs)) {
@@ -156,41 +156,39 @@ async function pooledVerdict(c: TraceCase, scale: number) {
       `shed ${shed(ours)} vs ${shed(best)}; single draws: lead over that draw's best peer ${pct(Math.min(...perDraw))} to ${pct(Math.max(...perDraw))} %, ` +
       `median ${pct(median(perDraw))} %, 10 % or more in ${perDraw.filter((x) => x >= 0.1).length} of ${redraws}`,
   );
-  const demand = kvDemandByDraw(c, scale, byPolicy.get('round-robin')!);
-  const overCapacity = demand.filter((peak) => peak > 1).length;
-  for (const [label, within] of [['within capacity', true], ['over capacity', false]] as const) {
-    if (overCapacity === 0 || overCapacity === demand.length) break; // one group: the pooled line above
-    const draws = demand.flatMap((peak, i) => ((peak <= 1) === within ? [i] : []));
-    const pick = (os: PolicyOutcome[]) => draws.map((i) => os[i]!);
-    const subP90 = (os: PolicyOutcome[]) => summarize(pick(os).flatMap((o) => [...o.ttftByRequest].filter(Number.isFinite))).p90 * 1000;
-    const [subBestName, subBest] = peers.reduce((a, b) => (subP90(b[1]) < subP90(a[1]) ? b : a));
-    const sub = pooledPercentileLead(pick(ours).map((o) => o.ttftByRequest), pick(subBest).map((o) => o.ttftByRequest));
-    console.log(
-      `  the ${draws.length} draws ${label}, pooled: p90 TTFT ${subP90(ours).toFixed(0)} vs ${subP90(subBest).toFixed(0)} ms (${subBestName}): ` +
-        `${pct(sub.lead)} % lower (95 % interval ${pct(sub.lo)} to ${pct(sub.hi)} %)`,
-    );
-  }
+  if (loadedFloorP90) console.log(`the best peer's pooled p90 is ${(pooledP90(best) / loadedFloorP90).toFixed(2)}x the floor beside the decodes (${loadedFloorP90.toFixed(0)} ms); a 10 % lead needs at least 1.11x`);
+  const demand = kvDemandByDraw(c, scale, byPolicy);
   return { vs: bestName, ...lead, hit_vs_best: hit, per_draw_leads: perDraw, per_draw_p90_ms: Object.fromEntries([...byPolicy].map(([name, os]) => [name, os.map(p90)])), per_draw_kv_demand_peak: demand };
 }
 
 /**
  * Each draw's peak KV demand over the cluster's KV (src/sim/cluster/kv-demand.ts, decoding at
- * round-robin's mean inter-token latency in that draw). Past capacity some requests must wait for
- * memory whatever the router does, so the pooled verdict is also given apart for those draws.
+ * round-robin's mean inter-token latency in that draw), printed one draw a line from the highest,
+ * with the draw's best peer and inferstack's lead: past capacity some requests must wait for memory
+ * whatever the router does, so such a draw's p90 is set by who is made to wait.
  */
-function kvDemandByDraw(c: TraceCase, scale: number, roundRobin: PolicyOutcome[]): number[] {
-  const d = resolveDeployment({ model: 'llama-3.1-8b', gpu: 'h100' });
-  const peaks = roundRobin.map((o, i) => {
+function kvDemandByDraw(c: TraceCase, scale: number, byPolicy: Map<string, PolicyOutcome[]>): number[] {
+  const first = base(c, scale);
+  const { kv } = resolveDeployment({ model: first.model, gpu: first.gpu });
+  const capacityTokens = first.replicas * kv.numGpuBlocks * kv.blockSize;
+  const peaks = byPolicy.get('round-robin')!.map((o, i) => {
     const spec = { ...base(c, scale, i + 1), ...(c.poissonFile ? { redrawArrivals: true } : {}) };
-    const capacityTokens = spec.replicas * d.kv.numGpuBlocks * d.kv.blockSize;
     return kvDemand(readSpecTrace(spec).requests, { rateScale: scale, decodeSecondsPerToken: o.report.itl_ms.mean / 1000, capacityTokens }).peakRatio;
   });
-  const over = peaks.flatMap((p, i) => (p > 1 ? [i + 1] : []));
-  console.log(
-    `KV demand (fluid estimate at round-robin's mean ITL) peaks at ${Math.min(...peaks).toFixed(3)} to ${Math.max(...peaks).toFixed(3)}x the cluster's KV; ` +
-      `over capacity in ${over.length} of ${peaks.length} draws${over.length ? ` (seeds ${over.join(', ')})` : ''}`,
-  );
+  console.log("KV demand per draw over the cluster's KV (fluid estimate at round-robin's mean ITL), highest first, with the draw's p90 TTFT:");
+  const ours = byPolicy.get('inferstack')!;
+  const peers = [...byPolicy].filter(([name]) => name !== 'inferstack');
+  for (const i of peaks.map((_, i) => i).sort((a, b) => peaks[b]! - peaks[a]!)) {
+    const [bestName, best] = peers.reduce((a, b) => (p90(b[1][i]!) < p90(a[1][i]!) ? b : a));
+    const lead = 1 - p90(ours[i]!) / p90(best[i]!);
+    console.log(`  seed ${i + 1}: ${peaks[i]!.toFixed(3)}x; ${bestName} ${p90(best[i]!).toFixed(0)} ms, inferstack ${p90(ours[i]!).toFixed(0)} ms (${(lead * 100).toFixed(1)} % lower)`);
+  }
   return peaks;
+}
+
+function loadedFloorOf(c: TraceCase, scale: number) {
+  const spec = base(c, scale);
+  return loadedTtftFloor(readSpecTrace(spec).requests, { model: resolveDeployment({ model: spec.model, gpu: spec.gpu }).stepTime, replicas: spec.replicas, rateScale: scale });
 }
 
 /** The trace's TTFT floor on an idle replica (src/sim/cluster/ttft-floor.ts): one line, and the cluster-LRU p90. */
@@ -247,6 +245,10 @@ for (const c of cases) {
   // If round-robin never reaches 3x on the ladder (shedding can cap the p90 when the gateway queue
   // is small), the ladder's top is reported, named as what it is.
   if (!reached) console.log(`round-robin's p90 never reached 3x the unloaded value on the ladder: "high" below is its top, ${load(c, high)}`);
+  // On a trace without shared content, the high load's floor: each request beside its replica's
+  // share of the decodes (src/sim/cluster/ttft-floor.ts, loadedTtftFloor).
+  const loaded = c.lengthOnly ? loadedFloorOf(c, high) : undefined;
+  if (loaded) console.log(`TTFT floor at the high load (${load(c, high)}), beside ${loaded.decodesPerReplica} decodes a replica: p50/p90/p99 ${loaded.ttftMs.p50.toFixed(0)}/${loaded.ttftMs.p90.toFixed(0)}/${loaded.ttftMs.p99.toFixed(0)} ms`);
   const loads: Array<[string, number]> = [['moderate', moderate], ['high', high]];
   if (coarseHigh !== high) loads.push(['ladder step', coarseHigh]);
   for (const [label, scale] of loads) {
@@ -260,7 +262,7 @@ for (const c of cases) {
     all[`${c.file}@${scale}`] = { ...Object.fromEntries(outcomes.map((o) => [o.policy, { ...o.report, spread: o.details.spread, ...(o.details.ttftPrediction ? { ttft_prediction: o.details.ttftPrediction } : {}) }])), p90_lead: { vs: bestTtft.policy, ...lead } };
   }
   for (const seed of extraSeeds) verdict(await runPolicies(base(c, high, seed), policyNames(), jobs), `seed ${seed}, high load: inferstack vs best peer`);
-  if ((c.poissonFile || c.lengthOnly) && redraws > 0) all[`${c.file}@${high} redrawn`] = await pooledVerdict(c, high);
+  if ((c.poissonFile || c.lengthOnly) && redraws > 0) all[`${c.file}@${high} redrawn`] = await pooledVerdict(c, high, loaded?.ttftMs.p90);
 }
 console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
 if (values.json) writeFileSync(values.json, JSON.stringify(all, null, 2));

@@ -81,3 +81,59 @@ export function ttftFloor(requests: readonly TraceRequest[], o: TtftFloorOptions
   const out = (c: keyof typeof rows): FloorCase => ({ ttftMs: summarize(rows[c]), hitRate: total > 0 ? hits[c] / total : 0 });
   return { uncached: out('uncached'), clusterLru: out('clusterLru'), infiniteCache: out('infiniteCache') };
 }
+
+// The floor under the trace's own load (loadedTtftFloor): each request on a replica that carries
+// an even share of the trace's running decodes and no other prefill. It waits out the step in
+// progress (half a decode step on average) and the step already planned (async scheduling, as
+// vLLM), then prefills in chunks beside those decodes. Balancing moves a replica's queue, not the
+// decodes every replica must carry, so on a decode-heavy trace this, not the idle-replica floor
+// above, is what a policy's p90 is to be judged against. Nothing is cached: it is for traces
+// without shared content.
+
+/** vLLM's default max_num_seqs, as the twin core uses. */
+const MAX_SEQUENCES = 256;
+
+export interface LoadedFloorOptions {
+  model: StepTimeModel;
+  replicas: number;
+  /** The trace's arrivals are multiplied by this rate factor (as the simulator does). */
+  rateScale: number;
+}
+
+export interface LoadedFloor extends FloorCase {
+  /** Running decodes per replica at the trace's mean rate (Little's law, at most 256). */
+  decodesPerReplica: number;
+  /** One decode step of that batch, ms. */
+  decodeStepMs: number;
+}
+
+export function loadedTtftFloor(requests: readonly Pick<TraceRequest, 'arrival' | 'promptTokens' | 'outputTokens'>[], o: LoadedFloorOptions): LoadedFloor {
+  if (requests.length < 2) throw new RangeError('loadedTtftFloor: a rate needs at least two requests');
+  const span = (Math.max(...requests.map((r) => r.arrival)) - Math.min(...requests.map((r) => r.arrival))) / o.rateScale;
+  const perReplicaRate = (requests.length - 1) / span / o.replicas;
+  const meanOf = (f: (r: (typeof requests)[number]) => number) => requests.reduce((s, r) => s + f(r), 0) / requests.length;
+  const meanOutput = meanOf((r) => r.outputTokens);
+  // A running sequence attends over its prompt and, on average, half its output.
+  const context = Math.round(meanOf((r) => r.promptTokens + r.outputTokens / 2));
+  const step = (prefill: number, cached: number, decodes: number) =>
+    o.model.stepSeconds({
+      prefill: prefill > 0 ? [{ tokens: prefill, cachedContext: cached }] : [],
+      decode: Array.from({ length: decodes }, () => ({ contextLength: context })),
+    });
+  // Little's law: decodes = rate x output tokens x step time, and the step grows with the decodes.
+  // The fixed point by bisection; past 256 the engine caps the batch (and queues the rest).
+  const excess = (n: number) => perReplicaRate * meanOutput * step(0, 0, Math.round(n)) - n;
+  let lo = 0;
+  let hi = MAX_SEQUENCES;
+  if (excess(hi) > 0) lo = hi;
+  else for (let i = 0; i < 30; i++) (excess((lo + hi) / 2) > 0 ? (lo = (lo + hi) / 2) : (hi = (lo + hi) / 2));
+  const decodes = Math.round(lo);
+  const decodeStep = step(0, 0, decodes);
+  const chunk = Math.max(512, STEP_TOKEN_BUDGET - decodes);
+  const ttftMs = requests.map((r) => {
+    let seconds = 1.5 * decodeStep;
+    for (let done = 0; done < r.promptTokens; done += chunk) seconds += step(Math.min(chunk, r.promptTokens - done), done, decodes);
+    return seconds * 1000;
+  });
+  return { ttftMs: summarize(ttftMs), hitRate: 0, decodesPerReplica: decodes, decodeStepMs: decodeStep * 1000 };
+}

@@ -6,9 +6,11 @@ import { test } from 'node:test';
 import { ceilingHitRate } from '../../../src/bench/traces/ceiling.ts';
 import { readTrace } from '../../../src/bench/traces/index.ts';
 import type { StepBatch, StepTimeModel } from '../../../src/physics/types.ts';
-import { idlePrefillSeconds, ttftFloor } from '../../../src/sim/cluster/ttft-floor.ts';
+import { idlePrefillSeconds, loadedTtftFloor, ttftFloor } from '../../../src/sim/cluster/ttft-floor.ts';
 import { hashBlocks } from '../../../src/twin/core/block-hash.ts';
 import { writeConversationTrace } from './fixtures.ts';
+
+const near = (a: number, b: number, tol: number) => assert.ok(Math.abs(a - b) <= tol, `${a} not within ${tol} of ${b}`);
 
 /** 1 ms per step, 1 us per new token, 1 ns per (new token x token it attends to: cached + half the chunk). */
 const attention = (tokens: number, cached: number) => tokens * (cached + tokens / 2) * 1e-9;
@@ -40,4 +42,22 @@ test('floors over a conversation trace: infinite cache = the ceiling hit rate, a
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('loaded floor: decodes from Little\'s law, one and a half decode steps, then the prefill beside them', () => {
+  // 1 ms a step, 0.1 ms per running decode, 1 us per prefill token.
+  const decodeBound: StepTimeModel = { stepSeconds: (b) => 1e-3 + 1e-4 * b.decode.length + 1e-6 * b.prefill.reduce((s, p) => s + p.tokens, 0) };
+  const at10PerSecond = (promptTokens: number, outputTokens: number) => Array.from({ length: 101 }, (_, i) => ({ arrival: i / 10, promptTokens, outputTokens }));
+  // 10 req/s x 500 tokens x (1 ms + 0.1 ms x n) = n at n = 10: a 2 ms decode step.
+  const f = loadedTtftFloor(at10PerSecond(1000, 500), { model: decodeBound, replicas: 1, rateScale: 1 });
+  assert.equal(f.decodesPerReplica, 10);
+  near(f.decodeStepMs, 2, 1e-9);
+  near(f.ttftMs.p50, 1.5 * 2 + (1 + 1 + 1), 1e-9);
+  // A 10,000-token prompt takes two chunks of the budget less the 10 decodes: 8,182 and 1,818 tokens.
+  near(loadedTtftFloor(at10PerSecond(10_000, 500), { model: decodeBound, replicas: 1, rateScale: 1 }).ttftMs.p50, 3 + (2 + 8.182) + (2 + 1.818), 1e-9);
+  // Twice the rate over two replicas is the same load per replica.
+  assert.equal(loadedTtftFloor(at10PerSecond(1000, 500), { model: decodeBound, replicas: 2, rateScale: 2 }).decodesPerReplica, 10);
+  // Past what the replica can decode, the batch is the engine's limit.
+  assert.equal(loadedTtftFloor(at10PerSecond(1000, 1000), { model: decodeBound, replicas: 1, rateScale: 1 }).decodesPerReplica, 256);
+  assert.throws(() => loadedTtftFloor(at10PerSecond(1, 1).slice(0, 1), { model: decodeBound, replicas: 1, rateScale: 1 }), RangeError);
 });
