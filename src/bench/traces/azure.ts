@@ -1,7 +1,7 @@
 // Azure LLM inference trace CSV: TIMESTAMP,ContextTokens,GeneratedTokens with naive datetimes
 // such as "2023-11-16 18:17:03.9799600" (read as UTC; only differences matter). The trace has no
 // prompt content: each request gets its own random tokens, so nothing is shared between requests.
-import { tokenWords, writeSynthTokens } from './tokens.ts';
+import { contentFreeRequest } from './tokens.ts';
 import { TraceFormatError, type TraceRequest } from './types.ts';
 
 const TS = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?/;
@@ -31,19 +31,7 @@ export function parseAzure(lines: string[], streamBase = 1 << 24): TraceRequest[
       throw new TraceFormatError(`azure line ${i + 1}: bad row '${lines[i]!.slice(0, 80)}'`);
     }
     if (Number.isNaN(t0)) t0 = t;
-    const stream = streamBase + i;
-    out.push({
-      id: `az-${i}`,
-      arrival: t - t0,
-      promptTokens: Math.max(1, promptTokens),
-      outputTokens: Math.max(1, outputTokens),
-      tokenIds: (into?: Uint32Array) => {
-        const n = Math.max(1, promptTokens);
-        const t = tokenWords(n, into);
-        writeSynthTokens(stream, n, t, 0);
-        return t;
-      },
-    });
+    out.push(contentFreeRequest(`az-${i}`, t - t0, promptTokens, outputTokens, streamBase + i));
   }
   return out;
 }

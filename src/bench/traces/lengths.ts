@@ -2,7 +2,7 @@
 // arrival times; arrivals are drawn from a seeded Poisson process at `rate` requests per second.
 // Prompts are random tokens per request (no shared prefixes).
 import { poissonArrivals } from './poisson.ts';
-import { tokenWords, writeSynthTokens } from './tokens.ts';
+import { contentFreeRequest } from './tokens.ts';
 import { TraceFormatError, type TraceRequest } from './types.ts';
 
 export interface LengthsOptions {
@@ -27,19 +27,7 @@ export function parseLengths(lines: string[], o: LengthsOptions, streamBase = 1 
     if (!Number.isInteger(promptTokens) || promptTokens < 0 || !Number.isInteger(outputTokens) || outputTokens < 0) {
       throw new TraceFormatError(`lengths line ${i + 1}: bad row '${lines[i]!.slice(0, 80)}'`);
     }
-    const stream = streamBase + i;
-    out.push({
-      id: `len-${i}`,
-      arrival: arrivals[i - 1]!,
-      promptTokens: Math.max(1, promptTokens),
-      outputTokens: Math.max(1, outputTokens),
-      tokenIds: (into?: Uint32Array) => {
-        const n = Math.max(1, promptTokens);
-        const t = tokenWords(n, into);
-        writeSynthTokens(stream, n, t, 0);
-        return t;
-      },
-    });
+    out.push(contentFreeRequest(`len-${i}`, arrivals[i - 1]!, promptTokens, outputTokens, streamBase + i));
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Deterministic synthetic token ids for traces that carry no text. A 32-bit integer hash of
 // (stream, position) picks each id, so equal streams give equal prefixes and different streams
 // practically never share a block.
+import type { TraceRequest } from './types.ts';
 
 export const SYNTH_VOCAB = 32_000;
 
@@ -31,4 +32,23 @@ export function writeSynthTokens(stream: number, count: number, out: Uint32Array
 /** The first `n` words of `into` when it is long enough (one buffer reused for every request), else a new array of `n`. */
 export function tokenWords(n: number, into?: Uint32Array): Uint32Array {
   return into && into.length >= n ? into.subarray(0, n) : new Uint32Array(n);
+}
+
+/**
+ * A request with no content of its own (Azure, length-only traces): its prompt is stream `stream`'s
+ * synthetic ids, so it shares no block with any other request. Empty prompts and outputs count as one token.
+ */
+export function contentFreeRequest(id: string, arrival: number, promptTokens: number, outputTokens: number, stream: number): TraceRequest {
+  const n = Math.max(1, promptTokens);
+  return {
+    id,
+    arrival,
+    promptTokens: n,
+    outputTokens: Math.max(1, outputTokens),
+    tokenIds: (into?: Uint32Array) => {
+      const t = tokenWords(n, into);
+      writeSynthTokens(stream, n, t, 0);
+      return t;
+    },
+  };
 }
