@@ -2,17 +2,20 @@
 // replicas, routed by the real scheduler, for one policy or several side by side.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { median } from '../../bench/stats.ts';
 import { TraceFormatError } from '../../bench/traces/types.ts';
 import { CliError } from '../../cli/cli-error.ts';
 import { numberFlag } from '../../cli/flags.ts';
 import { DEFAULT_LIMITS } from '../../gateway/config.ts';
+import { resolveDeployment } from '../../physics/deployment.ts';
 import { PhysicsInputError } from '../../physics/errors.ts';
 import { policyNames } from '../../scheduler/index.ts';
 import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { AdmissionLimits } from './admission.ts';
 import { runPolicies } from './compare.ts';
+import { formatKvDemand, kvDemand } from './kv-demand.ts';
 import { formatP90Comparison, formatTable, formatTtftPredictions, formatTtftTail, type PolicyReport } from './report.ts';
-import type { TraceSimSpec } from './run-spec.ts';
+import { readSpecTrace, type PolicyOutcome, type TraceSimSpec } from './run-spec.ts';
 
 const USAGE = `usage: inferstack sim --trace FILE --replicas N --model MODEL --gpu GPU [options]
 
@@ -31,7 +34,8 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
                          against the lowest, with a 95 % interval over the trace's requests,
                          then where the wait went (share of requests over 0.5 / 1 / 2 / 5 s, sum
                          of all TTFTs); inferstack's line after it compares the TTFT it predicted
-                         at each decision with the simulated one
+                         at each decision with the simulated one. Without --pd the table ends with
+                         the trace's KV demand against the cluster's KV (a fluid estimate)
   --seed N               seed for arrival jitter and tie-breaks (default 1)
   --jitter SECONDS       Mooncake: spread arrivals inside each timestamp slot (default 3; 0 = bursts)
   --poisson-rate R       length-only traces: arrival rate before --rate-scale (default 5/s)
@@ -133,6 +137,17 @@ export async function runTraceSim(argv: string[]): Promise<void> {
   process.stdout.write(formatP90Comparison(outcomes));
   process.stdout.write(formatTtftTail(outcomes));
   process.stdout.write(formatTtftPredictions(outcomes));
+  // Aggregated replicas only: under P/D the prompt's KV lives on two sides.
+  if (!pd) process.stdout.write(kvDemandLine(spec, outcomes));
+}
+
+/** The trace's KV demand against the cluster's KV, decoding at the policies' median mean ITL. */
+function kvDemandLine(spec: TraceSimSpec, outcomes: PolicyOutcome[]): string {
+  const { kv } = resolveDeployment({ model: spec.model, gpu: spec.gpu, tp: spec.tp });
+  const decodeSecondsPerToken = median(outcomes.map((o) => o.report.itl_ms.mean)) / 1000;
+  if (!(decodeSecondsPerToken > 0)) return '';
+  const demand = kvDemand(readSpecTrace(spec).requests, { rateScale: spec.rateScale, decodeSecondsPerToken, capacityTokens: spec.replicas * kv.numGpuBlocks * kv.blockSize });
+  return formatKvDemand(demand, decodeSecondsPerToken);
 }
 
 function parseSaturation(v: string): SaturationThresholds {

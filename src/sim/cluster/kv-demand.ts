@@ -3,6 +3,8 @@
 // no queue and no preemption. Where this demand passes the cluster's KV capacity, some requests
 // must wait for memory whatever the router does (it can only choose which), so a p90 TTFT measured
 // there says how a policy shares out an unavoidable shortage, not how well it balances load.
+// Every request's whole prompt is counted, so where prompts share prefixes (and engines share
+// their blocks) it is an upper bound.
 import type { TraceRequest } from '../../bench/traces/types.ts';
 
 export interface KvDemandOptions {
@@ -63,4 +65,12 @@ export function kvDemand(requests: readonly Pick<TraceRequest, 'arrival' | 'prom
     if (demand > 1) over += dt;
   }
   return { peakRatio: peak, peakAtSeconds: peakAt, secondsOverCapacity: over };
+}
+
+/** One line for a table: where the demand peaks against capacity, and what that means. */
+export function formatKvDemand(d: KvDemand, decodeSecondsPerToken: number): string {
+  const head = `KV demand (fluid estimate: prompts held from arrival, one token per ${(decodeSecondsPerToken * 1000).toFixed(1)} ms of decode after): peaks at ${d.peakRatio.toFixed(2)}x the cluster's KV, ${d.peakAtSeconds.toFixed(0)} s in`;
+  return d.secondsOverCapacity > 0
+    ? `${head}; over capacity for ${d.secondsOverCapacity.toFixed(1)} s: there some requests wait for memory whatever the router does\n`
+    : `${head}\n`;
 }

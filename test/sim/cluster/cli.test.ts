@@ -30,6 +30,7 @@ test('the table names the run as simulated', () => {
   assert.match(r.stdout, /^simulated: .* P\/D 1:2/);
   assert.match(r.stdout, /llm-d/);
   assert.doesNotMatch(r.stdout, /against the lowest/, 'one policy: nothing to compare');
+  assert.doesNotMatch(r.stdout, /KV demand/, 'under P/D the KV lives on two sides: no single capacity to compare with');
 });
 
 test('--compare as a table: every other policy\'s p90 against the lowest, with its interval', () => {
@@ -47,6 +48,10 @@ test('--compare as a table: every other policy\'s p90 against the lowest, with i
   const checks = [...r.stdout.matchAll(/^(\S+)'s TTFT prediction .*, (\d+) requests: median \|error\| (\d+) ms/gm)];
   assert.deepEqual(checks.map((m) => m[1]), ['inferstack']);
   assert.ok(Number(checks[0]![2]) > 0);
+  // The trace's KV demand against the cluster's: 15 short conversations hold a sliver of 3 replicas' KV.
+  const demand = /^KV demand \(fluid estimate: .*\): peaks at (\d+\.\d+)x the cluster's KV, \d+ s in$/m.exec(r.stdout);
+  assert.ok(demand, r.stdout);
+  assert.ok(Number(demand[1]) > 0 && Number(demand[1]) < 0.5, demand[0]);
 });
 
 test('--queue-size 0 sheds at once when saturated; the default queue and --no-shed do not shed this overload', () => {
