@@ -36,7 +36,7 @@ export function kvDemand(requests: readonly Pick<TraceRequest, 'arrival' | 'prom
   if (spans.length === 0) return { peakRatio: 0, peakAtSeconds: 0, secondsOverCapacity: 0 };
   const byEnd = [...spans].sort((a, b) => a.end - b.end);
   const t0 = spans[0]!.start;
-  const last = Math.max(...spans.map((s) => s.end));
+  const last = byEnd.at(-1)!.end;
   // Demand at t = sum over live requests of prompt + (t - start) / tokenTime: kept as running sums.
   let started = 0;
   let ended = 0;

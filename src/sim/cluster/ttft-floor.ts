@@ -109,7 +109,8 @@ export interface LoadedFloor extends FloorCase {
 
 export function loadedTtftFloor(requests: readonly Pick<TraceRequest, 'arrival' | 'promptTokens' | 'outputTokens'>[], o: LoadedFloorOptions): LoadedFloor {
   if (requests.length < 2) throw new RangeError('loadedTtftFloor: a rate needs at least two requests');
-  const span = (Math.max(...requests.map((r) => r.arrival)) - Math.min(...requests.map((r) => r.arrival))) / o.rateScale;
+  // Not Math.max(...): a spread of a million arrivals overflows the stack.
+  const span = (requests.reduce((m, r) => Math.max(m, r.arrival), -Infinity) - requests.reduce((m, r) => Math.min(m, r.arrival), Infinity)) / o.rateScale;
   const perReplicaRate = (requests.length - 1) / span / o.replicas;
   const meanOf = (f: (r: (typeof requests)[number]) => number) => requests.reduce((s, r) => s + f(r), 0) / requests.length;
   const meanOutput = meanOf((r) => r.outputTokens);
