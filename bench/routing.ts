@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { median, percentileLead, pooledPercentileLead, summarize, type LeadInterval } from '../src/bench/stats.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { policyNames } from '../src/scheduler/index.ts';
-import { runPolicies } from '../src/sim/cluster/compare.ts';
+import { runPolicies, simulationWorkers } from '../src/sim/cluster/compare.ts';
 import { formatTable, formatTtftPredictions } from '../src/sim/cluster/report.ts';
 import { readSpecTrace, type PolicyOutcome, type TraceSimSpec } from '../src/sim/cluster/run-spec.ts';
 import { kvDemand } from '../src/sim/cluster/kv-demand.ts';
@@ -52,6 +52,9 @@ if (extraSeeds.some((n) => !Number.isInteger(n) || n < 1)) {
 }
 const jobs = Number(values.jobs ?? availableParallelism());
 const maxRequests = values['max-requests'] ? Number(values['max-requests']) : undefined;
+// Every run uses workers started now, with the code as it is now: editing the source while the
+// bench runs cannot reach it (before, each run started its own workers and loaded the code again).
+if (jobs > 1) simulationWorkers(jobs);
 
 interface TraceCase {
   name: string;

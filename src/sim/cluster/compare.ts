@@ -12,6 +12,60 @@ const COSTLY = new Set(['llm-d', 'llm-d-precise', 'dynamo', 'inferstack']);
 
 export type ProgressFn = (policy: string, done: number, total: number) => void;
 
+type WorkerMessage = { id: number; type: 'progress' | 'done' | 'error'; done?: number; total?: number; outcome?: PolicyOutcome; message?: string };
+
+/**
+ * Simulation workers, kept between calls: a bench that runs hundreds of simulations starts each
+ * worker (and loads the code) once. An idle worker is unref'd, so it never keeps the process alive.
+ */
+class SimulationWorker {
+  private readonly worker = new Worker(new URL('./worker.ts', import.meta.url));
+  private task: { id: number; onMessage: (m: WorkerMessage) => void; fail: (err: Error) => void } | undefined;
+  private nextId = 0;
+  dead = false;
+
+  constructor() {
+    this.worker.unref();
+    this.worker.on('message', (m: WorkerMessage) => (m.id === this.task?.id ? this.task.onMessage(m) : undefined));
+    const die = (err: Error) => {
+      this.dead = true;
+      this.task?.fail(err);
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', (code) => die(new Error(`simulation worker exited with code ${code}`)));
+  }
+
+  run(spec: TraceSimSpec, policy: string, onProgress?: ProgressFn): Promise<PolicyOutcome> {
+    if (this.task) return Promise.reject(new Error('simulation worker is busy'));
+    return new Promise((resolve, reject) => {
+      const end = () => {
+        this.task = undefined;
+        this.worker.unref();
+      };
+      this.task = {
+        id: ++this.nextId,
+        onMessage: (m) => {
+          if (m.type === 'progress') onProgress?.(policy, m.done!, m.total!);
+          else if (m.type === 'done') (end(), resolve(m.outcome!));
+          else (end(), reject(new Error(m.message)));
+        },
+        fail: (err) => (end(), reject(err)),
+      };
+      this.worker.ref();
+      this.worker.postMessage({ id: this.task.id, spec, policy });
+    });
+  }
+}
+
+const workers: SimulationWorker[] = [];
+
+/** `n` live workers, started now: a bench calls this first, so later edits to the source cannot reach its runs. */
+export function simulationWorkers(n: number): SimulationWorker[] {
+  for (let i = workers.length - 1; i >= 0; i--) if (workers[i]!.dead) workers.splice(i, 1);
+  while (workers.length < n) workers.push(new SimulationWorker());
+  return workers.slice(0, n);
+}
+
 export async function runPolicies(spec: TraceSimSpec, policies: string[], jobs: number, onProgress?: ProgressFn): Promise<PolicyOutcome[]> {
   if (jobs <= 1 || policies.length === 1) {
     return policies.map((p) => runSpec(spec, p, onProgress && ((d, t) => onProgress(p, d, t))));
@@ -21,21 +75,20 @@ export async function runPolicies(spec: TraceSimSpec, policies: string[], jobs: 
   // keep the caller's order.
   const order = policies.map((_, i) => i).sort((a, b) => Number(COSTLY.has(policies[b]!)) - Number(COSTLY.has(policies[a]!)));
   let next = 0;
-  const runOne = (i: number) =>
-    new Promise<void>((resolve, reject) => {
-      const policy = policies[i]!;
-      const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: { spec, policy } });
-      w.on('message', (m: { type: string; done?: number; total?: number; outcome?: PolicyOutcome; message?: string }) => {
-        if (m.type === 'progress') onProgress?.(policy, m.done!, m.total!);
-        else if (m.type === 'done') results[i] = m.outcome!;
-        else if (m.type === 'error') reject(new Error(m.message));
-      });
-      w.on('error', reject);
-      w.on('exit', (code) => (code === 0 && results[i] ? resolve() : reject(new Error(`simulation of ${policy} exited with code ${code}`))));
-    });
-  const lane = async () => {
-    while (next < policies.length) await runOne(order[next++]!);
+  // After a failure no new run starts, and the call settles only once every worker is idle again,
+  // so the next call finds none of them busy.
+  let failure: { error: unknown } | undefined;
+  const lane = async (w: SimulationWorker) => {
+    while (next < policies.length && !failure) {
+      const i = order[next++]!;
+      try {
+        results[i] = await w.run(spec, policies[i]!, onProgress);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, policies.length) }, lane));
+  await Promise.all(simulationWorkers(Math.min(jobs, policies.length)).map(lane));
+  if (failure) throw failure.error;
   return results;
 }
