@@ -36,6 +36,7 @@ class SimulationWorker {
   }
 
   run(spec: TraceSimSpec, policy: string, onProgress?: ProgressFn): Promise<PolicyOutcome> {
+    if (this.dead) return Promise.reject(new Error('simulation worker is gone'));
     if (this.task) return Promise.reject(new Error('simulation worker is busy'));
     return new Promise((resolve, reject) => {
       const end = () => {
