@@ -22,7 +22,7 @@ import { median, percentileLead, pooledPercentileLead, summarize, type LeadInter
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { policyNames } from '../src/scheduler/index.ts';
 import { runPolicies, simulationWorkers } from '../src/sim/cluster/compare.ts';
-import { formatTable, formatTtftPredictions } from '../src/sim/cluster/report.ts';
+import { formatTable, formatTtftPredictions, formatTtftTail } from '../src/sim/cluster/report.ts';
 import { readSpecTrace, type PolicyOutcome, type TraceSimSpec } from '../src/sim/cluster/run-spec.ts';
 import { kvDemand } from '../src/sim/cluster/kv-demand.ts';
 import { loadedTtftFloor, ttftFloor } from '../src/sim/cluster/ttft-floor.ts';
@@ -139,7 +139,13 @@ async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: numbe
   }
   // Each policy's pooled p90 (ms) and mean hit rate, computed once: the comparisons below read them.
   const meanOf = (os: PolicyOutcome[], f: (o: PolicyOutcome) => number) => os.reduce((sum, o) => sum + f(o), 0) / os.length;
-  const pooled = new Map([...byPolicy].map(([name, os]) => [os, { p90: summarize(os.flatMap((o) => [...o.ttftByRequest].filter(Number.isFinite))).p90 * 1000, hit: meanOf(os, (o) => o.report.prefix_hit_rate) }]));
+  const ttftsOf = (os: PolicyOutcome[]) => os.flatMap((o) => [...o.ttftByRequest]);
+  const pooled = new Map(
+    [...byPolicy].map(([, os]) => {
+      const s = summarize(ttftsOf(os).filter(Number.isFinite));
+      return [os, { p90: s.p90 * 1000, p99: s.p99 * 1000, hit: meanOf(os, (o) => o.report.prefix_hit_rate) }];
+    }),
+  );
   const pooledP90 = (os: PolicyOutcome[]) => pooled.get(os)!.p90;
   const hitOf = (os: PolicyOutcome[]) => pooled.get(os)!.hit;
   const ours = byPolicy.get('inferstack')!;
@@ -152,7 +158,9 @@ async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: numbe
   const shed = (os: PolicyOutcome[]) => os.reduce((sum, o) => sum + o.report.shed, 0);
   const pct = (x: number) => (x * 100).toFixed(1);
   console.log(`\n### ${c.name}, high load (${load(c, scale)}), ${redraws} draws of the Poisson arrivals, pooled (${lead.pairs} requests)\n`);
-  for (const [name, os] of byPolicy) console.log(`${name.padEnd(14)} pooled p90 TTFT ${pooledP90(os).toFixed(0)} ms, mean hit rate ${pct(hitOf(os))} %, shed ${shed(os)}`);
+  for (const [name, os] of byPolicy) console.log(`${name.padEnd(14)} pooled p90 TTFT ${pooledP90(os).toFixed(0)} ms, p99 ${pooled.get(os)!.p99.toFixed(0)} ms, mean hit rate ${pct(hitOf(os))} %, shed ${shed(os)}`);
+  // The tail beyond the p90, pooled too: where a policy that starves a few requests shows it.
+  process.stdout.write(formatTtftTail([...byPolicy].map(([policy, os]) => ({ policy, ttftByRequest: ttftsOf(os) }))));
   console.log(
     `inferstack vs best peer, pooled: p90 TTFT ${pooledP90(ours).toFixed(0)} vs ${pooledP90(best).toFixed(0)} ms (${bestName}): ${pct(lead.lead)} % lower ` +
       `(95 % interval over resampled draws ${pct(lead.lo)} to ${pct(lead.hi)} %); hit rate ${Number.isNaN(hit) ? '-' : `${pct(hit)} % of the best peer's (${bestHitName})`}; ` +
