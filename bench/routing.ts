@@ -137,7 +137,7 @@ async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: numbe
       byPolicy.get(o.policy)!.push(o);
     }
   }
-  // Each policy's pooled p90 (ms) and mean hit rate, computed once: the comparisons below read them.
+  // Each policy's pooled p90 and p99 (ms) and mean hit rate, computed once: the comparisons below read them.
   const meanOf = (os: PolicyOutcome[], f: (o: PolicyOutcome) => number) => os.reduce((sum, o) => sum + f(o), 0) / os.length;
   const ttftsOf = (os: PolicyOutcome[]) => os.flatMap((o) => [...o.ttftByRequest]);
   const pooled = new Map(
