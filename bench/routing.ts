@@ -97,6 +97,8 @@ const base = (c: TraceCase, rateScale: number, seed = 1): TraceSimSpec => ({
 });
 
 const p90 = (o: PolicyOutcome) => o.report.ttft_ms.p90;
+/** Draw `seed` of a trace with Poisson arrivals: the length-only traces draw their own, the ShareGPT token-id file is redrawn. */
+const drawSpec = (c: TraceCase, scale: number, seed: number): TraceSimSpec => ({ ...base(c, scale, seed), ...(c.poissonFile ? { redrawArrivals: true } : {}) });
 const load = (c: TraceCase, scale: number) => (c.lengthOnly ? `${scale} req/s` : `x${scale}`);
 const all: Record<string, unknown> = {};
 const started = performance.now();
@@ -132,18 +134,18 @@ function verdict(outcomes: PolicyOutcome[], label: string): { bestTtft: PolicyOu
 async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: number) {
   const byPolicy = new Map<string, PolicyOutcome[]>();
   for (let seed = 1; seed <= redraws; seed++) {
-    for (const o of await runPolicies({ ...base(c, scale, seed), ...(c.poissonFile ? { redrawArrivals: true } : {}) }, policyNames(), jobs)) {
+    for (const o of await runPolicies(drawSpec(c, scale, seed), policyNames(), jobs)) {
       if (!byPolicy.has(o.policy)) byPolicy.set(o.policy, []);
       byPolicy.get(o.policy)!.push(o);
     }
   }
   // Each policy's pooled p90 and p99 (ms) and mean hit rate, computed once: the comparisons below read them.
   const meanOf = (os: PolicyOutcome[], f: (o: PolicyOutcome) => number) => os.reduce((sum, o) => sum + f(o), 0) / os.length;
-  const ttftsOf = (os: PolicyOutcome[]) => os.flatMap((o) => [...o.ttftByRequest]);
   const pooled = new Map(
     [...byPolicy].map(([, os]) => {
-      const s = summarize(ttftsOf(os).filter(Number.isFinite));
-      return [os, { p90: s.p90 * 1000, p99: s.p99 * 1000, hit: meanOf(os, (o) => o.report.prefix_hit_rate) }];
+      const ttfts = os.flatMap((o) => [...o.ttftByRequest]);
+      const s = summarize(ttfts.filter(Number.isFinite));
+      return [os, { ttfts, p90: s.p90 * 1000, p99: s.p99 * 1000, hit: meanOf(os, (o) => o.report.prefix_hit_rate) }];
     }),
   );
   const pooledP90 = (os: PolicyOutcome[]) => pooled.get(os)!.p90;
@@ -153,14 +155,16 @@ async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: numbe
   const [bestName, best] = peers.reduce((a, b) => (pooledP90(b[1]) < pooledP90(a[1]) ? b : a));
   const [bestHitName, bestHit] = peers.reduce((a, b) => (hitOf(b[1]) > hitOf(a[1]) ? b : a));
   const lead = pooledPercentileLead(ours.map((o) => o.ttftByRequest), best.map((o) => o.ttftByRequest));
-  const perDraw = ours.map((o, i) => 1 - p90(o) / Math.min(...peers.map(([, os]) => p90(os[i]!))));
+  // Each draw's best peer at p90, and inferstack's lead over it.
+  const drawBest = ours.map((_, i) => peers.map(([name, os]) => ({ name, p90: p90(os[i]!) })).reduce((a, b) => (b.p90 < a.p90 ? b : a)));
+  const perDraw = ours.map((o, i) => 1 - p90(o) / drawBest[i]!.p90);
   const hit = hitOf(bestHit) > 0 ? hitOf(ours) / hitOf(bestHit) : Number.NaN; // no prefix to share: no hit bar
   const shed = (os: PolicyOutcome[]) => os.reduce((sum, o) => sum + o.report.shed, 0);
   const pct = (x: number) => (x * 100).toFixed(1);
   console.log(`\n### ${c.name}, high load (${load(c, scale)}), ${redraws} draws of the Poisson arrivals, pooled (${lead.pairs} requests)\n`);
   for (const [name, os] of byPolicy) console.log(`${name.padEnd(14)} pooled p90 TTFT ${pooledP90(os).toFixed(0)} ms, p99 ${pooled.get(os)!.p99.toFixed(0)} ms, mean hit rate ${pct(hitOf(os))} %, shed ${shed(os)}`);
   // The tail beyond the p90, pooled too: where a policy that starves a few requests shows it.
-  process.stdout.write(formatTtftTail([...byPolicy].map(([policy, os]) => ({ policy, ttftByRequest: ttftsOf(os) }))));
+  process.stdout.write(formatTtftTail([...byPolicy].map(([policy, os]) => ({ policy, ttftByRequest: pooled.get(os)!.ttfts }))));
   console.log(
     `inferstack vs best peer, pooled: p90 TTFT ${pooledP90(ours).toFixed(0)} vs ${pooledP90(best).toFixed(0)} ms (${bestName}): ${pct(lead.lead)} % lower ` +
       `(95 % interval over resampled draws ${pct(lead.lo)} to ${pct(lead.hi)} %); hit rate ${Number.isNaN(hit) ? '-' : `${pct(hit)} % of the best peer's (${bestHitName})`}; ` +
@@ -168,7 +172,7 @@ async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: numbe
       `median ${pct(median(perDraw))} %, 10 % or more in ${perDraw.filter((x) => x >= 0.1).length} of ${redraws}`,
   );
   if (loadedFloorP90) console.log(`the best peer's pooled p90 is ${(pooledP90(best) / loadedFloorP90).toFixed(2)}x the floor beside the decodes (${loadedFloorP90.toFixed(0)} ms); a 10 % lead needs at least 1.11x`);
-  const demand = kvDemandByDraw(c, scale, byPolicy);
+  const demand = kvDemandByDraw(c, scale, byPolicy.get('round-robin')!, ours, drawBest);
   return { vs: bestName, ...lead, hit_vs_best: hit, per_draw_leads: perDraw, per_draw_p90_ms: Object.fromEntries([...byPolicy].map(([name, os]) => [name, os.map(p90)])), per_draw_kv_demand_peak: demand };
 }
 
@@ -181,13 +185,13 @@ const NEAR_KV_CAPACITY = 0.8;
  * with the draw's best peer and inferstack's lead: past capacity some requests must wait for memory
  * whatever the router does, so such a draw's p90 is set by who is made to wait.
  */
-function kvDemandByDraw(c: TraceCase, scale: number, byPolicy: Map<string, PolicyOutcome[]>): number[] {
+function kvDemandByDraw(c: TraceCase, scale: number, roundRobin: PolicyOutcome[], ours: PolicyOutcome[], drawBest: { name: string; p90: number }[]): number[] {
   const first = base(c, scale);
   const { kv } = resolveDeployment({ model: first.model, gpu: first.gpu });
   const capacityTokens = first.replicas * kv.numGpuBlocks * kv.blockSize;
-  const peaks = byPolicy.get('round-robin')!.map((o, i) => {
-    const spec = { ...base(c, scale, i + 1), ...(c.poissonFile ? { redrawArrivals: true } : {}) };
-    return kvDemand(readSpecTrace(spec).requests, { rateScale: scale, decodeSecondsPerToken: o.report.itl_ms.mean / 1000, capacityTokens }).peakRatio;
+  const peaks = roundRobin.map((o, i) => {
+    const decodeSecondsPerToken = o.report.itl_ms.mean / 1000;
+    return kvDemand(readSpecTrace(drawSpec(c, scale, i + 1)).requests, { rateScale: scale, decodeSecondsPerToken, capacityTokens }).peakRatio;
   });
   const range = `${Math.min(...peaks).toFixed(3)} to ${Math.max(...peaks).toFixed(3)}x`;
   // Far from capacity, memory sets no draw's p90: one line says so.
@@ -196,12 +200,10 @@ function kvDemandByDraw(c: TraceCase, scale: number, byPolicy: Map<string, Polic
     return peaks;
   }
   console.log(`KV demand over the cluster's KV (fluid estimate at round-robin's mean ITL) peaks at ${range}; each draw, highest first, with its p90 TTFT:`);
-  const ours = byPolicy.get('inferstack')!;
-  const peers = [...byPolicy].filter(([name]) => name !== 'inferstack');
   for (const i of peaks.map((_, i) => i).sort((a, b) => peaks[b]! - peaks[a]!)) {
-    const [bestName, best] = peers.reduce((a, b) => (p90(b[1][i]!) < p90(a[1][i]!) ? b : a));
-    const lead = 1 - p90(ours[i]!) / p90(best[i]!);
-    console.log(`  seed ${i + 1}: ${peaks[i]!.toFixed(3)}x; ${bestName} ${p90(best[i]!).toFixed(0)} ms, inferstack ${p90(ours[i]!).toFixed(0)} ms (${(lead * 100).toFixed(1)} % lower)`);
+    const best = drawBest[i]!;
+    const lead = 1 - p90(ours[i]!) / best.p90;
+    console.log(`  seed ${i + 1}: ${peaks[i]!.toFixed(3)}x; ${best.name} ${best.p90.toFixed(0)} ms, inferstack ${p90(ours[i]!).toFixed(0)} ms (${(lead * 100).toFixed(1)} % lower)`);
   }
   return peaks;
 }

@@ -8,12 +8,12 @@
 import { summarize, type LatencySummary } from '../../bench/stats.ts';
 import type { TraceRequest } from '../../bench/traces/types.ts';
 import type { StepTimeModel } from '../../physics/types.ts';
+// The twin core's defaults, which are vLLM's (max_num_batched_tokens, max_num_seqs).
+import { DEFAULT_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_NUM_SEQS } from '../../twin/core/scheduler.ts';
 
-/** vLLM's default max_num_batched_tokens, as the twin core uses. */
-const STEP_TOKEN_BUDGET = 8192;
 
 /** Seconds to prefill `promptTokens` on an idle replica when `cachedTokens` are already in its KV. */
-export function idlePrefillSeconds(model: StepTimeModel, promptTokens: number, cachedTokens: number, budget = STEP_TOKEN_BUDGET): number {
+export function idlePrefillSeconds(model: StepTimeModel, promptTokens: number, cachedTokens: number, budget = DEFAULT_MAX_NUM_BATCHED_TOKENS): number {
   // The engine recomputes at least the last prompt token, so a full hit still costs one step.
   let done = Math.max(0, Math.min(cachedTokens, promptTokens - 1));
   let seconds = 0;
@@ -90,9 +90,6 @@ export function ttftFloor(requests: readonly TraceRequest[], o: TtftFloorOptions
 // above, is what a policy's p90 is to be judged against. Nothing is cached: it is for traces
 // without shared content.
 
-/** vLLM's default max_num_seqs, as the twin core uses. */
-const MAX_SEQUENCES = 256;
-
 export interface LoadedFloorOptions {
   model: StepTimeModel;
   replicas: number;
@@ -125,12 +122,12 @@ export function loadedTtftFloor(requests: readonly Pick<TraceRequest, 'arrival' 
   // The fixed point by bisection; past 256 the engine caps the batch (and queues the rest).
   const excess = (n: number) => perReplicaRate * meanOutput * step(0, 0, Math.round(n)) - n;
   let lo = 0;
-  let hi = MAX_SEQUENCES;
+  let hi = DEFAULT_MAX_NUM_SEQS;
   if (excess(hi) > 0) lo = hi;
   else for (let i = 0; i < 30; i++) (excess((lo + hi) / 2) > 0 ? (lo = (lo + hi) / 2) : (hi = (lo + hi) / 2));
   const decodes = Math.round(lo);
   const decodeStep = step(0, 0, decodes);
-  const chunk = Math.max(512, STEP_TOKEN_BUDGET - decodes);
+  const chunk = Math.max(512, DEFAULT_MAX_NUM_BATCHED_TOKENS - decodes);
   const ttftMs = requests.map((r) => {
     let seconds = 1.5 * decodeStep;
     for (let done = 0; done < r.promptTokens; done += chunk) seconds += step(Math.min(chunk, r.promptTokens - done), done, decodes);

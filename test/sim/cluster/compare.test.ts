@@ -21,7 +21,7 @@ test('two workers give what one thread gives, call after call, on the same worke
   const second = plain(await runPolicies(spec, policies, 2));
   assert.deepEqual(first, here);
   assert.deepEqual(second, here);
-  assert.deepEqual(simulationWorkers(2), started, 'the workers were kept, not started again');
+  assert.ok(simulationWorkers(2).every((w, i) => w === started[i]), 'the workers were kept, not started again');
 });
 
 test('a run that fails rejects with its message, and the workers still serve the next call', async () => {
