@@ -12,7 +12,9 @@
 // prints one verdict line per seed. --redraws N (default 20; 0 skips) replays each held-out trace whose
 // arrivals are a Poisson draw (the length-only traces, and the ShareGPT token ids, 300 requests that
 // are one such draw) at its high load with N draws of its arrivals, and judges the p90 of all of
-// them pooled: the workload's p90, where one draw is a small sample of it.
+// them pooled: the workload's p90, where one draw is a small sample of it. Its high load is then
+// found the same way on the pooled p90 (from the first draw's high load up), since one draw can
+// reach its knee before the workload does.
 // Results are simulated. Policies run in parallel worker threads; each run is deterministic.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -21,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { median, percentileLead, pooledPercentileLead, summarize, type LeadInterval } from '../src/bench/stats.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { policyNames } from '../src/scheduler/index.ts';
-import { runPolicies, simulationWorkers } from '../src/sim/cluster/compare.ts';
+import { runPolicies, runSimulations, simulationWorkers } from '../src/sim/cluster/compare.ts';
 import { formatTable, formatTtftPredictions, formatTtftTail } from '../src/sim/cluster/report.ts';
 import { readSpecTrace, type PolicyOutcome, type TraceSimSpec } from '../src/sim/cluster/run-spec.ts';
 import { kvDemand } from '../src/sim/cluster/kv-demand.ts';
@@ -99,6 +101,8 @@ const base = (c: TraceCase, rateScale: number, seed = 1): TraceSimSpec => ({
 const p90 = (o: PolicyOutcome) => o.report.ttft_ms.p90;
 /** Draw `seed` of a trace with Poisson arrivals: the length-only traces draw their own, the ShareGPT token-id file is redrawn. */
 const drawSpec = (c: TraceCase, scale: number, seed: number): TraceSimSpec => ({ ...base(c, scale, seed), ...(c.poissonFile ? { redrawArrivals: true } : {}) });
+/** The specs of draws 1..redraws at one load. */
+const draws = (c: TraceCase, scale: number) => Array.from({ length: redraws }, (_, i) => drawSpec(c, scale, i + 1));
 const load = (c: TraceCase, scale: number) => (c.lengthOnly ? `${scale} req/s` : `x${scale}`);
 const all: Record<string, unknown> = {};
 const started = performance.now();
@@ -132,13 +136,10 @@ function verdict(outcomes: PolicyOutcome[], label: string): { bestTtft: PolicyOu
  * (requests of one draw share its bursts), and how many single draws clear a 10 % lead.
  */
 async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: number) {
-  const byPolicy = new Map<string, PolicyOutcome[]>();
-  for (let seed = 1; seed <= redraws; seed++) {
-    for (const o of await runPolicies(drawSpec(c, scale, seed), policyNames(), jobs)) {
-      if (!byPolicy.has(o.policy)) byPolicy.set(o.policy, []);
-      byPolicy.get(o.policy)!.push(o);
-    }
-  }
+  const policies = policyNames();
+  const outcomes = await runSimulations(draws(c, scale).flatMap((spec) => policies.map((policy) => ({ spec, policy }))), jobs);
+  // Each policy's outcomes, one per draw in seed order.
+  const byPolicy = new Map(policies.map((name, p) => [name, outcomes.filter((_, i) => i % policies.length === p)]));
   // Each policy's pooled p90 and p99 (ms) and mean hit rate, computed once: the comparisons below read them.
   const meanOf = (os: PolicyOutcome[], f: (o: PolicyOutcome) => number) => os.reduce((sum, o) => sum + f(o), 0) / os.length;
   const pooled = new Map(
@@ -208,9 +209,61 @@ function kvDemandByDraw(c: TraceCase, scale: number, roundRobin: PolicyOutcome[]
   return peaks;
 }
 
-function loadedFloorOf(c: TraceCase, scale: number) {
+/** Round-robin's p90 TTFT (ms) over the requests of every draw at one load, pooled. */
+async function pooledRoundRobinP90(c: TraceCase, scale: number): Promise<number> {
+  const outcomes = await runSimulations(draws(c, scale).map((spec) => ({ spec, policy: 'round-robin' })), jobs);
+  return summarize(outcomes.flatMap((o) => [...o.ttftByRequest]).filter(Number.isFinite)).p90 * 1000;
+}
+
+/**
+ * The high load of a trace judged on its draws pooled: as for one draw, the first rate at which
+ * round-robin's p90 reaches 3x its unloaded value, but on the pooled p90 that the verdict reads,
+ * searched from the first draw's high load up the ladder. One draw can reach its knee below the
+ * workload's: BWB's first draw runs out of KV at a rate where the pooled p90 is 2x. The pooled p90
+ * can jump 50-fold within a ladder step, so the bisection goes to 1/32 of the step.
+ */
+async function pooledHighLoad(c: TraceCase, firstDrawHigh: number, unloadedP90: number): Promise<number> {
+  const steps: string[] = [];
+  const reaches = async (scale: number) => {
+    const p = await pooledRoundRobinP90(c, scale);
+    steps.push(`${load(c, scale)}: ${p.toFixed(0)} ms`);
+    return p >= 3 * unloadedP90;
+  };
+  let lo = firstDrawHigh;
+  let hi: number | undefined;
+  if (await reaches(firstDrawHigh)) hi = firstDrawHigh;
+  else {
+    for (const scale of c.ladder.filter((s) => s > firstDrawHigh)) {
+      if (await reaches(scale)) {
+        hi = scale;
+        break;
+      }
+      lo = scale;
+    }
+  }
+  const what = () => `round-robin's p90 TTFT over ${redraws} draws pooled (3x unloaded: ${(3 * unloadedP90).toFixed(0)} ms): ${steps.join(', ')}`;
+  if (hi === undefined) {
+    console.log(`${what()}; never 3x on the ladder: the draws are judged at its top, ${load(c, c.ladder.at(-1)!)}`);
+    return c.ladder.at(-1)!;
+  }
+  let high = hi;
+  if (high !== firstDrawHigh) {
+    for (let i = 0; i < 5; i++) {
+      const mid: number = (lo + high) / 2;
+      if (await reaches(mid)) high = mid;
+      else lo = mid;
+    }
+  }
+  console.log(`${what()}: high load for the draws ${load(c, high)}`);
+  return high;
+}
+
+/** The floor beside the decodes at one load (src/sim/cluster/ttft-floor.ts, loadedTtftFloor), printed. */
+function loadedFloorOf(c: TraceCase, scale: number, label: string) {
   const spec = base(c, scale);
-  return loadedTtftFloor(readSpecTrace(spec).requests, { model: resolveDeployment({ model: spec.model, gpu: spec.gpu }).stepTime, replicas: spec.replicas, rateScale: scale });
+  const f = loadedTtftFloor(readSpecTrace(spec).requests, { model: resolveDeployment({ model: spec.model, gpu: spec.gpu }).stepTime, replicas: spec.replicas, rateScale: scale });
+  console.log(`TTFT floor at ${label} (${load(c, scale)}), beside ${f.decodesPerReplica} decodes a replica: p50/p90/p99 ${f.ttftMs.p50.toFixed(0)}/${f.ttftMs.p90.toFixed(0)}/${f.ttftMs.p99.toFixed(0)} ms`);
+  return f;
 }
 
 /** The trace's TTFT floor on an idle replica (src/sim/cluster/ttft-floor.ts): one line, and the cluster-LRU p90. */
@@ -269,8 +322,7 @@ for (const c of cases) {
   if (!reached) console.log(`round-robin's p90 never reached 3x the unloaded value on the ladder: "high" below is its top, ${load(c, high)}`);
   // On a trace without shared content, the high load's floor: each request beside its replica's
   // share of the decodes (src/sim/cluster/ttft-floor.ts, loadedTtftFloor).
-  const loaded = c.lengthOnly ? loadedFloorOf(c, high) : undefined;
-  if (loaded) console.log(`TTFT floor at the high load (${load(c, high)}), beside ${loaded.decodesPerReplica} decodes a replica: p50/p90/p99 ${loaded.ttftMs.p50.toFixed(0)}/${loaded.ttftMs.p90.toFixed(0)}/${loaded.ttftMs.p99.toFixed(0)} ms`);
+  const loaded = c.lengthOnly ? loadedFloorOf(c, high, 'the high load') : undefined;
   const loads: Array<[string, number]> = [['moderate', moderate], ['high', high]];
   if (coarseHigh !== high) loads.push(['ladder step', coarseHigh]);
   for (const [label, scale] of loads) {
@@ -284,7 +336,11 @@ for (const c of cases) {
     all[`${c.file}@${scale}`] = { ...Object.fromEntries(outcomes.map((o) => [o.policy, { ...o.report, spread: o.details.spread, ...(o.details.ttftPrediction ? { ttft_prediction: o.details.ttftPrediction } : {}) }])), p90_lead: { vs: bestTtft.policy, ...lead } };
   }
   for (const seed of extraSeeds) verdict(await runPolicies(base(c, high, seed), policyNames(), jobs), `seed ${seed}, high load: inferstack vs best peer`);
-  if ((c.poissonFile || c.lengthOnly) && redraws > 0) all[`${c.file}@${high} redrawn`] = await pooledVerdict(c, high, loaded?.ttftMs.p90);
+  if ((c.poissonFile || c.lengthOnly) && redraws > 0) {
+    const drawsHigh = await pooledHighLoad(c, high, unloadedP90);
+    const drawsFloor = !c.lengthOnly ? undefined : drawsHigh === high ? loaded : loadedFloorOf(c, drawsHigh, "the draws' high load");
+    all[`${c.file}@${drawsHigh} redrawn`] = await pooledVerdict(c, drawsHigh, drawsFloor?.ttftMs.p90);
+  }
 }
 console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
 if (values.json) writeFileSync(values.json, JSON.stringify(all, null, 2));

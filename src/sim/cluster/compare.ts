@@ -68,28 +68,33 @@ export function simulationWorkers(n: number): SimulationWorker[] {
 }
 
 export async function runPolicies(spec: TraceSimSpec, policies: string[], jobs: number, onProgress?: ProgressFn): Promise<PolicyOutcome[]> {
-  if (jobs <= 1 || policies.length === 1) {
-    return policies.map((p) => runSpec(spec, p, onProgress && ((d, t) => onProgress(p, d, t))));
+  return runSimulations(policies.map((policy) => ({ spec, policy })), jobs, onProgress);
+}
+
+/** A batch of independent simulations (say, every draw of a trace under every policy), spread over `jobs` workers; results in the caller's order. */
+export async function runSimulations(runs: Array<{ spec: TraceSimSpec; policy: string }>, jobs: number, onProgress?: ProgressFn): Promise<PolicyOutcome[]> {
+  if (jobs <= 1 || runs.length === 1) {
+    return runs.map(({ spec, policy }) => runSpec(spec, policy, onProgress && ((d, t) => onProgress(policy, d, t))));
   }
-  const results = new Array<PolicyOutcome>(policies.length);
+  const results = new Array<PolicyOutcome>(runs.length);
   // Longest first, so the last lane does not run one long simulation alone at the end. Results
   // keep the caller's order.
-  const order = policies.map((_, i) => i).sort((a, b) => Number(COSTLY.has(policies[b]!)) - Number(COSTLY.has(policies[a]!)));
+  const order = runs.map((_, i) => i).sort((a, b) => Number(COSTLY.has(runs[b]!.policy)) - Number(COSTLY.has(runs[a]!.policy)));
   let next = 0;
   // After a failure no new run starts, and the call settles only once every worker is idle again,
   // so the next call finds none of them busy.
   let failure: { error: unknown } | undefined;
   const lane = async (w: SimulationWorker) => {
-    while (next < policies.length && !failure) {
+    while (next < runs.length && !failure) {
       const i = order[next++]!;
       try {
-        results[i] = await w.run(spec, policies[i]!, onProgress);
+        results[i] = await w.run(runs[i]!.spec, runs[i]!.policy, onProgress);
       } catch (error) {
         failure ??= { error };
       }
     }
   };
-  await Promise.all(simulationWorkers(Math.min(jobs, policies.length)).map(lane));
+  await Promise.all(simulationWorkers(Math.min(jobs, runs.length)).map(lane));
   if (failure) throw failure.error;
   return results;
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { runPolicies, simulationWorkers } from '../../../src/sim/cluster/compare.ts';
+import { runPolicies, runSimulations, simulationWorkers } from '../../../src/sim/cluster/compare.ts';
 import type { TraceSimSpec } from '../../../src/sim/cluster/run-spec.ts';
 import { writeConversationTrace } from './fixtures.ts';
 
@@ -29,4 +29,16 @@ test('a run that fails rejects with its message, and the workers still serve the
   const outcomes = await runPolicies(spec, policies, 2);
   assert.deepEqual(outcomes.map((o) => o.policy), policies);
   assert.ok(outcomes.every((o) => o.report.ttft_ms.p50 > 0));
+});
+
+test('a batch of different specs and policies comes back in the order asked, as one thread gives it', async () => {
+  const runs = [
+    { spec, policy: 'inferstack' },
+    { spec: { ...spec, rateScale: 8 }, policy: 'round-robin' },
+    { spec: { ...spec, seed: 2 }, policy: 'dynamo' },
+  ];
+  const here = plain(await runSimulations(runs, 1));
+  assert.deepEqual(plain(await runSimulations(runs, 2)), here);
+  assert.deepEqual(here.map((o) => o.policy), ['inferstack', 'round-robin', 'dynamo']);
+  assert.notDeepEqual(here[1]!.ttft, plain(await runPolicies(spec, ['round-robin'], 1))[0]!.ttft, 'the second run used its own spec');
 });
