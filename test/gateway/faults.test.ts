@@ -73,11 +73,14 @@ test('a dead endpoint is failed over, ejected, and 503 once nothing is healthy',
   const dead = `http://127.0.0.1:${await freePort()}`;
   const good = await startFakeEngine();
   const gw = await gatewayFor([dead, good.url], {}, fast);
-  const lonely = await gatewayFor([dead], {}, fast);
-  t.after(async () => { await gw.close(); await lonely.close(); await good.close(); });
+  t.after(async () => { await gw.close(); await good.close(); });
   for (let i = 0; i < 6; i++) assert.equal((await postJson(`${gw.url}/v1/chat/completions`, chat)).status, 200);
   await until('the dead endpoint to be ejected', () => gw.state().pools[0]!.endpoints[0]!.view.healthy === false);
   assert.ok((await metric(gw.url, /inferstack_gateway_endpoint_ejections_total\{endpoint="[^"]+"\} (\d+)/)) >= 1);
+  // Started just before its first request, and probing once a second, so the prober cannot eject
+  // the endpoint before that request sees it dead (on a loaded machine 50 ms probes could).
+  const lonely = await gatewayFor([dead], {}, { signals: { ...fast.signals, healthIntervalMs: 1000 } });
+  t.after(() => lonely.close());
   const first = await postJson(`${lonely.url}/v1/chat/completions`, chat);
   assert.equal(first.status, 502);
   assert.equal(first.json.error.code, 'upstream_unavailable');

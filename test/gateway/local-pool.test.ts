@@ -69,7 +69,7 @@ test('local pools: one embedded engine with the config settings, behind the gate
   const m = await models(['a', 'b']);
   const config = parseConfigText(
     `listeners: [{host: 127.0.0.1, port: 0}]
-localEngine: {parallelSequences: 2, contextSize: 128, threads: 1, idleTimeoutMs: 300}
+localEngine: {parallelSequences: 2, contextSize: 128, threads: 1, idleTimeoutMs: 3000}
 trust: {lock: "${m.lock}"}
 pools:
   - {name: a, models: [a], endpoints: [{engine: local, path: "${m.paths.a}"}]}
@@ -94,7 +94,7 @@ pools:
   const slots = (await (await fetch(`${local.server.url}/slots`)).json()) as { model: string; slots: unknown[] }[];
   assert.deepEqual(slots.map((s) => [s.model, s.slots.length]).sort(), [['a', 2], ['b', 2]]);
   // idleTimeoutMs reached it too: both models unload (scale to zero), and load again on the next request.
-  await eventually(() => local.server.registry.status().every((s) => s.state === 'unloaded'), 10_000);
+  await eventually(() => local.server.registry.status().every((s) => s.state === 'unloaded'), 15_000);
   assert.equal((await postJson(`${gw.url}/v1/completions`, { model: 'a', prompt: 'hi', max_tokens: 1 })).status, 200);
 });
 
