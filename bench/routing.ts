@@ -136,10 +136,12 @@ function verdict(outcomes: PolicyOutcome[], label: string): { bestTtft: PolicyOu
  * (requests of one draw share its bursts), and how many single draws clear a 10 % lead.
  */
 async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: number) {
-  const policies = policyNames();
-  const outcomes = await runSimulations(draws(c, scale).flatMap((spec) => policies.map((policy) => ({ spec, policy }))), jobs);
+  // Round-robin's draws were run when this load was found; the other policies run now.
+  const roundRobin = await roundRobinOnDraws(c, scale);
+  const others = policyNames().filter((name) => name !== 'round-robin');
+  const outcomes = await runSimulations(draws(c, scale).flatMap((spec) => others.map((policy) => ({ spec, policy }))), jobs);
   // Each policy's outcomes, one per draw in seed order.
-  const byPolicy = new Map(policies.map((name, p) => [name, outcomes.filter((_, i) => i % policies.length === p)]));
+  const byPolicy = new Map(policyNames().map((name) => [name, name === 'round-robin' ? roundRobin : outcomes.filter((_, i) => others[i % others.length] === name)]));
   // Each policy's pooled p90 and p99 (ms) and mean hit rate, computed once: the comparisons below read them.
   const meanOf = (os: PolicyOutcome[], f: (o: PolicyOutcome) => number) => os.reduce((sum, o) => sum + f(o), 0) / os.length;
   const pooled = new Map(
@@ -209,10 +211,17 @@ function kvDemandByDraw(c: TraceCase, scale: number, roundRobin: PolicyOutcome[]
   return peaks;
 }
 
+/** Round-robin on every draw at one load, kept for the verdict at the load the calibration picks. */
+const roundRobinRuns = new Map<string, PolicyOutcome[]>();
+async function roundRobinOnDraws(c: TraceCase, scale: number): Promise<PolicyOutcome[]> {
+  const key = `${c.file}@${scale}`;
+  if (!roundRobinRuns.has(key)) roundRobinRuns.set(key, await runSimulations(draws(c, scale).map((spec) => ({ spec, policy: 'round-robin' })), jobs));
+  return roundRobinRuns.get(key)!;
+}
+
 /** Round-robin's p90 TTFT (ms) over the requests of every draw at one load, pooled. */
 async function pooledRoundRobinP90(c: TraceCase, scale: number): Promise<number> {
-  const outcomes = await runSimulations(draws(c, scale).map((spec) => ({ spec, policy: 'round-robin' })), jobs);
-  return summarize(outcomes.flatMap((o) => [...o.ttftByRequest]).filter(Number.isFinite)).p90 * 1000;
+  return summarize((await roundRobinOnDraws(c, scale)).flatMap((o) => [...o.ttftByRequest]).filter(Number.isFinite)).p90 * 1000;
 }
 
 /**
@@ -340,6 +349,7 @@ for (const c of cases) {
     const drawsHigh = await pooledHighLoad(c, high, unloadedP90);
     const drawsFloor = !c.lengthOnly ? undefined : drawsHigh === high ? loaded : loadedFloorOf(c, drawsHigh, "the draws' high load");
     all[`${c.file}@${drawsHigh} redrawn`] = await pooledVerdict(c, drawsHigh, drawsFloor?.ttftMs.p90);
+    roundRobinRuns.clear();
   }
 }
 console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
