@@ -1,7 +1,7 @@
 // npm run bench:routing: every routing policy side by side on the same simulated cluster (8
 // replicas of llama-3.1-8b on H100, engine twins in virtual time), for the Mooncake conversation
 // trace and the Azure conversation trace (the traces inferstack was tuned on), or with `--held-out`
-// four traces it was never tuned on, at a moderate and a high load. The load is the trace's
+// four more (three it was never tuned on; one term was found on ShareGPT token ids), at a moderate and a high load. The load is the trace's
 // own arrival process scaled by a rate factor; "high" is the first factor at which round-robin's p90
 // TTFT reaches 3x its unloaded value (a ladder, then bisection within the step), "moderate" the
 // ladder step before it. Each trace
