@@ -211,6 +211,37 @@ function kvDemandByDraw(c: TraceCase, scale: number, roundRobin: PolicyOutcome[]
   return peaks;
 }
 
+interface Probe {
+  scale: number;
+  p90: number;
+  shed?: number;
+}
+
+/**
+ * The first rate at which round-robin's p90 reaches `threshold`: up `ladder` until a rung reaches
+ * it, then `bisections` halvings between that rung and the one below (near capacity the p90 jumps
+ * within one rung). Without a rung that reaches it, `high` is the ladder's top.
+ */
+async function firstRateReaching(ladder: number[], threshold: number, bisections: number, probe: (scale: number) => Promise<Probe>) {
+  const rungs: Probe[] = [];
+  for (const scale of ladder) {
+    rungs.push(await probe(scale));
+    if (rungs.at(-1)!.p90 >= threshold) break;
+  }
+  const reached = rungs.at(-1)!.p90 >= threshold;
+  let high = rungs.at(-1)!.scale;
+  const bisected: Probe[] = [];
+  if (reached && rungs.length >= 2) {
+    let lo = rungs.at(-2)!.scale;
+    for (let i = 0; i < bisections; i++) {
+      bisected.push(await probe((lo + high) / 2));
+      if (bisected.at(-1)!.p90 >= threshold) high = bisected.at(-1)!.scale;
+      else lo = bisected.at(-1)!.scale;
+    }
+  }
+  return { rungs, bisected, reached, high };
+}
+
 /** Round-robin on every draw at one load, kept for the verdict at the load the calibration picks. */
 const roundRobinRuns = new Map<string, PolicyOutcome[]>();
 async function roundRobinOnDraws(c: TraceCase, scale: number): Promise<PolicyOutcome[]> {
@@ -232,39 +263,12 @@ async function pooledRoundRobinP90(c: TraceCase, scale: number): Promise<number>
  * can jump 50-fold within a ladder step, so the bisection goes to 1/32 of the step.
  */
 async function pooledHighLoad(c: TraceCase, firstDrawHigh: number, unloadedP90: number): Promise<number> {
-  const steps: string[] = [];
-  const reaches = async (scale: number) => {
-    const p = await pooledRoundRobinP90(c, scale);
-    steps.push(`${load(c, scale)}: ${p.toFixed(0)} ms`);
-    return p >= 3 * unloadedP90;
-  };
-  let lo = firstDrawHigh;
-  let hi: number | undefined;
-  if (await reaches(firstDrawHigh)) hi = firstDrawHigh;
-  else {
-    for (const scale of c.ladder.filter((s) => s > firstDrawHigh)) {
-      if (await reaches(scale)) {
-        hi = scale;
-        break;
-      }
-      lo = scale;
-    }
-  }
-  const what = () => `round-robin's p90 TTFT over ${redraws} draws pooled (3x unloaded: ${(3 * unloadedP90).toFixed(0)} ms): ${steps.join(', ')}`;
-  if (hi === undefined) {
-    console.log(`${what()}; never 3x on the ladder: the draws are judged at its top, ${load(c, c.ladder.at(-1)!)}`);
-    return c.ladder.at(-1)!;
-  }
-  let high = hi;
-  if (high !== firstDrawHigh) {
-    for (let i = 0; i < 5; i++) {
-      const mid: number = (lo + high) / 2;
-      if (await reaches(mid)) high = mid;
-      else lo = mid;
-    }
-  }
-  console.log(`${what()}: high load for the draws ${load(c, high)}`);
-  return high;
+  const ladder = [firstDrawHigh, ...c.ladder.filter((s) => s > firstDrawHigh)];
+  const search = await firstRateReaching(ladder, 3 * unloadedP90, 5, async (scale) => ({ scale, p90: await pooledRoundRobinP90(c, scale) }));
+  const probes = [...search.rungs, ...search.bisected].map((p) => `${load(c, p.scale)}: ${p.p90.toFixed(0)} ms`).join(', ');
+  const what = `round-robin's p90 TTFT over ${redraws} draws pooled (3x unloaded: ${(3 * unloadedP90).toFixed(0)} ms): ${probes}`;
+  console.log(search.reached ? `${what}: high load for the draws ${load(c, search.high)}` : `${what}; never 3x on the ladder: the draws are judged at its top, ${load(c, search.high)}`);
+  return search.high;
 }
 
 /** The floor beside the decodes at one load (src/sim/cluster/ttft-floor.ts, loadedTtftFloor), printed. */
@@ -294,41 +298,23 @@ for (const c of cases) {
   console.log(`\n${c.name}: ${floor.line}`);
   const [unloaded] = await runPolicies(base(c, c.unloaded), ['round-robin'], 1);
   const unloadedP90 = p90(unloaded!);
-  // Calibrate: round-robin up the ladder until its p90 TTFT is 3x the unloaded one.
-  const rr: Array<{ scale: number; p90: number; shed: number }> = [];
-  let high = c.ladder.at(-1)!;
-  let reached = false;
-  for (const scale of c.ladder) {
+  // Calibrate: round-robin up the ladder until its p90 TTFT is 3x the unloaded one. Near capacity
+  // the p90 jumps: one ladder step can go from under 3x to a backlog that grows for as long as the
+  // trace lasts (nothing is shed: requests wait in the gateway's queue). So the first rate at 3x is
+  // found to 1/8 of the step by bisection; the step's own top is still reported.
+  const search = await firstRateReaching(c.ladder, 3 * unloadedP90, 3, async (scale) => {
     const [o] = await runPolicies(base(c, scale), ['round-robin'], 1);
-    rr.push({ scale, p90: p90(o!), shed: o!.report.shed });
-    if (p90(o!) >= 3 * unloadedP90) {
-      high = scale;
-      reached = true;
-      break;
-    }
-  }
-  const moderate = rr.length >= 2 ? rr.at(-2)!.scale : c.ladder[0]!;
-  const ladder = rr.map((r) => `${load(c, r.scale)}: ${r.p90.toFixed(0)} ms${r.shed ? ` (${r.shed} shed)` : ''}`).join(', ');
+    return { scale, p90: p90(o!), shed: o!.report.shed };
+  });
+  const { rungs, high } = search;
+  const moderate = rungs.length >= 2 ? rungs.at(-2)!.scale : c.ladder[0]!;
+  const coarseHigh = rungs.at(-1)!.scale;
+  const ladder = rungs.map((r) => `${load(c, r.scale)}: ${r.p90.toFixed(0)} ms${r.shed ? ` (${r.shed} shed)` : ''}`).join(', ');
   console.log(`\n## ${c.name}: round-robin p90 TTFT unloaded (${load(c, c.unloaded)}) ${unloadedP90.toFixed(0)} ms; ladder ${ladder}`);
-  // Near capacity the p90 jumps: one ladder step can go from under 3x to a backlog that grows for
-  // as long as the trace lasts (nothing is shed: requests wait in the gateway's queue). The first
-  // rate at 3x is found to 1/8 of the step by bisection; the step's own top is still reported.
-  const coarseHigh = high;
-  if (reached && rr.length >= 2) {
-    let lo = moderate;
-    const steps: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const mid = (lo + high) / 2;
-      const [o] = await runPolicies(base(c, mid), ['round-robin'], 1);
-      steps.push(`${load(c, mid)}: ${p90(o!).toFixed(0)} ms`);
-      if (p90(o!) >= 3 * unloadedP90) high = mid;
-      else lo = mid;
-    }
-    console.log(`bisection ${steps.join(', ')}: high load ${load(c, high)}`);
-  }
+  if (search.bisected.length > 0) console.log(`bisection ${search.bisected.map((p) => `${load(c, p.scale)}: ${p.p90.toFixed(0)} ms`).join(', ')}: high load ${load(c, high)}`);
   // If round-robin never reaches 3x on the ladder (shedding can cap the p90 when the gateway queue
   // is small), the ladder's top is reported, named as what it is.
-  if (!reached) console.log(`round-robin's p90 never reached 3x the unloaded value on the ladder: "high" below is its top, ${load(c, high)}`);
+  if (!search.reached) console.log(`round-robin's p90 never reached 3x the unloaded value on the ladder: "high" below is its top, ${load(c, high)}`);
   // On a trace without shared content, the high load's floor: each request beside its replica's
   // share of the decodes (src/sim/cluster/ttft-floor.ts, loadedTtftFloor).
   const loaded = c.lengthOnly ? loadedFloorOf(c, high, 'the high load') : undefined;
