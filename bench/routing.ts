@@ -1,11 +1,11 @@
 // npm run bench:routing: every routing policy side by side on the same simulated cluster (8
 // replicas of llama-3.1-8b on H100, engine twins in virtual time), for the Mooncake conversation
 // trace and the Azure conversation trace (the traces inferstack was tuned on), or with `--held-out`
-// four more (three it was never tuned on; one term was found on ShareGPT token ids), at a moderate and a high load. The load is the trace's
-// own arrival process scaled by a rate factor; "high" is the first factor at which round-robin's p90
-// TTFT reaches 3x its unloaded value (a ladder, then bisection within the step), "moderate" the
-// ladder step before it. Each trace
-// also gets its TTFT floor (every request alone on an idle replica), what a policy's p90 is judged against.
+// four more (three it was never tuned on; one term was found on ShareGPT token ids), at a moderate
+// and a high load. The load is the trace's own arrival process scaled by a rate factor; "high" is
+// the first factor at which round-robin's p90 TTFT reaches 3x its unloaded value (a ladder, then
+// bisection within the step), "moderate" the ladder step before it. Each trace also gets its TTFT
+// floor (every request alone on an idle replica), what a policy's p90 is judged against.
 //   node bench/routing.ts [--held-out] [--only NAME] [--traces DIR] [--jobs N] [--max-requests N] [--json FILE] [--seeds 2,3] [--redraws N]
 // --only runs the traces whose name or file contains NAME (e.g. bwb).
 // --seeds reruns the high load with other seeds (arrival jitter or Poisson arrivals, tie-breaks) and
@@ -175,7 +175,7 @@ async function pooledVerdict(c: TraceCase, scale: number, loadedFloorP90?: numbe
       `median ${pct(median(perDraw))} %, 10 % or more in ${perDraw.filter((x) => x >= 0.1).length} of ${redraws}`,
   );
   if (loadedFloorP90) console.log(`the best peer's pooled p90 is ${(pooledP90(best) / loadedFloorP90).toFixed(2)}x the floor beside the decodes (${loadedFloorP90.toFixed(0)} ms); a 10 % lead needs at least 1.11x`);
-  const demand = kvDemandByDraw(c, scale, byPolicy.get('round-robin')!, ours, drawBest);
+  const demand = kvDemandByDraw(c, scale, roundRobin, ours, drawBest);
   return { vs: bestName, ...lead, hit_vs_best: hit, per_draw_leads: perDraw, per_draw_p90_ms: Object.fromEntries([...byPolicy].map(([name, os]) => [name, os.map(p90)])), per_draw_kv_demand_peak: demand };
 }
 

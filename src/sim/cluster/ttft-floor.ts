@@ -11,7 +11,6 @@ import type { StepTimeModel } from '../../physics/types.ts';
 // The twin core's defaults, which are vLLM's (max_num_batched_tokens, max_num_seqs).
 import { DEFAULT_MAX_NUM_BATCHED_TOKENS, DEFAULT_MAX_NUM_SEQS } from '../../twin/core/scheduler.ts';
 
-
 /** Seconds to prefill `promptTokens` on an idle replica when `cachedTokens` are already in its KV. */
 export function idlePrefillSeconds(model: StepTimeModel, promptTokens: number, cachedTokens: number, budget = DEFAULT_MAX_NUM_BATCHED_TOKENS): number {
   // The engine recomputes at least the last prompt token, so a full hit still costs one step.
