@@ -32,6 +32,14 @@ at once. Results are simulated, not measured.
                                (default 0; the cold start sends all prompts at once)
   --client-delay-ms X          each replacement arrives after a random delay in [0, X] ms
                                (default 0: at once, which lets the loop run in lock step)
+  --start burst|staggered      burst (default): the first N requests all start with the full
+                               output, so the loop runs in lock step; staggered: their outputs
+                               end evenly over one request's lifetime, so the clients are out of
+                               phase from then on (the first N are then warm-up unless --warmup)
+  --prompt-pool N              draw prompts at random from N distinct ones, like a benchmark with
+                               a fixed dataset (repeats hit the prefix cache); default 0: all distinct
+  --drain-warmup               the warm-up requests are a phase of their own: the measured ones
+                               start together once every warm-up request has finished (aiperf)
   --block-size N               tokens per KV block (default 16)
   --num-gpu-blocks N           override the KV capacity physics computes
   --max-num-seqs N             most sequences per step (default 256 vllm, 2048 trtllm)
@@ -68,6 +76,7 @@ export async function main(argv: string[]): Promise<void> {
       model: { type: 'string' }, gpu: { type: 'string' }, tp: { type: 'string' }, dtype: { type: 'string' },
       'kv-dtype': { type: 'string' }, engine: { type: 'string' }, isl: { type: 'string' }, osl: { type: 'string' },
       concurrency: { type: 'string' }, requests: { type: 'string' }, 'shared-prefix': { type: 'string' }, warmup: { type: 'string' }, 'client-delay-ms': { type: 'string' },
+      start: { type: 'string' }, 'prompt-pool': { type: 'string' }, 'drain-warmup': { type: 'boolean' },
       'block-size': { type: 'string' }, 'num-gpu-blocks': { type: 'string' }, 'max-num-seqs': { type: 'string' },
       'max-num-batched-tokens': { type: 'string' }, 'no-prefix-caching': { type: 'boolean' }, 'no-async-scheduling': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -85,6 +94,10 @@ export async function main(argv: string[]): Promise<void> {
   const engine = v.engine ?? 'vllm';
   if (engine !== 'vllm' && engine !== 'trtllm') throw new CliError(`--engine must be vllm or trtllm, got '${engine}'`);
   const blockSize = numberFlag('block-size', v['block-size'], { integer: true, min: 1, max: 4096 });
+  const start = v.start ?? 'burst';
+  if (start !== 'burst' && start !== 'staggered') throw new CliError(`--start must be burst or staggered, got '${start}'`);
+  // A staggered first wave is not the workload being measured: leave it out unless told otherwise.
+  const warmupRequests = numberFlag('warmup', v.warmup, { integer: true, min: 0 }) ?? (start === 'staggered' ? Math.min(concurrency, requests - 1) : 0);
 
   let deployment: Deployment;
   try {
@@ -114,8 +127,11 @@ export async function main(argv: string[]): Promise<void> {
       concurrency,
       requests,
       sharedPrefixTokens: numberFlag('shared-prefix', v['shared-prefix'], { integer: true, min: 0 }),
-      warmupRequests: numberFlag('warmup', v.warmup, { integer: true, min: 0 }),
+      warmupRequests,
       clientDelayMaxSeconds: milliseconds('client-delay-ms', v['client-delay-ms']) ?? 0,
+      start,
+      promptPool: numberFlag('prompt-pool', v['prompt-pool'], { integer: true, min: 0, max: MAX_REQUESTS }),
+      drainAfterWarmup: v['drain-warmup'] === true,
     });
   } catch (err) {
     if (err instanceof RangeError) throw new CliError(err.message);

@@ -7,6 +7,7 @@ import type { StepTimeModel } from '../physics/types.ts';
 import { createTwinCore, DEFAULT_BLOCK_SIZE } from '../twin/core/engine.ts';
 import type { FinishReason, TwinRequestObserver } from '../twin/core/types.ts';
 import { SampleBuffer, scaleSummary, type LatencySummary } from '../bench/stats.ts';
+import { createPromptSource } from './prompts.ts';
 
 export interface SingleSimOptions {
   stepTime: StepTimeModel;
@@ -42,6 +43,25 @@ export interface SingleSimOptions {
    * loop falls into (requests admitted together finish together and return together).
    */
   clientDelayMaxSeconds?: number;
+  /**
+   * How the first `concurrency` requests start, all at time 0. 'burst' (default): each with the
+   * full output, so a deterministic loop stays in lock step (requests admitted together finish and
+   * return together). 'staggered': request i of the first wave stops after
+   * round((i + 1) x osl / concurrency) tokens, so the replacements come back spread evenly over one
+   * request's lifetime: the clients are out of phase from then on. Leave that wave out as warm-up.
+   */
+  start?: 'burst' | 'staggered';
+  /**
+   * Draw each request's prompt at random (seeded) from this many distinct prompts, as a benchmark
+   * with a fixed dataset does (aiperf: 100 entries). Default 0: every request its own prompt.
+   */
+  promptPool?: number;
+  /**
+   * Run the warm-up requests as a phase of their own, as aiperf does: once they are all issued, no
+   * request is issued until they have all finished; then the measured requests start together.
+   * Default false: one continuous loop.
+   */
+  drainAfterWarmup?: boolean;
 }
 
 export interface SingleSimResult {
@@ -130,25 +150,6 @@ class RequestTracker implements TwinRequestObserver {
   }
 }
 
-/**
- * Writes distinct, deterministic prompt tokens (an LCG) into `out` (length isl), after an optional
- * prefix shared by all requests. One array serves every request: the core copies the prompt.
- */
-function fillPrompt(out: Uint32Array, index: number, shared: number, seed: number): Uint32Array {
-  const isl = out.length;
-  let x = (seed * 0x9e3779b1) >>> 0;
-  for (let i = 0; i < Math.min(shared, isl); i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = (x >>> 2) % 32_000; // 30 bits: an integer modulo, not a double one
-  }
-  x = (x ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
-  for (let i = shared; i < isl; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = (x >>> 2) % 32_000;
-  }
-  return out;
-}
-
 function positiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
 }
@@ -171,6 +172,7 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
   if (!Number.isInteger(warmup) || warmup < 0 || warmup >= opts.requests) {
     throw new RangeError(`warm-up requests must be an integer from 0 to requests - 1, got ${warmup}`);
   }
+  if (opts.start !== undefined && opts.start !== 'burst' && opts.start !== 'staggered') throw new RangeError(`start must be 'burst' or 'staggered', got ${String(opts.start)}`);
   const seed = opts.seed ?? 1;
   const core = createTwinCore({
     stepTime: opts.stepTime,
@@ -186,19 +188,31 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
   });
 
   let issued = 0; // requests issued or waiting on their client delay (the closed loop's count)
+  let finished = 0;
   let nextIndex = 0;
+  // With a drained warm-up, the loop first stops at the warm-up's end, then at the run's.
+  let phaseEnd = opts.drainAfterWarmup && warmup > 0 ? warmup : opts.requests;
+  const startWave = (time: number): void => {
+    for (let i = 0; i < opts.concurrency && issued < phaseEnd; i++, issued++) issue(time);
+  };
   const stats = new RunStats(warmup, (time) => {
-    if (issued < opts.requests) {
+    finished++;
+    if (issued < phaseEnd) {
       issued++;
       replace(time); // closed loop
+    } else if (finished === phaseEnd && phaseEnd < opts.requests) {
+      phaseEnd = opts.requests; // the warm-up phase is over: the measured phase starts at once
+      startWave(time);
     }
   });
 
-  const prompt = new Uint32Array(opts.isl); // reused by every request (the core copies it)
+  const promptFor = createPromptSource({ isl: opts.isl, sharedPrefixTokens: shared, seed, pool: opts.promptPool });
+  const staggered = opts.start === 'staggered';
   const issue = (now: number): void => {
     const index = nextIndex++;
     const tracker = new RequestTracker(stats, index, now);
-    core.add({ id: `r${index}`, promptTokenIds: fillPrompt(prompt, index, shared, seed), maxTokens: opts.osl, ignoreEos: true, arrivalTime: now }, tracker);
+    const maxTokens = staggered && index < opts.concurrency ? Math.max(1, Math.round(((index + 1) * opts.osl) / opts.concurrency)) : opts.osl;
+    core.add({ id: `r${index}`, promptTokenIds: promptFor(index), maxTokens, ignoreEos: true, arrivalTime: now }, tracker);
   };
 
   // Replacements delayed by the client wait here, earliest first, until the step boundary after their arrival.
@@ -219,7 +233,7 @@ export function runSingleSim(opts: SingleSimOptions): SingleSimResult {
   }
 
   const wallStart = performance.now();
-  for (; issued < Math.min(opts.concurrency, opts.requests); issued++) issue(0);
+  startWave(0);
   let now = 0;
   let steps = 0;
   for (;;) {

@@ -185,3 +185,63 @@ test('client delay: replacements arrive later, every request still runs once, ru
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--client-delay-ms must be/);
 });
+
+test('a staggered start puts the clients out of phase: each prompt is prefilled alone, not in a burst', () => {
+  // Synchronous scheduling, so a replacement joins the step right after its predecessor's last one.
+  const opts = { stepTime: linear, numGpuBlocks: 1000, isl: 64, osl: 40, concurrency: 4, requests: 20, warmupRequests: 4, asyncScheduling: false };
+  const burst = runSingleSim(opts);
+  const staggered = runSingleSim({ ...opts, start: 'staggered' as const });
+  // In lock step the four prompts of a round share one step: 5 ms + 4 x 64 x 0.1 ms.
+  assert.ok(Math.abs(burst.ttft_ms.mean - 30.6) < 1e-6, `burst TTFT ${burst.ttft_ms.mean}`);
+  // Out of phase, every step prefills at most one prompt: 5 ms + 64 x 0.1 ms, for every request.
+  assert.ok(Math.abs(staggered.ttft_ms.p99 - 11.4) < 1e-6, `staggered TTFT p99 ${staggered.ttft_ms.p99}`);
+  assert.ok(Math.abs(staggered.ttft_ms.mean - 11.4) < 1e-6);
+  // Only the first wave is shortened: every measured request still generates all 40 tokens.
+  assert.equal(staggered.requests, 20);
+  assert.ok(Math.abs(staggered.tpot_ms.mean - burst.tpot_ms.mean) / burst.tpot_ms.mean < 0.5);
+  assert.throws(() => runSingleSim({ ...opts, start: 'later' as 'burst' }), /start must be/);
+});
+
+test('a prompt pool repeats prompts, which the prefix cache serves; the pick is seeded', () => {
+  const opts = { stepTime: linear, numGpuBlocks: 2000, isl: 160, osl: 4, concurrency: 2, requests: 40 };
+  assert.equal(runSingleSim(opts).prefix_hit_rate, 0);
+  const pooled = runSingleSim({ ...opts, promptPool: 4 });
+  // 40 draws from 4 prompts: at most 4 misses, and a hit serves all but the last block (144 of 160).
+  assert.ok(pooled.prefix_hit_rate > 0.7 && pooled.prefix_hit_rate <= 144 / 160, `hit rate ${pooled.prefix_hit_rate}`);
+  assert.deepEqual({ ...pooled, wall_seconds: 0 }, { ...runSingleSim({ ...opts, promptPool: 4 }), wall_seconds: 0 });
+  assert.notDeepEqual(
+    { ...runSingleSim({ ...opts, promptPool: 4, seed: 2, numGpuBlocks: 20 }), wall_seconds: 0 },
+    { ...runSingleSim({ ...opts, promptPool: 4, seed: 3, numGpuBlocks: 20 }), wall_seconds: 0 },
+  );
+  // Without prefix caching the repeats are computed again.
+  assert.equal(runSingleSim({ ...opts, promptPool: 4, enablePrefixCaching: false }).prefix_hit_rate, 0);
+  assert.throws(() => runSingleSim({ ...opts, promptPool: -1 }), /prompt pool/);
+});
+
+test('a drained warm-up: the measured phase starts as one burst after the last warm-up request ends', () => {
+  const opts = { stepTime: linear, numGpuBlocks: 1000, isl: 64, osl: 40, concurrency: 4, requests: 24, warmupRequests: 8, asyncScheduling: false, start: 'staggered' as const };
+  const continuous = runSingleSim(opts);
+  const drained = runSingleSim({ ...opts, drainAfterWarmup: true });
+  assert.equal(drained.requests, 24);
+  // Continuous, the clients stay out of phase; drained, the first measured round is a burst again
+  // (4 prompts in one 30.6 ms step) and the loop stays in lock step from then on.
+  assert.ok(Math.abs(continuous.ttft_ms.mean - 11.4) < 1e-6, `continuous ${continuous.ttft_ms.mean}`);
+  assert.ok(Math.abs(drained.ttft_ms.mean - 30.6) < 1e-6, `drained ${drained.ttft_ms.mean}`);
+});
+
+test('inferstack sim --start, --prompt-pool and --drain-warmup: accepted, and bad values are one-line errors', () => {
+  const base = ['--model', 'llama-3.1-8b', '--gpu', 'h100', '--isl', '512', '--osl', '64', '--concurrency', '8', '--requests', '64', '--json'];
+  const burst = sim(base);
+  const staggered = sim([...base, '--start', 'staggered']);
+  assert.equal(staggered.status, 0, staggered.stderr);
+  assert.ok(JSON.parse(staggered.stdout).ttft_ms.mean < JSON.parse(burst.stdout).ttft_ms.mean);
+  const pooled = sim([...base, '--prompt-pool', '8', '--warmup', '16', '--drain-warmup']);
+  assert.equal(pooled.status, 0, pooled.stderr);
+  assert.ok(JSON.parse(pooled.stdout).prefix_hit_rate > 0.5);
+  for (const [args, message] of [[['--start', 'later'], /--start must be burst or staggered/], [['--prompt-pool', '-3'], /--prompt-pool/]] as const) {
+    const r = sim([...base, ...args]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
