@@ -12,16 +12,35 @@
 // --rows (print every row, not just the groups), --sync (a synchronous scheduler instead of the
 // engines' default async/overlap scheduling, for comparison), --generator-limits (each row with the
 // limits aiconfigurator's generator writes for a benchmark deployment instead of the engines'
-// defaults: max sequences = the batch size, step token budget = batch size + ISL + 1500).
+// defaults: max sequences = the batch size, step token budget = batch size + ISL + 1500),
+// --start staggered (the clients out of phase instead of in lock step), --aiperf (the client as
+// aiconfigurator's bench_run.sh runs aiperf: drained warm-up phase, 20 rounds counted from a burst,
+// a 100-prompt dataset), --client-delay-ms X (each replacement after a random delay in [0, X] ms),
+// --bounds (no simulation: which rows' measured TTFT no in-phase client could give, see below).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
 import { parseDtype } from '../src/physics/dtype.ts';
 import { ENGINE_LIMITS, estimateAtConcurrency } from '../src/physics/serving-model.ts';
+import { createStepTimeModel } from '../src/physics/step-time.ts';
 import { runSingleSim } from '../src/sim/single.ts';
 import { median, percentText } from '../src/bench/stats.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' }, sync: { type: 'boolean' }, 'generator-limits': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' }, sync: { type: 'boolean' }, 'generator-limits': { type: 'boolean' },
+    start: { type: 'string' }, aiperf: { type: 'boolean' }, 'client-delay-ms': { type: 'string' }, bounds: { type: 'boolean' },
+  },
+});
+if (values.start !== undefined && values.start !== 'burst' && values.start !== 'staggered') {
+  console.error(`--start must be burst or staggered, got '${values.start}'`);
+  process.exit(2);
+}
+const clientDelayMs = Number(values['client-delay-ms'] ?? 0);
+if (!(clientDelayMs >= 0 && clientDelayMs <= 10_000)) {
+  console.error(`--client-delay-ms must be a number of milliseconds from 0 to 10000, got '${values['client-delay-ms']}'`);
+  process.exit(2);
+}
 
 interface SiliconRow {
   engine: 'vllm' | 'trtllm';
@@ -64,14 +83,28 @@ const maxNumSeqsOf = (r: SiliconRow, dep: Deployment) =>
 // = batch size + ISL + 1500. The data does not say which settings each run had.
 const generatorLimits = (r: SiliconRow) => ({ maxNumSeqs: r.concurrency, maxNumBatchedTokens: r.concurrency + r.isl + 1500 });
 
+// How the benchmark's client sends its requests (the data does not record it; see docs/twin.md).
+function clientOf(r: SiliconRow) {
+  const clientDelayMaxSeconds = clientDelayMs / 1000;
+  if (values.aiperf) {
+    // aiconfigurator's bench_run.sh: aiperf --warmup-request-count 2C, --num-requests 20C, a
+    // synthetic dataset of aiperf's default 100 entries picked at random. aiperf drains the warm-up
+    // phase before the profiling phase, which starts with C requests at once and is counted whole.
+    // Prefix caching: vLLM's default (on); the generator's TensorRT-LLM template writes
+    // enable_block_reuse: false.
+    return { requests: 22 * r.concurrency, warmupRequests: 2 * r.concurrency, drainAfterWarmup: true, promptPool: 100, enablePrefixCaching: r.engine === 'vllm', clientDelayMaxSeconds };
+  }
+  // Three measured rounds after a first one at the cold start (all prompts at once, or staggered).
+  return { requests: 4 * r.concurrency, warmupRequests: r.concurrency, start: values.start as 'burst' | 'staggered' | undefined, clientDelayMaxSeconds };
+}
+
 function simulate(r: SiliconRow, dep: Deployment) {
   const limits = values['generator-limits'] ? { ...ENGINE_LIMITS[r.engine], ...generatorLimits(r) } : ENGINE_LIMITS[r.engine];
   const maxNumSeqs = values['generator-limits'] ? limits.maxNumSeqs : maxNumSeqsOf(r, dep);
-  // Three measured rounds after a first one at the cold start (all prompts at once).
   return runSingleSim({
     stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, blockSize: dep.kv.blockSize,
     maxNumSeqs, maxNumBatchedTokens: limits.maxNumBatchedTokens, kvReservation: limits.kvReservation, asyncScheduling: !values.sync,
-    isl: r.isl, osl: r.osl, concurrency: r.concurrency, requests: 4 * r.concurrency, warmupRequests: r.concurrency,
+    isl: r.isl, osl: r.osl, concurrency: r.concurrency, ...clientOf(r),
   });
 }
 
@@ -85,6 +118,11 @@ const newErrors = (): Errors => ({ ttft: [], tpot: [], tput: [], ttftSigned: [],
 let rows = readRows();
 if (values.match) rows = rows.filter((r) => `${r.engine},${r.model},${r.gpu},${r.dtype}`.includes(values.match!));
 if (values.quick) rows = rows.filter((_, i) => i % 4 === 0);
+
+if (values.bounds) {
+  printLockStepFloors(rows);
+  process.exit(0);
+}
 
 console.log(`# bench:twin-held-out (simulated, against ${rows.length} measured aiconfigurator rows${values.quick ? ', every 4th' : ''})\n`);
 if (values.rows) {
@@ -139,3 +177,35 @@ for (const [name, e] of byEngine) line(`**all ${name}** | | |`, e);
 line('**all** | | |', all);
 console.log(`\nThe planner's closed-form estimate (src/physics/serving-model.ts) of the same rows: median |error| TTFT ${pct(median(closedForm.ttft))}, TPOT ${pct(median(closedForm.tpot))}.`);
 console.log(`\n${all.ttft.length} rows simulated, ${skipped} not (the deployment does not fit), in ${wall.toFixed(1)} s wall. Bars (issue 2): TPOT and throughput 15 %, TTFT 30 %.`);
+
+/**
+ * --bounds: if each round's C prompts arrived together (a client in lock step), no engine could
+ * give them a mean TTFT below (C + 1) / 2 single prefills at the GPU's peak: the k-th prompt to get
+ * its first token needs k prefills' FLOPs done first. Peak = the catalog's dense FLOP/s and
+ * bandwidth at 100 %, no overheads. A measured mean below that floor means the prompts did not
+ * arrive together, or were served from a cache: properties of the benchmark, not of the engine.
+ */
+function printLockStepFloors(rows: SiliconRow[]): void {
+  const ideal = { computeEfficiency: 1, attentionEfficiency: 1, bandwidthEfficiency: 1, stepOverheadSec: 0, layerOverheadSec: 0, requestOverheadSec: 0, allReduceLatencySec: 0, gemmHalfTokens: 0 };
+  const byGroup = new Map<string, { rows: number; below: number; ratios: number[] }>();
+  for (const r of rows) {
+    const dep = deploymentOf(r);
+    const peak = createStepTimeModel({ hardware: dep.hardware, model: dep.model, tp: dep.tp, weightDtype: dep.weightDtype, kvDtype: dep.kvDtype, engine: dep.engine, coefficients: ideal });
+    const prefillAtPeakMs = peak.stepSeconds({ prefill: [{ tokens: r.isl, cachedContext: 0 }], decode: [] }) * 1000;
+    const floorMs = ((r.concurrency + 1) / 2) * prefillAtPeakMs;
+    for (const key of [`${r.engine} | ${r.model} | ${r.gpu} | ${r.dtype}`, `**all ${r.engine}** | | |`, '**all** | | |']) {
+      const g = byGroup.get(key) ?? byGroup.set(key, { rows: 0, below: 0, ratios: [] }).get(key)!;
+      g.rows++;
+      if (r.ttftMs < floorMs) g.below++;
+      g.ratios.push(r.ttftMs / floorMs);
+    }
+  }
+  console.log(`# bench:twin-held-out --bounds (no simulation: ${rows.length} measured aiconfigurator rows against the lock-step floor, (C + 1) / 2 prefills at 100 % of peak)\n`);
+  console.log('| engine | model | GPU | dtype | rows | below the floor | median measured / floor |');
+  console.log('|---|---|---|---|---|---|---|');
+  const order = [...byGroup.keys()].sort((a, b) => Number(a.startsWith('**')) - Number(b.startsWith('**')) || a.localeCompare(b));
+  for (const key of order) {
+    const g = byGroup.get(key)!;
+    console.log(`| ${key} | ${g.rows} | ${g.below} (${pct(g.below / g.rows)}) | ${median(g.ratios).toFixed(2)} |`);
+  }
+}
