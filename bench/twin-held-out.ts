@@ -16,7 +16,8 @@
 // --start staggered (the clients out of phase instead of in lock step), --aiperf (the client as
 // aiconfigurator's bench_run.sh runs aiperf: drained warm-up phase, 20 rounds counted from a burst,
 // a 100-prompt dataset), --client-delay-ms X (each replacement after a random delay in [0, X] ms),
-// --bounds (no simulation: which rows' measured TTFT no in-phase client could give, see below).
+// --bounds (no simulation: which rows' measured TTFT no in-phase client could give, see below),
+// --phase-range (each row also out of phase: is the measured TTFT between the two readings?).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
@@ -29,7 +30,7 @@ import { median, percentText } from '../src/bench/stats.ts';
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' }, sync: { type: 'boolean' }, 'generator-limits': { type: 'boolean' },
-    start: { type: 'string' }, aiperf: { type: 'boolean' }, 'client-delay-ms': { type: 'string' }, bounds: { type: 'boolean' },
+    start: { type: 'string' }, aiperf: { type: 'boolean' }, 'client-delay-ms': { type: 'string' }, bounds: { type: 'boolean' }, 'phase-range': { type: 'boolean' },
   },
 });
 if (values.start !== undefined && values.start !== 'burst' && values.start !== 'staggered') {
@@ -84,7 +85,7 @@ const maxNumSeqsOf = (r: SiliconRow, dep: Deployment) =>
 const generatorLimits = (r: SiliconRow) => ({ maxNumSeqs: r.concurrency, maxNumBatchedTokens: r.concurrency + r.isl + 1500 });
 
 // How the benchmark's client sends its requests (the data does not record it; see docs/twin.md).
-function clientOf(r: SiliconRow) {
+function clientOf(r: SiliconRow, start = values.start as 'burst' | 'staggered' | undefined) {
   const clientDelayMaxSeconds = clientDelayMs / 1000;
   if (values.aiperf) {
     // aiconfigurator's bench_run.sh: aiperf --warmup-request-count 2C, --num-requests 20C, a
@@ -95,16 +96,16 @@ function clientOf(r: SiliconRow) {
     return { requests: 22 * r.concurrency, warmupRequests: 2 * r.concurrency, drainAfterWarmup: true, promptPool: 100, enablePrefixCaching: r.engine === 'vllm', clientDelayMaxSeconds };
   }
   // Three measured rounds after a first one at the cold start (all prompts at once, or staggered).
-  return { requests: 4 * r.concurrency, warmupRequests: r.concurrency, start: values.start as 'burst' | 'staggered' | undefined, clientDelayMaxSeconds };
+  return { requests: 4 * r.concurrency, warmupRequests: r.concurrency, start, clientDelayMaxSeconds };
 }
 
-function simulate(r: SiliconRow, dep: Deployment) {
+function simulate(r: SiliconRow, dep: Deployment, start?: 'burst' | 'staggered') {
   const limits = values['generator-limits'] ? { ...ENGINE_LIMITS[r.engine], ...generatorLimits(r) } : ENGINE_LIMITS[r.engine];
   const maxNumSeqs = values['generator-limits'] ? limits.maxNumSeqs : maxNumSeqsOf(r, dep);
   return runSingleSim({
     stepTime: dep.stepTime, numGpuBlocks: dep.kv.numGpuBlocks, blockSize: dep.kv.blockSize,
     maxNumSeqs, maxNumBatchedTokens: limits.maxNumBatchedTokens, kvReservation: limits.kvReservation, asyncScheduling: !values.sync,
-    isl: r.isl, osl: r.osl, concurrency: r.concurrency, ...clientOf(r),
+    isl: r.isl, osl: r.osl, concurrency: r.concurrency, ...clientOf(r, start),
   });
 }
 
@@ -133,6 +134,8 @@ const groups = new Map<string, Errors>();
 const byEngine = new Map<string, Errors>();
 const all = newErrors();
 const closedForm = newErrors(); // the planner's steady-state estimate of the same rows, for comparison
+// --phase-range: per group, how far each measured TTFT lies outside [in phase, out of phase].
+const phaseRange = new Map<string, number[]>();
 let skipped = 0;
 const t0 = performance.now();
 for (const r of rows) {
@@ -158,6 +161,11 @@ for (const r of rows) {
     e.ttftSigned.push(ttftErr);
     e.tpotSigned.push(tpotErr);
   }
+  if (values['phase-range']) {
+    const [lo, hi] = [sim.ttft_ms.mean, simulate(r, dep, 'staggered').ttft_ms.mean].sort((a, b) => a - b) as [number, number];
+    const outside = r.ttftMs < lo ? lo / r.ttftMs - 1 : r.ttftMs > hi ? 1 - hi / r.ttftMs : 0;
+    for (const key of [group, `**all ${r.engine}** | | |`, '**all** | | |']) (phaseRange.get(key) ?? phaseRange.set(key, []).get(key)!).push(outside);
+  }
   const est = estimateAtConcurrency(dep, { isl: r.isl, osl: r.osl, concurrency: r.concurrency }, { limits: values['generator-limits'] ? generatorLimits(r) : { maxNumSeqs: maxNumSeqsOf(r, dep) } });
   closedForm.ttft.push(Math.abs((est.ttftSec * 1e3) / r.ttftMs - 1));
   closedForm.tpot.push(Math.abs((est.tpotSec * 1e3) / r.tpotMs - 1));
@@ -176,6 +184,7 @@ for (const [name, e] of [...groups].sort(([a], [b]) => a.localeCompare(b))) line
 for (const [name, e] of byEngine) line(`**all ${name}** | | |`, e);
 line('**all** | | |', all);
 console.log(`\nThe planner's closed-form estimate (src/physics/serving-model.ts) of the same rows: median |error| TTFT ${pct(median(closedForm.ttft))}, TPOT ${pct(median(closedForm.tpot))}.`);
+if (values['phase-range']) printPhaseRange(phaseRange);
 console.log(`\n${all.ttft.length} rows simulated, ${skipped} not (the deployment does not fit), in ${wall.toFixed(1)} s wall. Bars (issue 2): TPOT and throughput 15 %, TTFT 30 %.`);
 
 /**
@@ -207,5 +216,24 @@ function printLockStepFloors(rows: SiliconRow[]): void {
   for (const key of order) {
     const g = byGroup.get(key)!;
     console.log(`| ${key} | ${g.rows} | ${g.below} (${pct(g.below / g.rows)}) | ${median(g.ratios).toFixed(2)} |`);
+  }
+}
+
+/**
+ * --phase-range: the closed loop's TTFT depends on whether the clients are in phase, which the data
+ * does not record. Each row is simulated in lock step (the default burst start, or --start) and
+ * out of phase (--start staggered); a measurement between the two is one some phase of the clients
+ * gives. Outside, the distance is |nearest reading / measured - 1|.
+ */
+function printPhaseRange(byGroup: Map<string, number[]>): void {
+  console.log('\nMeasured TTFT against the range between the in-phase and out-of-phase readings\n');
+  console.log('| engine | model | GPU | dtype | rows | inside | within 30 % | median distance outside |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  const order = [...byGroup.keys()].sort((a, b) => Number(a.startsWith('**')) - Number(b.startsWith('**')) || a.localeCompare(b));
+  for (const key of order) {
+    const d = byGroup.get(key)!;
+    const inside = d.filter((x) => x === 0).length;
+    const near = d.filter((x) => x <= 0.3).length;
+    console.log(`| ${key} | ${d.length} | ${inside} (${pct(inside / d.length)}) | ${near} (${pct(near / d.length)}) | ${pct(median(d))} |`);
   }
 }
