@@ -100,7 +100,7 @@ const t0 = performance.now();
 for (const [name, stages] of experiments) {
   const skip = !values.all && stages.some(overloaded);
   const s0 = stages[0]!;
-  const dep = resolveDeployment({ model: s0.model, gpu: 'h100', tp: s0.tp, dtype: 'bf16', engine: 'vllm' });
+  const dep = resolveDeployment({ model: s0.model, gpu: 'h100', tp: s0.tp, dtype: 'bf16', engine: 'vllm', maxNumBatchedTokens: s0.maxNumBatchedTokens });
   const requests = requestsOf(stages);
   const perStage = stages.map(() => ({ ttft: [] as number[], e2e: [] as number[] }));
   const result = runCluster({

@@ -94,6 +94,8 @@ export async function main(argv: string[]): Promise<void> {
   const engine = v.engine ?? 'vllm';
   if (engine !== 'vllm' && engine !== 'trtllm') throw new CliError(`--engine must be vllm or trtllm, got '${engine}'`);
   const blockSize = numberFlag('block-size', v['block-size'], { integer: true, min: 1, max: 4096 });
+  const limits = ENGINE_LIMITS[engine];
+  const maxNumBatchedTokens = numberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: 1 }) ?? limits.maxNumBatchedTokens;
   const start = v.start ?? 'burst';
   if (start !== 'burst' && start !== 'staggered') throw new CliError(`--start must be burst or staggered, got '${start}'`);
   // A staggered first wave is not the workload being measured: leave it out unless told otherwise.
@@ -102,14 +104,13 @@ export async function main(argv: string[]): Promise<void> {
   let deployment: Deployment;
   try {
     deployment = resolveDeployment({
-      model, gpu, tp: numberFlag('tp', v.tp, { integer: true, min: 1, max: 4096 }), dtype: v.dtype, kvDtype: v['kv-dtype'], engine: engine as EngineKind, blockSize,
+      model, gpu, tp: numberFlag('tp', v.tp, { integer: true, min: 1, max: 4096 }), dtype: v.dtype, kvDtype: v['kv-dtype'], engine: engine as EngineKind, blockSize, maxNumBatchedTokens,
     });
   } catch (err) {
     if (err instanceof PhysicsInputError) throw new CliError(err.message);
     throw err;
   }
   const numGpuBlocks = numberFlag('num-gpu-blocks', v['num-gpu-blocks'], { integer: true, min: 1 }) ?? deployment.kv.numGpuBlocks;
-  const limits = ENGINE_LIMITS[engine];
 
   let result: SingleSimResult;
   try {
@@ -118,7 +119,7 @@ export async function main(argv: string[]): Promise<void> {
       numGpuBlocks,
       blockSize: blockSize ?? deployment.kv.blockSize,
       maxNumSeqs: numberFlag('max-num-seqs', v['max-num-seqs'], { integer: true, min: 1 }) ?? limits.maxNumSeqs,
-      maxNumBatchedTokens: numberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: 1 }) ?? limits.maxNumBatchedTokens,
+      maxNumBatchedTokens,
       kvReservation: limits.kvReservation,
       enablePrefixCaching: !v['no-prefix-caching'],
       asyncScheduling: !v['no-async-scheduling'],

@@ -20,6 +20,8 @@ export interface DeploymentRequest {
   engine?: EngineKind;
   gpuMemoryUtilization?: number;
   blockSize?: number;
+  /** The engine's step token budget: its startup profile, and so the activation memory, scales with it. */
+  maxNumBatchedTokens?: number;
 }
 
 export interface Deployment {
@@ -50,7 +52,7 @@ function dtypeOf(value: string | Dtype | undefined, fallback: Dtype): Dtype {
 }
 
 /** Configurations near the one asked for that do fit: more devices, or a smaller weight format. */
-function whatWouldFit(req: Omit<Deployment, 'stepTime' | 'kv'>, util: number | undefined): string[] {
+function whatWouldFit(req: Omit<Deployment, 'stepTime' | 'kv'>, util: number | undefined, maxNumBatchedTokens: number | undefined): string[] {
   const tries: Array<{ tp: number; dtype: Dtype }> = [];
   for (let tp = req.tp * 2; tp <= Math.min(req.hardware.maxScaleUp, 4096); tp *= 2) tries.push({ tp, dtype: req.weightDtype });
   for (const dtype of ['fp8', 'int4'] as Dtype[]) if (dtype !== req.weightDtype) tries.push({ tp: req.tp, dtype });
@@ -58,7 +60,7 @@ function whatWouldFit(req: Omit<Deployment, 'stepTime' | 'kv'>, util: number | u
   for (const t of tries) {
     if (tpProblem(req.model, t.tp, req.hardware)) continue;
     try {
-      kvCapacity({ hardware: req.hardware, model: req.model, tp: t.tp, weightDtype: t.dtype, kvDtype: req.kvDtype, gpuMemoryUtilization: util, engine: req.engine });
+      kvCapacity({ hardware: req.hardware, model: req.model, tp: t.tp, weightDtype: t.dtype, kvDtype: req.kvDtype, gpuMemoryUtilization: util, engine: req.engine, maxNumBatchedTokens });
       fits.push(`--tp ${t.tp} --dtype ${t.dtype}`);
       if (t.dtype === req.weightDtype) break; // smallest TP that fits is enough
     } catch { /* keep looking */ }
@@ -81,10 +83,10 @@ export function resolveDeployment(req: DeploymentRequest): Deployment {
 
   let kv: KvCapacity;
   try {
-    kv = kvCapacity({ hardware, model, tp, weightDtype, kvDtype, engine, gpuMemoryUtilization: req.gpuMemoryUtilization, blockSize: req.blockSize });
+    kv = kvCapacity({ hardware, model, tp, weightDtype, kvDtype, engine, gpuMemoryUtilization: req.gpuMemoryUtilization, blockSize: req.blockSize, maxNumBatchedTokens: req.maxNumBatchedTokens });
   } catch (err) {
     if (!(err instanceof DoesNotFitError)) throw err;
-    const fits = whatWouldFit({ hardware, model, tp, weightDtype, kvDtype, engine }, req.gpuMemoryUtilization);
+    const fits = whatWouldFit({ hardware, model, tp, weightDtype, kvDtype, engine }, req.gpuMemoryUtilization, req.maxNumBatchedTokens);
     throw new DoesNotFitError(`${err.message}${fits.length ? `; would fit: ${fits.join(' or ')}` : ''}`, err.shortBytes);
   }
   if (kv.numGpuBlocks < 1) throw new DeploymentError(`${model.id} on ${tp} x ${hardware.id} leaves no room for a single KV block`);

@@ -71,3 +71,17 @@ test('short sequences of a sliding-window model hold only their own tokens in th
   assert.equal(kv.sequenceBytesPerGpu(1000), 1008 * 36864 + 128 * 18 * 2048); // 63 blocks; windows capped at 128
   assert.equal(maxSequencesAtContext(kv, 64), Math.floor(kv.kvBytesPerGpu / (64 * 36 * 2048)));
 });
+
+test('the activation peak scales with the step token budget vLLM profiles at', () => {
+  // A 24 GiB card like the RTX 4090, where the budget decides whether much KV fits at all.
+  const card = { ...getHardware('h100'), id: 'card-24g', memoryBytes: 24 * 1024 ** 3 };
+  const args = { hardware: card, model: getModel('llama-3.1-8b'), tp: 1, weightDtype: 'bf16' as const, kvDtype: 'bf16' as const };
+  const atDefault = kvCapacity(args);
+  const at2048 = kvCapacity({ ...args, maxNumBatchedTokens: 2048 });
+  assert.equal(atDefault.activationBytesPerGpu, 5.5 * 1024 ** 3);
+  assert.equal(at2048.activationBytesPerGpu, (5.5 * 1024 ** 3) / 4);
+  // vLLM 0.19 logged 2,588 blocks for this model on an RTX 4090 at 2,048 tokens (held-out run).
+  assert.ok(Math.abs(at2048.numGpuBlocks / 2588 - 1) < 0.02, `${at2048.numGpuBlocks} blocks`);
+  assert.ok(atDefault.numGpuBlocks < at2048.numGpuBlocks / 4);
+  assert.throws(() => kvCapacity({ ...args, maxNumBatchedTokens: 0 }), /maxNumBatchedTokens/);
+});

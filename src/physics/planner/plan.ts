@@ -79,7 +79,7 @@ export function resolvePrices(dep: Deployment, p: Partial<Prices> = {}): Prices 
 
 export function plan(req: PlanRequest): Plan {
   if (req.concurrency !== undefined && req.rate !== undefined) throw new PhysicsInputError('give either a concurrency or a rate, not both');
-  const dep = resolveDeployment(req);
+  const dep = resolveDeployment({ ...req, maxNumBatchedTokens: req.limits?.maxNumBatchedTokens });
   const prices = resolvePrices(dep, req.prices);
   const { isl, osl } = req;
   const w = { isl, osl };
