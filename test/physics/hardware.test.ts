@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHardware, listHardware, loadHardwareFile, matmulFlops, parseHardwareText, UnknownHardwareError } from '../../src/physics/hardware.ts';
@@ -81,4 +81,14 @@ test('bad hardware files give clear errors', () => {
   assert.throws(() => parseHardwareText('[{ id: x, memoryGiB: 1, bandwidthTBps: 1, bf16Tflops: 1, memoryKind: dram }]', 'f.yaml'), /memoryKind/);
   assert.throws(() => parseHardwareText(': : :\n  - [', 'f.yaml'), /not valid YAML/);
   assert.throws(() => loadHardwareFile('/nonexistent/hw.yaml'), /cannot read hardware file '\/nonexistent\/hw.yaml': ENOENT/);
+});
+
+test('the workstation GPUs of the replay bench parse as a user hardware file', () => {
+  const text = readFileSync(new URL('../../bench/data/workstation-gpus.yaml', import.meta.url), 'utf8');
+  const [rtx4090, pro6000] = parseHardwareText(text, 'workstation-gpus.yaml');
+  assert.equal(rtx4090!.id, 'rtx4090');
+  assert.equal(rtx4090!.memoryBytes, 24 * 1024 ** 3);
+  assert.equal(rtx4090!.flops.bf16, 165.2e12);
+  assert.equal(pro6000!.id, 'rtxpro6000');
+  assert.equal(pro6000!.memBandwidthBytesPerSec, 1.792e12);
 });
