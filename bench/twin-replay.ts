@@ -12,10 +12,12 @@
 // them), TPOT ((last - first token) / (output tokens - 1)) and latency (queued to last token).
 // Runs whose trace is not in ../shared/traces are listed, not replayed.
 //
-// Options: --sync (a synchronous scheduler instead of vLLM's default async scheduling).
+// Options: --sync (a synchronous scheduler instead of vLLM's default async scheduling), --traces DIR
+// (another folder to look for traces in, such as an LLMServingSim checkout's workloads/).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { median, percentile, percentText } from '../src/bench/stats.ts';
 import { readTrace } from '../src/bench/traces/index.ts';
@@ -23,15 +25,15 @@ import { resolveDeployment } from '../src/physics/deployment.ts';
 import { loadHardwareFile } from '../src/physics/hardware.ts';
 import { runCluster } from '../src/sim/cluster/cluster.ts';
 
-const { values } = parseArgs({ options: { sync: { type: 'boolean' } } });
-const TRACES = new URL('../../shared/traces/', import.meta.url);
+const { values } = parseArgs({ options: { sync: { type: 'boolean' }, traces: { type: 'string' } } });
+const TRACE_DIRS = [new URL('../../shared/traces/', import.meta.url), ...(values.traces ? [pathToFileURL(`${values.traces.replace(/\/$/, '')}/`)] : [])];
 const STATS = ['mean', 'p50', 'p90', 'p99'] as const;
 const METRICS = ['ttft', 'tpot', 'latency'] as const;
 type Metric = (typeof METRICS)[number];
 type Summary = Record<(typeof STATS)[number], number>;
 
 interface Run {
-  run: string; gpu: string; model: string; tp: number; maxNumSeqs: number; maxNumBatchedTokens: number;
+  run: string; gpu: string; model: string; tp: number; dp: number; expertParallel: boolean; maxNumSeqs: number; maxNumBatchedTokens: number;
   numGpuBlocks: number | undefined; blockSize: number; trace: string; traceSha256: string;
   measured: Record<Metric, Summary>;
 }
@@ -44,7 +46,7 @@ function readRuns(): Run[] {
     const at = (name: string) => f[cols.indexOf(name)]!;
     const summary = (m: Metric): Summary => ({ mean: Number(at(`${m}_mean_ms`)), p50: Number(at(`${m}_p50_ms`)), p90: Number(at(`${m}_p90_ms`)), p99: Number(at(`${m}_p99_ms`)) });
     return {
-      run: at('run'), gpu: at('gpu'), model: at('model'), tp: Number(at('tp')), maxNumSeqs: Number(at('max_num_seqs')),
+      run: at('run'), gpu: at('gpu'), model: at('model'), tp: Number(at('tp')), dp: Number(at('dp')), expertParallel: at('expert_parallel') === 'true', maxNumSeqs: Number(at('max_num_seqs')),
       maxNumBatchedTokens: Number(at('max_num_batched_tokens')), numGpuBlocks: at('num_gpu_blocks') ? Number(at('num_gpu_blocks')) : undefined,
       blockSize: Number(at('block_size')), trace: at('trace'), traceSha256: at('trace_sha256'),
       measured: { ttft: summary('ttft'), tpot: summary('tpot'), latency: summary('latency') },
@@ -52,10 +54,10 @@ function readRuns(): Run[] {
   });
 }
 
-/** The trace file in ../shared/traces (as published or gzipped), if its contents are the run's. */
+/** The trace file (as published or gzipped) in ../shared/traces or --traces, if its contents are the run's. */
 function tracePath(run: Run): string {
-  for (const name of [run.trace, `${run.trace}.gz`]) {
-    const url = new URL(name, TRACES);
+  for (const url of TRACE_DIRS.flatMap((dir) => [run.trace, `${run.trace}.gz`].map((name) => new URL(name, dir)))) {
+    const name = url.pathname;
     if (!existsSync(url)) continue;
     const bytes = readFileSync(url);
     const text = name.endsWith('.gz') ? gunzipSync(bytes) : bytes;
@@ -78,9 +80,15 @@ const errors: Record<Metric, Record<(typeof STATS)[number], number[]>> = {
 };
 const t0 = performance.now();
 for (const run of runs) {
+  if (run.dp > 1) {
+    // Data-parallel attention with the experts split across the ranks: one engine over dp GPUs,
+    // which the twin's plain tensor-parallel replica does not model.
+    console.log(`## ${run.run}: not replayed (data parallel x ${run.dp}${run.expertParallel ? ' with expert parallelism' : ''}: not modelled)\n`);
+    continue;
+  }
   const path = tracePath(run);
   if (!path) {
-    console.log(`## ${run.run}: not replayed (its trace ${run.trace} is not in ../shared/traces)\n`);
+    console.log(`## ${run.run}: not replayed (its trace ${run.trace} is not in ../shared/traces${values.traces ? ` or ${values.traces}` : ''})\n`);
     continue;
   }
   const physics = resolveDeployment({ model: run.model, gpu: run.gpu, tp: run.tp, dtype: 'bf16', engine: 'vllm', blockSize: run.blockSize, maxNumBatchedTokens: run.maxNumBatchedTokens });

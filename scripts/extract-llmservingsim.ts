@@ -6,7 +6,8 @@
 //
 //   node scripts/extract-llmservingsim.ts CHECKOUT/bench/examples > bench/data/llmservingsim-vllm.csv
 //
-// One row per run: its settings and the measured distribution (mean, p50, p90, p99, in ms) of
+// One row per run: its settings (max_num_seqs and max_num_batched_tokens are per data-parallel
+// rank) and the measured distribution (mean, p50, p90, p99, in ms) of
 // TTFT (queued to first token, as vLLM's engine stamps them), TPOT ((last - first token) /
 // (output tokens - 1)) and latency (queued to last token). Only measurements are kept: the traces
 // themselves stay where they are published (bench:twin-replay reads them from ../shared/traces).
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { percentile } from '../src/bench/stats.ts';
 
 export const LLMSERVINGSIM_COLUMNS = [
-  'run', 'gpu', 'model', 'tp', 'dtype', 'vllm_version', 'max_num_seqs', 'max_num_batched_tokens', 'num_gpu_blocks', 'block_size',
+  'run', 'gpu', 'model', 'tp', 'dp', 'expert_parallel', 'dtype', 'vllm_version', 'max_num_seqs', 'max_num_batched_tokens', 'num_gpu_blocks', 'block_size',
   'trace', 'trace_sha256', 'requests',
   'ttft_mean_ms', 'ttft_p50_ms', 'ttft_p90_ms', 'ttft_p99_ms', 'tpot_mean_ms', 'tpot_p50_ms', 'tpot_p90_ms', 'tpot_p99_ms',
   'latency_mean_ms', 'latency_p50_ms', 'latency_p90_ms', 'latency_p99_ms',
@@ -24,7 +25,7 @@ export const LLMSERVINGSIM_COLUMNS = [
 interface Meta {
   model: string;
   vllm_version: string;
-  engine_kwargs: { tensor_parallel_size: number; max_num_seqs: number; max_num_batched_tokens: number; dtype: string; kv_cache_dtype: string };
+  engine_kwargs: { tensor_parallel_size: number; data_parallel_size?: number; enable_expert_parallel?: boolean; max_num_seqs: number; max_num_batched_tokens: number; dtype: string; kv_cache_dtype: string };
   dataset_path: string;
   dataset_hash: string;
   kv_cache?: { num_gpu_blocks: number; block_size: number };
@@ -46,7 +47,7 @@ export function extractRun(dir: string, run: string): string {
   const e = meta.engine_kwargs;
   if (e.kv_cache_dtype !== 'auto') throw new Error(`${run}: kv_cache_dtype ${e.kv_cache_dtype} (only auto is read)`);
   return [
-    run, run.split('/')[0]!.toLowerCase(), meta.model, e.tensor_parallel_size, e.dtype, meta.vllm_version, e.max_num_seqs, e.max_num_batched_tokens,
+    run, run.split('/')[0]!.toLowerCase(), meta.model, e.tensor_parallel_size, e.data_parallel_size ?? 1, e.enable_expert_parallel === true, e.dtype, meta.vllm_version, e.max_num_seqs, e.max_num_batched_tokens,
     meta.kv_cache?.num_gpu_blocks ?? '', meta.kv_cache?.block_size ?? 16, meta.dataset_path.split('/').pop(), meta.dataset_hash, done.length,
     ...summary(done.map((r) => (r.first_token_ts - r.queued_ts) * 1e3)),
     ...summary(done.map((r) => ((r.last_token_ts - r.first_token_ts) * 1e3) / (r.output_toks - 1))),

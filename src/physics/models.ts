@@ -82,6 +82,7 @@ const aliases: Record<string, string> = {
   'llama-4-scout-17b-16e': 'llama-4-scout', 'llama-4-scout-17b-16e-instruct': 'llama-4-scout',
   'llama-4-maverick-17b-128e': 'llama-4-maverick', 'llama-4-maverick-17b-128e-instruct': 'llama-4-maverick', 'llama-4-maverick-17b-128e-instruct-fp8': 'llama-4-maverick',
   'deepseek-v3-0324': 'deepseek-v3', 'deepseek-r1': 'deepseek-v3', 'deepseek-v3.2-exp': 'deepseek-v3.2',
+  'qwen3-30b-a3b-instruct-2507': 'qwen3-30b-a3b', 'qwen3-30b-a3b-thinking-2507': 'qwen3-30b-a3b',
 };
 
 export class UnknownModelError extends PhysicsInputError {

@@ -37,6 +37,8 @@ test('one row per run: its settings and the measured distributions in millisecon
   assert.equal(get(rows[0]!, 'num_gpu_blocks'), '2588');
   assert.equal(get(rows[1]!, 'num_gpu_blocks'), '', 'a run that did not log its KV leaves it empty');
   assert.equal(get(rows[0]!, 'trace'), 'trace-a.jsonl');
+  assert.equal(get(rows[0]!, 'dp'), '1', 'no data_parallel_size: one rank');
+  assert.equal(get(rows[0]!, 'expert_parallel'), 'false');
   assert.equal(get(rows[0]!, 'max_num_batched_tokens'), '2048');
   assert.equal(get(rows[0]!, 'ttft_mean_ms'), '200.00');
   assert.equal(get(rows[0]!, 'ttft_p50_ms'), '200.00');
