@@ -37,6 +37,10 @@ if (values.start !== undefined && values.start !== 'burst' && values.start !== '
   console.error(`--start must be burst or staggered, got '${values.start}'`);
   process.exit(2);
 }
+if (values['phase-range'] && (values.start === 'staggered' || values.aiperf)) {
+  console.error('--phase-range compares the lock-step reading with the staggered one: leave out --start staggered and --aiperf');
+  process.exit(2);
+}
 const clientDelayMs = Number(values['client-delay-ms'] ?? 0);
 if (!(clientDelayMs >= 0 && clientDelayMs <= 10_000)) {
   console.error(`--client-delay-ms must be a number of milliseconds from 0 to 10000, got '${values['client-delay-ms']}'`);
@@ -109,6 +113,11 @@ function simulate(r: SiliconRow, dep: Deployment, start?: 'burst' | 'staggered')
   });
 }
 
+/** The summary rows a row counts in: its group, its engine, all. */
+const groupKeys = (r: SiliconRow) => [`${r.engine} | ${r.model} | ${r.gpu} | ${r.dtype}`, `**all ${r.engine}** | | |`, '**all** | | |'];
+/** Groups first, then the summary rows. */
+const tableOrder = (keys: Iterable<string>) => [...keys].sort((a, b) => Number(a.startsWith('**')) - Number(b.startsWith('**')) || a.localeCompare(b));
+
 const littles = (conc: number, osl: number, ttftMs: number, tpotMs: number) => (conc * osl) / ((ttftMs + (osl - 1) * tpotMs) / 1000);
 const pct = (x: number) => percentText(x);
 const signed = (x: number) => percentText(x, true);
@@ -164,7 +173,7 @@ for (const r of rows) {
   if (values['phase-range']) {
     const [lo, hi] = [sim.ttft_ms.mean, simulate(r, dep, 'staggered').ttft_ms.mean].sort((a, b) => a - b) as [number, number];
     const outside = r.ttftMs < lo ? lo / r.ttftMs - 1 : r.ttftMs > hi ? 1 - hi / r.ttftMs : 0;
-    for (const key of [group, `**all ${r.engine}** | | |`, '**all** | | |']) (phaseRange.get(key) ?? phaseRange.set(key, []).get(key)!).push(outside);
+    for (const key of groupKeys(r)) (phaseRange.get(key) ?? phaseRange.set(key, []).get(key)!).push(outside);
   }
   const est = estimateAtConcurrency(dep, { isl: r.isl, osl: r.osl, concurrency: r.concurrency }, { limits: values['generator-limits'] ? generatorLimits(r) : { maxNumSeqs: maxNumSeqsOf(r, dep) } });
   closedForm.ttft.push(Math.abs((est.ttftSec * 1e3) / r.ttftMs - 1));
@@ -202,7 +211,7 @@ function printLockStepFloors(rows: SiliconRow[]): void {
     const peak = createStepTimeModel({ hardware: dep.hardware, model: dep.model, tp: dep.tp, weightDtype: dep.weightDtype, kvDtype: dep.kvDtype, engine: dep.engine, coefficients: ideal });
     const prefillAtPeakMs = peak.stepSeconds({ prefill: [{ tokens: r.isl, cachedContext: 0 }], decode: [] }) * 1000;
     const floorMs = ((r.concurrency + 1) / 2) * prefillAtPeakMs;
-    for (const key of [`${r.engine} | ${r.model} | ${r.gpu} | ${r.dtype}`, `**all ${r.engine}** | | |`, '**all** | | |']) {
+    for (const key of groupKeys(r)) {
       const g = byGroup.get(key) ?? byGroup.set(key, { rows: 0, below: 0, ratios: [] }).get(key)!;
       g.rows++;
       if (r.ttftMs < floorMs) g.below++;
@@ -212,8 +221,7 @@ function printLockStepFloors(rows: SiliconRow[]): void {
   console.log(`# bench:twin-held-out --bounds (no simulation: ${rows.length} measured aiconfigurator rows against the lock-step floor, (C + 1) / 2 prefills at 100 % of peak)\n`);
   console.log('| engine | model | GPU | dtype | rows | below the floor | median measured / floor |');
   console.log('|---|---|---|---|---|---|---|');
-  const order = [...byGroup.keys()].sort((a, b) => Number(a.startsWith('**')) - Number(b.startsWith('**')) || a.localeCompare(b));
-  for (const key of order) {
+  for (const key of tableOrder(byGroup.keys())) {
     const g = byGroup.get(key)!;
     console.log(`| ${key} | ${g.rows} | ${g.below} (${pct(g.below / g.rows)}) | ${median(g.ratios).toFixed(2)} |`);
   }
@@ -229,8 +237,7 @@ function printPhaseRange(byGroup: Map<string, number[]>): void {
   console.log('\nMeasured TTFT against the range between the in-phase and out-of-phase readings\n');
   console.log('| engine | model | GPU | dtype | rows | inside | within 30 % | median distance outside |');
   console.log('|---|---|---|---|---|---|---|---|');
-  const order = [...byGroup.keys()].sort((a, b) => Number(a.startsWith('**')) - Number(b.startsWith('**')) || a.localeCompare(b));
-  for (const key of order) {
+  for (const key of tableOrder(byGroup.keys())) {
     const d = byGroup.get(key)!;
     const inside = d.filter((x) => x === 0).length;
     const near = d.filter((x) => x <= 0.3).length;

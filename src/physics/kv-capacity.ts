@@ -61,7 +61,7 @@ export const PROFILED_TOKENS = 8192;
  * budget. The profile is one forward pass over `maxNumBatchedTokens` tokens, whose intermediate
  * tensors grow with the tokens, so the peak scales with the budget. (Checked on a held-out
  * measurement: Llama-3.1-8B BF16 on a 24 GiB RTX 4090 at 2,048 tokens, where vLLM 0.19 logged
- * 2,588 KV blocks; this gives 2,617. A fixed 5.5 GiB gives 508.)
+ * 2,588 KV blocks; this gives 2,620. A fixed 5.5 GiB gives 508.)
  */
 export function activationBytes(model: ModelSpec, maxNumBatchedTokens = PROFILED_TOKENS): number {
   return (model.moe ? 8 : 5.5) * GiB * (maxNumBatchedTokens / PROFILED_TOKENS);
