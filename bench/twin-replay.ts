@@ -1,16 +1,16 @@
 // npm run bench:twin-replay -- the engine twin scored on OPEN-LOOP measurements its coefficients
 // never saw, on hardware it was never fitted on: the LLMServingSim project's validation runs
 // (bench/data/llmservingsim-vllm.csv, extracted by scripts/extract-llmservingsim.ts), real vLLM 0.19
-// servers on workstation GPUs (RTX 4090, RTX PRO 6000) replaying a ShareGPT trace at its recorded
+// servers on workstation GPUs (RTX 4090, RTX PRO 6000) replaying ShareGPT traces at their recorded
 // Poisson arrivals (10 requests/s) until the queue holds tens of seconds of work.
 //
-// Each run replays the same trace, read from ../shared/traces and checked against the SHA-256 the
-// run recorded, through one simulated replica with the run's own vLLM settings (max sequences, step
+// Each run's trace is read from ../shared/traces (or --traces) and checked against the SHA-256 the
+// run recorded, then replayed through one simulated replica with the run's own vLLM settings (max sequences, step
 // token budget, async scheduling) and the GPUs of bench/data/workstation-gpus.yaml. The KV cache is
 // the block count vLLM logged when the run recorded it; otherwise the physics' own (printed either
 // way). Compared: mean, p50, p90 and p99 of TTFT (queued to first token, as vLLM's engine stamps
 // them), TPOT ((last - first token) / (output tokens - 1)) and latency (queued to last token).
-// Runs whose trace is not in ../shared/traces are listed, not replayed.
+// Runs whose trace is not found, and data-parallel runs, are listed, not replayed.
 //
 // Options: --sync (a synchronous scheduler instead of vLLM's default async scheduling), --traces DIR
 // (another folder to look for traces in, such as an LLMServingSim checkout's workloads/).
