@@ -75,8 +75,12 @@ function readRows(): SiliconRow[] {
 // keeps it in the activation type unless told otherwise (--kv-cache-dtype auto).
 const kvDtypeOf = (r: SiliconRow) => (r.engine === 'trtllm' && r.dtype !== 'bf16' ? 'fp8' : 'bf16');
 
+// The KV cache follows the step budget the engine profiles at (the generator's, with --generator-limits).
 const deploymentOf = (r: SiliconRow) =>
-  resolveDeployment({ model: r.model, gpu: r.gpu, tp: r.tp, dtype: parseDtype(r.dtype), kvDtype: kvDtypeOf(r), engine: r.engine });
+  resolveDeployment({
+    model: r.model, gpu: r.gpu, tp: r.tp, dtype: parseDtype(r.dtype), kvDtype: kvDtypeOf(r), engine: r.engine,
+    maxNumBatchedTokens: values['generator-limits'] ? generatorLimits(r).maxNumBatchedTokens : undefined,
+  });
 
 // vLLM's own default on parts with at least 70 GiB (EngineArgs.get_batch_defaults, API server):
 // 1,024 sequences, not the 256 the twin defaults to. It matters only above 256 in flight (9 rows).
