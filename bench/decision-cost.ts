@@ -5,7 +5,6 @@
 // wall-clock on whatever else the machine is running: read p50 as the cost, p99 as the noise bound.
 // A pool tokenizer asking the engine (/tokenize on a twin in this process) is timed last.
 //   node bench/decision-cost.ts [--decisions N]
-import { parseArgs } from 'node:util';
 import { summarize } from '../src/bench/stats.ts';
 import { PreciseIndex } from '../src/kv/precise-index.ts';
 import { TokenizationCache } from '../src/kv/tokenization-cache.ts';
@@ -14,8 +13,9 @@ import { createScheduler } from '../src/scheduler/index.ts';
 import type { EndpointView, SchedulingRequest } from '../src/scheduler/types.ts';
 import { createTokenizer } from '../src/tokenizer/index.ts';
 import { hashBlocks } from '../src/twin/core/block-hash.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { decisions: { type: 'string' } } });
+const { values } = benchArgs({ decisions: { type: 'string' } });
 const DECISIONS = Number(values.decisions ?? 1000);
 const ENDPOINTS = 64;
 const PROMPT_TOKENS = 32_768;

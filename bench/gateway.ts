@@ -27,11 +27,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { summarize } from '../src/bench/stats.ts';
+import { benchArgs } from './args.ts';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' }, 'skip-streaming': { type: 'boolean' }, 'compare-gateway': { type: 'string' }, streams: { type: 'string' }, 'think-ms': { type: 'string' }, 'compare-node-flags': { type: 'string' } } });
+const { values: args } = benchArgs({ seconds: { type: 'string' }, rounds: { type: 'string' }, 'skip-throughput': { type: 'boolean' }, 'skip-streaming': { type: 'boolean' }, 'compare-gateway': { type: 'string' }, streams: { type: 'string' }, 'think-ms': { type: 'string' }, 'compare-node-flags': { type: 'string' } });
 const SECONDS = Number(args.seconds ?? 3);
 const ROUNDS = Number(args.rounds ?? 2);
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -30,13 +30,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { summarize, type LatencySummary } from '../src/bench/stats.ts';
 import { parsePrometheusText } from '../src/engines/prometheus-text.ts';
 import { seededRandom, type Random } from '../src/util/seeded-random.ts';
 import { writeTinyTokenizer } from '../test/helpers/tiny-tokenizer.ts';
+import { benchArgs } from './args.ts';
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string' }, requests: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' }, 'prompt-scale': { type: 'string' }, 'compare-gateway': { type: 'string' }, 'twin-tokenizer': { type: 'boolean' } } });
+const { values: args } = benchArgs({ rounds: { type: 'string' }, requests: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' }, 'prompt-scale': { type: 'string' }, 'compare-gateway': { type: 'string' }, 'twin-tokenizer': { type: 'boolean' } });
 const ROUNDS = Number(args.rounds ?? 3);
 const REQUESTS = Number(args.requests ?? 60);
 const RATE = Number(args.rate ?? 8);

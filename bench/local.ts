@@ -16,7 +16,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { fork } from 'node:child_process';
@@ -30,16 +29,15 @@ import { validateGgufFile } from '../src/trust/gguf.ts';
 import { validateConfig } from '../src/gateway/config.ts';
 import { startGateway } from '../src/gateway/server.ts';
 import { silentLogger } from '../src/gateway/logger.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  options: {
-    tokens: { type: 'string', default: '64' },
-    rounds: { type: 'string', default: '11' },
-    threads: { type: 'string', default: '1' },
-    embd: { type: 'string', default: '512' },
-    layers: { type: 'string', default: '8' },
-    client: { type: 'boolean', default: false }, // internal: run as the child-process HTTP client
-  },
+const { values } = benchArgs({
+  tokens: { type: 'string', default: '64' },
+  rounds: { type: 'string', default: '11' },
+  threads: { type: 'string', default: '1' },
+  embd: { type: 'string', default: '512' },
+  layers: { type: 'string', default: '8' },
+  client: { type: 'boolean', default: false }, // internal: run as the child-process HTTP client
 });
 const TOKENS = Number(values.tokens);
 const ROUNDS = Number(values.rounds);

@@ -1,20 +1,18 @@
 // Recomputes the step-time fit on reference/calibration.md and prints the tables that
 // docs/physics.md quotes:  node bench/physics-fit.ts [--iterations N] [--held-out-iterations N] [--only fit|held-out|feasibility]
-import { parseArgs } from 'node:util';
 import { CALIBRATION, type CalibrationRow } from '../src/physics/calibration-data.ts';
 import { evaluateCalibration, fitCoefficients, FIT_ROWS, median, summarise, type RowResult } from '../src/physics/fit.ts';
 import { FIT_VARIANTS, impliedComputeUtilisation, leaveOneRowOut, leaveOneTableOut, tableOf, type HeldOutScore } from '../src/physics/fit-checks.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { runSingleSim } from '../src/sim/single.ts';
 import { FITTED, type StepTimeCoefficients } from '../src/physics/step-time.ts';
+import { badFlag, benchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  options: { iterations: { type: 'string', default: '600' }, 'held-out-iterations': { type: 'string', default: '300' }, only: { type: 'string' } },
-});
+const { values } = benchArgs({ iterations: { type: 'string', default: '600' }, 'held-out-iterations': { type: 'string', default: '300' }, only: { type: 'string' } });
 const iterations = Number(values.iterations);
 const heldOutIterations = Number(values['held-out-iterations']);
 const only = values.only;
-if (only !== undefined && !['fit', 'held-out', 'feasibility'].includes(only)) throw new Error(`--only must be fit, held-out or feasibility, got '${only}'`);
+if (only !== undefined && !['fit', 'held-out', 'feasibility'].includes(only)) badFlag(`--only must be fit, held-out or feasibility, got '${only}'`);
 
 const pct = (x: number | undefined): string => (x === undefined ? '' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`);
 const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));

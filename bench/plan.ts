@@ -2,14 +2,14 @@
 // measurements of reference/calibration.md (the validation table in docs/planner.md).
 //   node bench/plan.ts [--repeats N]
 import { spawnSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { CALIBRATION } from '../src/physics/calibration-data.ts';
 import { median } from '../src/physics/fit.ts';
 import { plan, planToJson } from '../src/physics/planner/plan.ts';
 import { search } from '../src/physics/planner/search.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { repeats: { type: 'string', default: '5' } } });
+const { values } = benchArgs({ repeats: { type: 'string', default: '5' } });
 const repeats = Math.max(1, Number(values.repeats));
 const mainTs = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 

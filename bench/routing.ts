@@ -19,7 +19,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { median, percentileLead, pooledPercentileLead, summarize, type LeadInterval } from '../src/bench/stats.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { policyNames } from '../src/scheduler/index.ts';
@@ -29,28 +29,25 @@ import { readSpecTrace, type PolicyOutcome, type TraceSimSpec } from '../src/sim
 import { kvDemand } from '../src/sim/cluster/kv-demand.ts';
 import { loadedTtftFloor, ttftFloor } from '../src/sim/cluster/ttft-floor.ts';
 import { hashBlocks } from '../src/twin/core/block-hash.ts';
+import { badFlag, benchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  options: {
-    traces: { type: 'string', default: '/work/shared/traces' },
-    jobs: { type: 'string' },
-    'max-requests': { type: 'string' },
-    json: { type: 'string' },
-    'held-out': { type: 'boolean' },
-    seeds: { type: 'string' },
-    redraws: { type: 'string', default: '20' },
-    only: { type: 'string' },
-  },
+const { values } = benchArgs({
+  traces: { type: 'string', default: fileURLToPath(new URL('../../shared/traces', import.meta.url)) },
+  jobs: { type: 'string' },
+  'max-requests': { type: 'string' },
+  json: { type: 'string' },
+  'held-out': { type: 'boolean' },
+  seeds: { type: 'string' },
+  redraws: { type: 'string', default: '20' },
+  only: { type: 'string' },
 });
 const redraws = Number(values.redraws);
 if (!Number.isInteger(redraws) || redraws < 0) {
-  console.error(`bench:routing: --redraws must be a whole number, got '${values.redraws}'`);
-  process.exit(2);
+  badFlag(`--redraws must be a whole number, got '${values.redraws}'`);
 }
 const extraSeeds = values.seeds ? values.seeds.split(',').map(Number) : [];
 if (extraSeeds.some((n) => !Number.isInteger(n) || n < 1)) {
-  console.error(`bench:routing: --seeds must be positive integers separated by commas, got '${values.seeds}'`);
-  process.exit(2);
+  badFlag(`--seeds must be positive integers separated by commas, got '${values.seeds}'`);
 }
 const jobs = Number(values.jobs ?? availableParallelism());
 const maxRequests = values['max-requests'] ? Number(values['max-requests']) : undefined;
@@ -84,8 +81,7 @@ const heldOut: TraceCase[] = [
 const only = values.only?.toLowerCase();
 const cases = (values['held-out'] ? heldOut : tuned).filter((c) => !only || c.name.toLowerCase().includes(only) || c.file.toLowerCase().includes(only));
 if (cases.length === 0) {
-  console.error(`bench:routing: --only '${values.only}' names none of the ${values['held-out'] ? 'held-out' : 'tuned'} traces`);
-  process.exit(2);
+  badFlag(`--only '${values.only}' names none of the ${values['held-out'] ? 'held-out' : 'tuned'} traces`);
 }
 
 const base = (c: TraceCase, rateScale: number, seed = 1): TraceSimSpec => ({

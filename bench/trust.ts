@@ -13,12 +13,12 @@ import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, writeSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { admitModel, createModelGate } from '../src/trust/admit.ts';
 import { lockModel } from '../src/trust/lock-create.ts';
 import { formatLock, newLock } from '../src/trust/lockfile.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { gb: { type: 'string', default: '2' }, rounds: { type: 'string', default: '3' } } });
+const { values } = benchArgs({ gb: { type: 'string', default: '2' }, rounds: { type: 'string', default: '3' } });
 const bytes = Math.round(Number(values.gb) * 1e9);
 const rounds = Number(values.rounds);
 const bin = fileURLToPath(new URL('../bin/inferstack.js', import.meta.url));

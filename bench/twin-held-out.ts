@@ -19,32 +19,27 @@
 // --bounds (no simulation: which rows' measured TTFT no in-phase client could give, see below),
 // --phase-range (each row also out of phase: is the measured TTFT between the two readings?).
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
 import { parseDtype } from '../src/physics/dtype.ts';
 import { ENGINE_LIMITS, estimateAtConcurrency } from '../src/physics/serving-model.ts';
 import { createStepTimeModel } from '../src/physics/step-time.ts';
 import { runSingleSim } from '../src/sim/single.ts';
 import { median, percentText } from '../src/bench/stats.ts';
+import { badFlag, benchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' }, sync: { type: 'boolean' }, 'generator-limits': { type: 'boolean' },
-    start: { type: 'string' }, aiperf: { type: 'boolean' }, 'client-delay-ms': { type: 'string' }, bounds: { type: 'boolean' }, 'phase-range': { type: 'boolean' },
-  },
+const { values } = benchArgs({
+  quick: { type: 'boolean' }, match: { type: 'string' }, rows: { type: 'boolean' }, sync: { type: 'boolean' }, 'generator-limits': { type: 'boolean' },
+  start: { type: 'string' }, aiperf: { type: 'boolean' }, 'client-delay-ms': { type: 'string' }, bounds: { type: 'boolean' }, 'phase-range': { type: 'boolean' },
 });
 if (values.start !== undefined && values.start !== 'burst' && values.start !== 'staggered') {
-  console.error(`--start must be burst or staggered, got '${values.start}'`);
-  process.exit(2);
+  badFlag(`--start must be burst or staggered, got '${values.start}'`);
 }
 if (values['phase-range'] && (values.start === 'staggered' || values.aiperf)) {
-  console.error('--phase-range compares the lock-step reading with the staggered one: leave out --start staggered and --aiperf');
-  process.exit(2);
+  badFlag('--phase-range compares the lock-step reading with the staggered one: leave out --start staggered and --aiperf');
 }
 const clientDelayMs = Number(values['client-delay-ms'] ?? 0);
 if (!(clientDelayMs >= 0 && clientDelayMs <= 10_000)) {
-  console.error(`--client-delay-ms must be a number of milliseconds from 0 to 10000, got '${values['client-delay-ms']}'`);
-  process.exit(2);
+  badFlag(`--client-delay-ms must be a number of milliseconds from 0 to 10000, got '${values['client-delay-ms']}'`);
 }
 
 interface SiliconRow {

@@ -17,13 +17,13 @@
 // --unique-questions (a what-if: prompts share only their system prompt), --sync (a synchronous
 // scheduler instead of vLLM's default async scheduling, for comparison).
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { median, percentile, percentText } from '../src/bench/stats.ts';
 import { sharedPrefixRequests } from '../src/bench/traces/shared-prefix.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { runCluster } from '../src/sim/cluster/cluster.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { match: { type: 'string' }, all: { type: 'boolean' }, 'unique-questions': { type: 'boolean' }, sync: { type: 'boolean' } } });
+const { values } = benchArgs({ match: { type: 'string' }, all: { type: 'boolean' }, 'unique-questions': { type: 'boolean' }, sync: { type: 'boolean' } });
 
 interface StageRow {
   experiment: string;

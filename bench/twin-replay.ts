@@ -16,7 +16,6 @@
 // (another folder to look for traces in, such as an LLMServingSim checkout's workloads/).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { median, percentile, percentText } from '../src/bench/stats.ts';
@@ -24,8 +23,9 @@ import { readTrace } from '../src/bench/traces/index.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { loadHardwareFile } from '../src/physics/hardware.ts';
 import { runCluster } from '../src/sim/cluster/cluster.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { sync: { type: 'boolean' }, traces: { type: 'string' } } });
+const { values } = benchArgs({ sync: { type: 'boolean' }, traces: { type: 'string' } });
 const TRACE_DIRS = [new URL('../../shared/traces/', import.meta.url), ...(values.traces ? [pathToFileURL(`${values.traces.replace(/\/$/, '')}/`)] : [])];
 const STATS = ['mean', 'p50', 'p90', 'p99'] as const;
 const METRICS = ['ttft', 'tpot', 'latency'] as const;

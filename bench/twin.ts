@@ -6,7 +6,6 @@
 //      this thread, which the machine's other load disturbs less; best of five runs after a warm-up);
 //   4. how much the deterministic closed loop's lock step matters (random client delays).
 // Options: --quick (fewer requests per row), --only calibration|knee|speed|lockstep
-import { parseArgs } from 'node:util';
 import { CALIBRATION, type CalibrationRow } from '../src/physics/calibration-data.ts';
 import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
 import type { StepTimeModel } from '../src/physics/types.ts';
@@ -14,8 +13,9 @@ import { evaluateRow, type Metric } from '../src/physics/fit.ts';
 import { ENGINE_LIMITS } from '../src/physics/serving-model.ts';
 import { runSingleSim, type SingleSimResult } from '../src/sim/single.ts';
 import { percentile } from '../src/bench/stats.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
+const { values } = benchArgs({ quick: { type: 'boolean' }, only: { type: 'string' } });
 const quick = values.quick ?? false;
 const only = values.only;
 
