@@ -17,6 +17,9 @@ import { createTwinCore } from '../src/twin/core/engine.ts';
 import { createRealtimeTwin } from '../src/twin/realtime.ts';
 import { createTokenizer } from '../src/tokenizer/index.ts';
 import { startTwinServer } from '../src/twin/server/index.ts';
+import { benchArgs } from './args.ts';
+
+benchArgs({}); // no options: refuse any flag rather than ignore it
 
 const MODEL = 'llama-3.1-8b';
 const quiet = () => {};
