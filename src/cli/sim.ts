@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { resolveDeployment, type Deployment } from '../physics/deployment.ts';
 import { PhysicsInputError } from '../physics/errors.ts';
+import { loadHardwareFile } from '../physics/hardware.ts';
 import { ENGINE_LIMITS } from '../physics/serving-model.ts';
 import type { EngineKind } from '../physics/step-time.ts';
 import { runSingleSim, type SingleSimResult } from '../sim/single.ts';
@@ -17,6 +18,7 @@ at once. Results are simulated, not measured.
 
   --model ID|PATH              catalog model id (llama-3.1-8b, ...) or a Hugging Face config.json
   --gpu ID                     accelerator (h100, h200, ...)
+  --hardware-file F            add accelerators from a YAML/JSON file (same format as inferstack plan's)
   --tp N                       tensor parallel degree (default 1)
   --dtype D                    weight dtype (bf16, fp16, fp8, int8, int4, fp4)
   --kv-dtype D                 KV cache dtype (default bf16)
@@ -78,7 +80,7 @@ export async function main(argv: string[]): Promise<void> {
       concurrency: { type: 'string' }, requests: { type: 'string' }, 'shared-prefix': { type: 'string' }, warmup: { type: 'string' }, 'client-delay-ms': { type: 'string' },
       start: { type: 'string' }, 'prompt-pool': { type: 'string' }, 'drain-warmup': { type: 'boolean' },
       'block-size': { type: 'string' }, 'num-gpu-blocks': { type: 'string' }, 'max-num-seqs': { type: 'string' },
-      'max-num-batched-tokens': { type: 'string' }, 'no-prefix-caching': { type: 'boolean' }, 'no-async-scheduling': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-num-batched-tokens': { type: 'string' }, 'hardware-file': { type: 'string' }, 'no-prefix-caching': { type: 'boolean' }, 'no-async-scheduling': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -103,6 +105,7 @@ export async function main(argv: string[]): Promise<void> {
 
   let deployment: Deployment;
   try {
+    if (v['hardware-file']) loadHardwareFile(v['hardware-file']);
     deployment = resolveDeployment({
       model, gpu, tp: numberFlag('tp', v.tp, { integer: true, min: 1, max: 4096 }), dtype: v.dtype, kvDtype: v['kv-dtype'], engine: engine as EngineKind, blockSize, maxNumBatchedTokens,
     });

@@ -1,6 +1,7 @@
 // inferstack twin: one simulated vLLM engine on the real clock (see src/twin/server).
 import { parseArgs } from 'node:util';
 import { KvEventBindError } from '../kv/events/index.ts';
+import { loadHardwareFile } from '../physics/hardware.ts';
 import { PhysicsInputError } from '../physics/errors.ts';
 import { TwinConfigError, startTwinServer, type TwinRole } from '../twin/server/index.ts';
 import { CliError } from './cli-error.ts';
@@ -36,6 +37,7 @@ prefix cache and step times from the physics model. Generated text is filler.
   --lora-modules NAME[=PATH] serve a LoRA adapter under NAME beside the base model (repeatable;
                              simulated: no weights are read, its KV is keyed apart as vLLM's is)
   --max-loras N              most adapters batched in one step (default 1, as vLLM)
+  --hardware-file F          add accelerators from a YAML/JSON file (same format as inferstack plan's)
 `;
 
 
@@ -63,7 +65,7 @@ export async function main(argv: string[]): Promise<void> {
       'kv-link-gbps': { type: 'string' }, 'kv-hold-timeout': { type: 'string' },
       'kv-events': { type: 'string' }, 'kv-events-replay': { type: 'string' }, 'kv-events-encoding': { type: 'string' },
       'kv-events-topic': { type: 'string' }, tokenizer: { type: 'string' }, 'lora-modules': { type: 'string', multiple: true },
-      'max-loras': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'max-loras': { type: 'string' }, 'hardware-file': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -77,6 +79,7 @@ export async function main(argv: string[]): Promise<void> {
   const encoding = oneOf('kv-events-encoding', v['kv-events-encoding'], ['map', 'array'] as const);
   let twin;
   try {
+    if (v['hardware-file']) loadHardwareFile(v['hardware-file']);
     twin = await startTwinServer({
       model: v.model,
       gpu: v.gpu,

@@ -245,3 +245,15 @@ test('inferstack sim --start, --prompt-pool and --drain-warmup: accepted, and ba
     assert.equal(r.stderr.trim().split('\n').length, 1);
   }
 });
+
+test('inferstack sim --hardware-file: an accelerator from the file, its KV sized at the step budget given', () => {
+  const file = fileURLToPath(new URL('../../bench/data/workstation-gpus.yaml', import.meta.url));
+  const args = ['--model', 'llama-3.1-8b', '--gpu', 'rtx4090', '--isl', '256', '--osl', '16', '--concurrency', '4', '--requests', '8'];
+  const r = sim([...args, '--hardware-file', file, '--max-num-batched-tokens', '2048']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /on 1 x rtx4090/);
+  assert.match(r.stdout, /KV cache 2620 blocks/); // vLLM 0.19 logged 2,588 on this card at 2,048 tokens
+  const unknown = sim(args);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /rtx4090/);
+});
