@@ -8,6 +8,7 @@ import { CliError } from '../../cli/cli-error.ts';
 import { numberFlag } from '../../cli/flags.ts';
 import { DEFAULT_LIMITS } from '../../gateway/config.ts';
 import { resolveDeployment } from '../../physics/deployment.ts';
+import { loadHardwareFile } from '../../physics/hardware.ts';
 import { PhysicsInputError } from '../../physics/errors.ts';
 import { policyNames } from '../../scheduler/index.ts';
 import type { SaturationThresholds } from '../../scheduler/saturation.ts';
@@ -26,6 +27,7 @@ events 20 ms after the engine stores blocks). Results are simulated, not measure
   --trace FILE           Mooncake JSONL, Azure CSV, ShareGPT token-id JSONL or a length-only CSV (.gz ok)
   --replicas N           number of replicas
   --model ID, --gpu ID   catalog model and accelerator (e.g. llama-3.1-8b, h100)
+  --hardware-file F      add accelerators from a YAML/JSON file (same format as inferstack plan's)
   --tp N                 tensor parallel degree per replica (default 1)
   --pd P:D               prefill/decode disaggregation, replicas split in this ratio
   --rate-scale X         multiply the trace's request rate by X (default 1)
@@ -74,7 +76,7 @@ export async function runTraceSim(argv: string[]): Promise<void> {
       trace: { type: 'string' }, replicas: { type: 'string' }, model: { type: 'string' }, gpu: { type: 'string' },
       tp: { type: 'string' }, pd: { type: 'string' }, 'rate-scale': { type: 'string' }, policy: { type: 'string' },
       compare: { type: 'string' }, seed: { type: 'string' }, jitter: { type: 'string' }, 'poisson-rate': { type: 'string' },
-      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, 'queue-size': { type: 'string' }, saturation: { type: 'string' }, 'queue-timeout-ms': { type: 'string' }, 'no-async-scheduling': { type: 'boolean' }, 'redraw-arrivals': { type: 'boolean' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-requests': { type: 'string' }, 'no-shed': { type: 'boolean' }, 'queue-size': { type: 'string' }, saturation: { type: 'string' }, 'queue-timeout-ms': { type: 'string' }, 'no-async-scheduling': { type: 'boolean' }, 'redraw-arrivals': { type: 'boolean' }, 'hardware-file': { type: 'string' }, jobs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -110,7 +112,15 @@ export async function runTraceSim(argv: string[]): Promise<void> {
     ...(v.saturation !== undefined ? { saturation: parseSaturation(v.saturation) } : {}),
     ...admissionFlags(v['queue-size'], v['queue-timeout-ms']),
     ...(v['no-async-scheduling'] ? { noAsyncScheduling: true } : {}),
+    ...(v['hardware-file'] ? { hardwareFile: v['hardware-file'] } : {}),
   };
+  try {
+    // Here too: a bad file is reported before any worker starts, and the KV-demand line needs it.
+    if (spec.hardwareFile) loadHardwareFile(spec.hardwareFile);
+  } catch (err) {
+    if (err instanceof PhysicsInputError) throw new CliError(err.message);
+    throw err;
+  }
   const jobs = numberFlag('jobs', v.jobs, { integer: true, min: 1 }) ?? availableParallelism();
 
   const bar = process.stderr.isTTY ? progressBar(policies) : undefined;

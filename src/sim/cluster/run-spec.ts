@@ -3,6 +3,7 @@ import { ceilingHitRate } from '../../bench/traces/ceiling.ts';
 import { readTrace } from '../../bench/traces/index.ts';
 import type { Trace } from '../../bench/traces/types.ts';
 import { resolveDeployment } from '../../physics/deployment.ts';
+import { loadHardwareFile } from '../../physics/hardware.ts';
 import type { SaturationThresholds } from '../../scheduler/saturation.ts';
 import type { AdmissionLimits } from './admission.ts';
 import { runCluster } from './cluster.ts';
@@ -32,6 +33,8 @@ export interface TraceSimSpec {
   admission?: AdmissionLimits;
   /** The twins plan each step after the previous one ends (vLLM --no-async-scheduling). */
   noAsyncScheduling?: boolean;
+  /** A file of accelerators to add to the catalog first (a worker thread has its own catalog). */
+  hardwareFile?: string;
 }
 
 export interface PolicyOutcome {
@@ -50,6 +53,7 @@ export function readSpecTrace(spec: TraceSimSpec): Trace {
 export function runSpec(spec: TraceSimSpec, policy: string, onProgress?: (done: number, total: number) => void): PolicyOutcome {
   const started = performance.now();
   const trace = readSpecTrace(spec);
+  if (spec.hardwareFile) loadHardwareFile(spec.hardwareFile);
   const deployment = resolveDeployment({ model: spec.model, gpu: spec.gpu, tp: spec.tp });
   const indexOf = new Map(trace.requests.map((r, i) => [r.id, i]));
   const ttftByRequest = new Float64Array(trace.requests.length).fill(Number.NaN);

@@ -99,3 +99,15 @@ test('bad input: one line on stderr and exit 2', () => {
     assert.match(r.stderr, /^inferstack: /);
   }
 });
+
+test('--hardware-file: the replicas run on an accelerator the file adds, in the worker threads too', () => {
+  const file = join(import.meta.dirname, '../../../bench/data/workstation-gpus.yaml');
+  const args = ['--trace', path, '--replicas', '2', '--model', 'llama-3.1-8b', '--gpu', 'rtx4090'];
+  const r = cli(...args, '--hardware-file', file, '--compare', 'round-robin,inferstack', '--jobs', '2');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^simulated: .* on 2 x llama-3\.1-8b \/ rtx4090/);
+  const missing = cli(...args, '--hardware-file', join(dir, 'no-such.yaml'));
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /cannot read hardware file/);
+  assert.equal(missing.stderr.trim().split('\n').length, 1);
+});
