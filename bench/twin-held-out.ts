@@ -87,7 +87,7 @@ const maxNumSeqsOf = (r: SiliconRow, dep: Deployment) =>
 // = batch size + ISL + 1500. The data does not say which settings each run had.
 const generatorLimits = (r: SiliconRow) => ({ maxNumSeqs: r.concurrency, maxNumBatchedTokens: r.concurrency + r.isl + 1500 });
 
-// How the benchmark's client sends its requests (the data does not record it; see docs/twin.md).
+// How the benchmark's client sends its requests (the data does not record it; see docs/twin-held-out.md).
 function clientOf(r: SiliconRow, start = values.start as 'burst' | 'staggered' | undefined) {
   const clientDelayMaxSeconds = clientDelayMs / 1000;
   if (values.aiperf) {
