@@ -45,7 +45,9 @@ at once. Results are simulated, not measured.
   --block-size N               tokens per KV block (default 16)
   --num-gpu-blocks N           override the KV capacity physics computes
   --max-num-seqs N             most sequences per step (default 256 vllm, 2048 trtllm)
-  --max-num-batched-tokens N   token budget per step (default 8192)
+  --max-num-batched-tokens N   token budget per step (default 8192); the KV cache is sized at it,
+                               as vLLM profiles at it. vLLM's own default is 2048 on GPUs under
+                               70 GiB and on A100s: pass 2048 to simulate those
   --no-prefix-caching          do not reuse computed blocks (vLLM --no-enable-prefix-caching)
   --no-async-scheduling        plan each step after the previous one ends (vLLM
                                --no-async-scheduling); by default a request arriving during a
