@@ -16,7 +16,8 @@
 // --start staggered (the clients out of phase instead of in lock step), --aiperf (the client as
 // aiconfigurator's bench_run.sh runs aiperf: drained warm-up phase, 20 rounds counted from a burst,
 // a 100-prompt dataset), --client-delay-ms X (each replacement after a random delay in [0, X] ms),
-// --bounds (no simulation: which rows' measured TTFT no in-phase client could give, see below),
+// --bounds (no simulation: which rows' measured TTFT no in-phase client could give, and pairs of
+// rows that differ only in output length; see below),
 // --phase-range (each row also out of phase: is the measured TTFT between the two readings?).
 import { readFileSync } from 'node:fs';
 import { resolveDeployment, type Deployment } from '../src/physics/deployment.ts';
@@ -130,6 +131,7 @@ if (values.quick) rows = rows.filter((_, i) => i % 4 === 0);
 
 if (values.bounds) {
   printLockStepFloors(rows);
+  printOutputLengthPairs(rows);
   process.exit(0);
 }
 
@@ -241,5 +243,29 @@ function printPhaseRange(byGroup: Map<string, number[]>): void {
     const inside = d.filter((x) => x === 0).length;
     const near = d.filter((x) => x <= 0.3).length;
     console.log(`| ${key} | ${d.length} | ${inside} (${pct(inside / d.length)}) | ${near} (${pct(near / d.length)}) | ${pct(median(d))} |`);
+  }
+}
+
+/**
+ * --bounds, second table: rows that differ only in output length (ISL 1,024 with OSL 1,024 and
+ * 8,192, concurrency at most 32 so the KV cache is not short). A prompt's first token barely
+ * depends on how long the answer will be, so the two TTFTs should agree; where they do not, the
+ * runs differed in something the rows do not record.
+ */
+function printOutputLengthPairs(rows: SiliconRow[]): void {
+  const key = (r: SiliconRow, osl: number) => `${r.engine},${r.model},${r.gpu},${r.dtype},${r.tp},${r.isl},${osl},${r.concurrency}`;
+  const byKey = new Map(rows.map((r) => [key(r, r.osl), r]));
+  const byGroup = new Map<string, number[]>();
+  for (const r of rows) {
+    const long = r.isl === 1024 && r.osl === 1024 && r.concurrency <= 32 ? byKey.get(key(r, 8192)) : undefined;
+    if (!long) continue;
+    for (const k of groupKeys(r)) (byGroup.get(k) ?? byGroup.set(k, []).get(k)!).push(r.ttftMs / long.ttftMs);
+  }
+  console.log('\nRows that differ only in output length: TTFT at 1024/1024 over TTFT at 1024/8192, same configuration and concurrency (at most 32)\n');
+  console.log('| engine | model | GPU | dtype | pairs | within 0.6-1.4x | 1.8x or more | median ratio |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const k of tableOrder(byGroup.keys())) {
+    const ratios = byGroup.get(k)!;
+    console.log(`| ${k} | ${ratios.length} | ${ratios.filter((x) => x >= 0.6 && x <= 1.4).length} | ${ratios.filter((x) => x >= 1.8).length} | ${median(ratios).toFixed(2)} |`);
   }
 }
