@@ -163,7 +163,7 @@ for (const r of rows) {
   const ttftErr = sim.ttft_ms.mean / r.ttftMs - 1;
   const tpotErr = sim.tpot_ms.mean / r.tpotMs - 1;
   const tputErr = littles(r.concurrency, r.osl, sim.ttft_ms.mean, sim.tpot_ms.mean) / littles(r.concurrency, r.osl, r.ttftMs, r.tpotMs) - 1;
-  const group = `${r.engine} | ${r.model} | ${r.gpu} | ${r.dtype}`;
+  const [group] = groupKeys(r) as [string];
   for (const e of [all, groups.get(group) ?? groups.set(group, newErrors()).get(group)!, byEngine.get(r.engine) ?? byEngine.set(r.engine, newErrors()).get(r.engine)!]) {
     e.ttft.push(Math.abs(ttftErr));
     e.tpot.push(Math.abs(tpotErr));

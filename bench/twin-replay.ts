@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { median, percentile, percentText } from '../src/bench/stats.ts';
+import { median, percentText, summarize, type LatencySummary } from '../src/bench/stats.ts';
 import { readTrace } from '../src/bench/traces/index.ts';
 import { resolveDeployment } from '../src/physics/deployment.ts';
 import { loadHardwareFile } from '../src/physics/hardware.ts';
@@ -30,12 +30,11 @@ const TRACE_DIRS = [new URL('../../shared/traces/', import.meta.url), ...(values
 const STATS = ['mean', 'p50', 'p90', 'p99'] as const;
 const METRICS = ['ttft', 'tpot', 'latency'] as const;
 type Metric = (typeof METRICS)[number];
-type Summary = Record<(typeof STATS)[number], number>;
 
 interface Run {
   run: string; gpu: string; model: string; tp: number; dp: number; expertParallel: boolean; maxNumSeqs: number; maxNumBatchedTokens: number;
   numGpuBlocks: number | undefined; blockSize: number; trace: string; traceSha256: string;
-  measured: Record<Metric, Summary>;
+  measured: Record<Metric, LatencySummary>;
 }
 
 function readRuns(): Run[] {
@@ -44,7 +43,7 @@ function readRuns(): Run[] {
   return lines.map((line) => {
     const f = line.split(',');
     const at = (name: string) => f[cols.indexOf(name)]!;
-    const summary = (m: Metric): Summary => ({ mean: Number(at(`${m}_mean_ms`)), p50: Number(at(`${m}_p50_ms`)), p90: Number(at(`${m}_p90_ms`)), p99: Number(at(`${m}_p99_ms`)) });
+    const summary = (m: Metric): LatencySummary => ({ mean: Number(at(`${m}_mean_ms`)), p50: Number(at(`${m}_p50_ms`)), p90: Number(at(`${m}_p90_ms`)), p99: Number(at(`${m}_p99_ms`)) });
     return {
       run: at('run'), gpu: at('gpu'), model: at('model'), tp: Number(at('tp')), dp: Number(at('dp')), expertParallel: at('expert_parallel') === 'true', maxNumSeqs: Number(at('max_num_seqs')),
       maxNumBatchedTokens: Number(at('max_num_batched_tokens')), numGpuBlocks: at('num_gpu_blocks') ? Number(at('num_gpu_blocks')) : undefined,
@@ -57,19 +56,13 @@ function readRuns(): Run[] {
 /** The trace file (as published or gzipped) in ../shared/traces or --traces, if its contents are the run's. */
 function tracePath(run: Run): string {
   for (const url of TRACE_DIRS.flatMap((dir) => [run.trace, `${run.trace}.gz`].map((name) => new URL(name, dir)))) {
-    const name = url.pathname;
     if (!existsSync(url)) continue;
     const bytes = readFileSync(url);
-    const text = name.endsWith('.gz') ? gunzipSync(bytes) : bytes;
+    const text = url.pathname.endsWith('.gz') ? gunzipSync(bytes) : bytes;
     if (createHash('sha256').update(text).digest('hex') !== run.traceSha256) throw new Error(`${url.pathname} is not the trace ${run.run} replayed (SHA-256 differs)`);
     return url.pathname;
   }
   return '';
-}
-
-function summarize(xs: number[]): Summary {
-  const sorted = Float64Array.from(xs).sort();
-  return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) };
 }
 
 loadHardwareFile(new URL('./data/workstation-gpus.yaml', import.meta.url).pathname);
@@ -115,7 +108,7 @@ for (const run of runs) {
     const meas = run.measured[m];
     const errs = STATS.map((k) => s[k] / meas[k] - 1);
     STATS.forEach((k, i) => errors[m][k].push(errs[i]!));
-    const fmt = (x: Summary) => STATS.map((k) => x[k].toFixed(1)).join(' / ');
+    const fmt = (x: LatencySummary) => STATS.map((k) => x[k].toFixed(1)).join(' / ');
     console.log(`| ${m.toUpperCase()} | ${fmt(meas)} | ${fmt(s)} | ${errs.map((e) => percentText(e, true)).join(' / ')} |`);
   }
   console.log('');

@@ -13,7 +13,7 @@
 // themselves stay where they are published (bench:twin-replay reads them from ../shared/traces).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { percentile } from '../src/bench/stats.ts';
+import { summarize } from '../src/bench/stats.ts';
 
 export const LLMSERVINGSIM_COLUMNS = [
   'run', 'gpu', 'model', 'tp', 'dp', 'expert_parallel', 'dtype', 'vllm_version', 'max_num_seqs', 'max_num_batched_tokens', 'num_gpu_blocks', 'block_size',
@@ -32,10 +32,10 @@ interface Meta {
 }
 interface RequestRecord { input_toks: number; output_toks: number; queued_ts: number; first_token_ts: number; last_token_ts: number }
 
+/** Mean, p50, p90 and p99, as the CSV writes them. */
 function summary(values: number[]): string[] {
-  const sorted = Float64Array.from(values).sort();
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return [mean, percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99)].map((x) => x.toFixed(2));
+  const s = summarize(values);
+  return [s.mean, s.p50, s.p90, s.p99].map((x) => x.toFixed(2));
 }
 
 /** The CSV row of the run in `dir` (a folder holding vllm/meta.json and vllm/requests.jsonl). */

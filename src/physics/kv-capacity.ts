@@ -54,7 +54,7 @@ export class DoesNotFitError extends PhysicsInputError {
 }
 
 /** The step token budget the activation peak below was taken at (vLLM's default). */
-export const PROFILED_TOKENS = 8192;
+const PROFILED_TOKENS = 8192;
 
 /**
  * vLLM's profiled activation peak: about 5.5 GiB dense, 8 GiB MoE at the default 8192-token
@@ -63,7 +63,7 @@ export const PROFILED_TOKENS = 8192;
  * measurement: Llama-3.1-8B BF16 on a 24 GiB RTX 4090 at 2,048 tokens, where vLLM 0.19 logged
  * 2,588 KV blocks; this gives 2,620. A fixed 5.5 GiB gives 508.)
  */
-export function activationBytes(model: ModelSpec, maxNumBatchedTokens = PROFILED_TOKENS): number {
+export function activationBytes(model: ModelSpec, maxNumBatchedTokens: number): number {
   return (model.moe ? 8 : 5.5) * GiB * (maxNumBatchedTokens / PROFILED_TOKENS);
 }
 
